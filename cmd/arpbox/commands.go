@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"text/tabwriter"
+	"time"
+
+	"github.com/arpbox/arpbox/configs"
+	"github.com/arpbox/arpbox/control"
+	"github.com/arpbox/arpbox/snapshot"
+)
+
+func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration `file` to check (default: the embedded default)")
+	printDefault := fs.Bool("print-default", false, "print the embedded default configuration and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *printDefault {
+		stdout.Write(configs.Default())
+		return 0
+	}
+	cfg, err := configs.Load(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return 2
+	}
+	ifaces := fmt.Sprint(cfg.Capture.Interfaces)
+	if len(cfg.Capture.Interfaces) == 0 {
+		ifaces = "(the default route's interface)"
+	}
+	fmt.Fprintf(stdout, "%s: ok (sha256 %s)\n", cfg.Source, cfg.Digest[:16])
+	fmt.Fprintf(stdout, "capture: %s, filter %s, snaplen %d\n", ifaces, cfg.Capture.Filter.Text, cfg.Capture.SnapLen)
+	fmt.Fprintf(stdout, "ring: %s, segments of %s or %s, at most %s", cfg.Ring.Dir, bytesText(cfg.Ring.SegmentBytes), cfg.Ring.SegmentAge, bytesText(cfg.Ring.MaxBytes))
+	if cfg.Ring.MaxSegments > 0 {
+		fmt.Fprintf(stdout, " / %d segments", cfg.Ring.MaxSegments)
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprintf(stdout, "snapshots: %s, %s before and %s after a trigger, cooldown %s, keep %d / %s\n",
+		cfg.Snapshots.Dir, cfg.Snapshots.Before, cfg.Snapshots.After, cfg.Snapshots.Cooldown, cfg.Snapshots.MaxCount, bytesText(cfg.Snapshots.MaxSize))
+	fmt.Fprintf(stdout, "control: %s\n", cfg.Control.Socket)
+	for _, t := range cfg.Triggers {
+		target := t.Target
+		if len(t.Command) > 0 {
+			target = fmt.Sprintf("%q", t.Command)
+		}
+		fmt.Fprintf(stdout, "trigger %s: %s %s every %s (timeout %s), fires after %d failures, re-arms after %d successes\n",
+			t.Name, t.Check, target, t.Interval, t.Timeout, t.FailAfter, t.RecoverAfter)
+	}
+	return 0
+}
+
+func bytesText(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.4g %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
+
+// socketFlags adds the flags every client command shares.
+func socketFlags(fs *flag.FlagSet) (socket, config *string) {
+	socket = fs.String("socket", "", "control socket `path` (default: from -config, else "+configs.DefaultSocket()+")")
+	config = fs.String("config", "", "read the control socket path from this configuration `file`")
+	return socket, config
+}
+
+func socketPath(socket, config string) (string, error) {
+	if socket != "" {
+		return socket, nil
+	}
+	cfg, err := configs.Load(config)
+	if err != nil {
+		return "", err
+	}
+	return cfg.Control.Socket, nil
+}
+
+func cmdSnapshot(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	reason := fs.String("reason", "", "why: written into the bundle and the capture's comments")
+	timeout := fs.Duration("timeout", 30*time.Minute, "how long to wait for the bundle")
+	socket, config := socketFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	path, err := socketPath(*socket, *config)
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	fmt.Fprintln(stderr, "arpbox: snapshot requested; waiting for the post-trigger window to be recorded…")
+	rep, err := control.NewClient(path).Snapshot(ctx, *reason)
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, rep.Dir)
+	if rep.Zip != "" {
+		fmt.Fprintln(stdout, rep.Zip)
+	}
+	return 0
+}
+
+func cmdSnapshots(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("snapshots", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "read bundles from this `directory` instead of asking the running arpbox")
+	asJSON := fs.Bool("json", false, "print JSON")
+	socket, config := socketFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var list []snapshot.Info
+	if *dir == "" {
+		path, err := socketPath(*socket, *config)
+		if err != nil {
+			fmt.Fprintf(stderr, "arpbox: %v\n", err)
+			return 2
+		}
+		if err := control.NewClient(path).Snapshots(context.Background(), &list); err != nil {
+			// No daemon: read the directory the configuration names.
+			cfg, cerr := configs.Load(*config)
+			if cerr != nil {
+				fmt.Fprintf(stderr, "arpbox: %v\n", err)
+				return 1
+			}
+			*dir = cfg.Snapshots.Dir
+		}
+	}
+	if *dir != "" {
+		var err error
+		if list, err = snapshot.List(*dir); err != nil {
+			fmt.Fprintf(stderr, "arpbox: %v\n", err)
+			return 1
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(list)
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tTIME\tTRIGGER\tSIZE\tPATH")
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Time.Local().Format(time.DateTime), s.Trigger, bytesText(s.Size), s.Path)
+	}
+	tw.Flush()
+	return 0
+}
+
+func cmdStatus(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	socket, config := socketFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	path, err := socketPath(*socket, *config)
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return 2
+	}
+	var st json.RawMessage
+	if err := control.NewClient(path).Status(context.Background(), &st); err != nil {
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return 1
+	}
+	stdout.Write(st)
+	fmt.Fprintln(stdout)
+	return 0
+}

@@ -1,0 +1,108 @@
+// Command arpbox is a flight recorder for ARP: it keeps the last minutes of
+// ARP on disk and freezes them into an incident bundle when something fails.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+const usage = `arpbox — a flight recorder for ARP
+
+Usage:
+  arpbox run [-config FILE] [-replay FILE]   record (foreground; SIGINT/SIGTERM stop cleanly)
+  arpbox check-config [-config FILE]         check a configuration and print what it means
+  arpbox snapshot [-reason TEXT]             ask the running arpbox for an incident bundle now
+  arpbox snapshots                           list incident bundles
+  arpbox status                              show what the running arpbox is doing
+  arpbox report [-json] [-html FILE] PATH... explain the ARP in captures, bundles or a ring
+  arpbox version                             print the version
+
+Without -config, arpbox runs on its embedded default: ARP on the interface
+of the default route, a 256 MiB ring under /var/lib/arpbox, and triggers on
+the default gateway. Print it with: arpbox check-config -print-default
+
+Examples:
+  sudo arpbox run
+  sudo arpbox run -config /etc/arpbox/arpbox.yaml
+  arpbox check-config -config /etc/arpbox/arpbox.yaml
+  sudo arpbox snapshot -reason "HAProxy says web1 is DOWN"
+  arpbox report /var/lib/arpbox/snapshots/20261126T120311Z-web1
+  arpbox report -html gw.html gateway-bundle.zip server-bundle.zip
+`
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// dispatch runs the subcommand named by args[0] and returns the exit code:
+// 0 ok, 1 failure, 2 usage or configuration error.
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return cmdRun(rest, stdout, stderr)
+	case "check-config":
+		return cmdCheckConfig(rest, stdout, stderr)
+	case "snapshot":
+		return cmdSnapshot(rest, stdout, stderr)
+	case "snapshots":
+		return cmdSnapshots(rest, stdout, stderr)
+	case "status":
+		return cmdStatus(rest, stdout, stderr)
+	case "report":
+		return cmdReport(rest, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "arpbox %s\n", appVersion())
+		return 0
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "arpbox: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+// appVersion is the -ldflags version, else the module version or VCS
+// revision the binary was built from.
+func appVersion() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "dev-" + rev
+}

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/arpbox/arpbox/capture"
+	"github.com/arpbox/arpbox/configs"
+	"github.com/arpbox/arpbox/control"
+	"github.com/arpbox/arpbox/netstate"
+	"github.com/arpbox/arpbox/ring"
+	"github.com/arpbox/arpbox/snapshot"
+	"github.com/arpbox/arpbox/trigger"
+)
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration `file` (default: the embedded default)")
+	replay := fs.String("replay", "", "record frames from a pcap or pcapng `file` into the ring instead of capturing live, then exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := configs.Load(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return 2
+	}
+	log := newLogger(cfg.Log, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if *replay == "" && cfg.NeedsDefaultRoute() {
+		iface, gw, err := netstate.DefaultRoute(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "arpbox: %s leaves the interface or a trigger target to the default route, but: %v\n"+
+				"arpbox: name the interface in capture.interfaces (and targets in triggers) in a config file\n", cfg.Source, err)
+			return 2
+		}
+		cfg.ResolveGateway(iface, gw.String())
+	}
+	d, err := newDaemon(cfg, log, *replay)
+	if err != nil {
+		log.Error("arpbox cannot start", "err", err)
+		return 1
+	}
+	if err := d.run(ctx); err != nil {
+		log.Error("arpbox stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(c configs.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.Level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// daemon is arpbox run: the capture sources feeding the ring, and the
+// triggers feeding the snapshotter.
+type daemon struct {
+	cfg    *configs.Config
+	log    *slog.Logger
+	replay string
+
+	lives   []*capture.Live
+	ring    *ring.Writer
+	journal *netstate.Journal
+	snaps   *snapshot.Snapshotter
+	runner  *trigger.Runner
+	started time.Time
+
+	ringStats atomic.Pointer[ring.Stats] // published by the ring owner
+
+	flushReq chan chan error // snapshotter → ring owner
+}
+
+func newDaemon(cfg *configs.Config, log *slog.Logger, replay string) (*daemon, error) {
+	d := &daemon{cfg: cfg, log: log, replay: replay, flushReq: make(chan chan error)}
+	host, _ := os.Hostname()
+
+	var ifaces []ring.Interface
+	if replay != "" {
+		names, err := capture.FileInterfaces(replay)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			ifaces = append(ifaces, ring.Interface{Name: n, Description: "replayed from " + replay, Filter: cfg.Capture.Filter.Text, OS: runtime.GOOS, SnapLen: cfg.Capture.SnapLen})
+		}
+	} else {
+		for _, name := range cfg.Capture.Interfaces {
+			lc := capture.LiveConfig{
+				Iface:       name,
+				Filter:      cfg.Capture.Filter,
+				SnapLen:     cfg.Capture.SnapLen,
+				Promiscuous: cfg.Capture.Promiscuous,
+				BufferBytes: cfg.Capture.BufferBytes,
+			}
+			d.lives = append(d.lives, capture.NewLive(lc, log.With("iface", name)))
+			ifaces = append(ifaces, ring.Interface{Name: name, Filter: cfg.Capture.Filter.Text, OS: runtime.GOOS, SnapLen: cfg.Capture.SnapLen})
+		}
+	}
+	d.ring = ring.NewWriter(cfg.Ring, ifaces, ring.Options{
+		Logger:   log.With("part", "ring"),
+		Hostname: host,
+		Version:  appVersion(),
+		Stats:    d.ifaceStats,
+	})
+	if replay != "" {
+		return d, nil
+	}
+
+	d.journal = netstate.NewJournal(log.With("part", "journal"), 10000)
+	collectors := []snapshot.Collector{
+		snapshot.NetstateCollector(d.journal),
+		reportCollector{},
+	}
+	d.snaps = snapshot.New(cfg.Snapshots, cfg.Ring.Dir, snapshot.Options{
+		Logger:       log.With("part", "snapshot"),
+		Hostname:     host,
+		Version:      appVersion(),
+		ConfigDigest: cfg.Digest,
+		Collectors:   collectors,
+		Flush:        d.flushRing,
+	})
+	runner, err := trigger.NewRunner(cfg.Triggers, trigger.RunnerOptions{Logger: log.With("part", "trigger")})
+	if err != nil {
+		return nil, err
+	}
+	d.runner = runner
+	return d, nil
+}
+
+func (d *daemon) ifaceStats(i int) (recv, drop uint64) {
+	if i < 0 || i >= len(d.lives) {
+		return 0, 0
+	}
+	s := d.lives[i].Stats()
+	return s.Received, s.Dropped
+}
+
+// run records until ctx is cancelled (or, when replaying, the file ends).
+func (d *daemon) run(ctx context.Context) error {
+	d.started = time.Now()
+	if err := d.ring.Open(); err != nil {
+		return err
+	}
+	batches := make(chan *capture.Batch, 64)
+
+	if d.replay != "" {
+		errc := make(chan error, 1)
+		go func() {
+			errc <- capture.ReplayFile(ctx, d.replay, d.cfg.Capture.Filter, batches)
+			close(batches)
+		}()
+		recErr := d.record(ctx, batches)
+		return errors.Join(<-errc, recErr)
+	}
+
+	var ln interface{ Close() error }
+	srv := control.NewServer(d.cfg.Control.Socket, d.api(), d.log.With("part", "control"))
+	l, err := srv.Listen()
+	if err != nil {
+		_ = d.ring.Close()
+		return err
+	}
+	ln = l
+	defer ln.Close()
+
+	d.log.Info("arpbox recording",
+		"version", appVersion(), "config", d.cfg.Source,
+		"interfaces", d.cfg.Capture.Interfaces, "filter", d.cfg.Capture.Filter.Text,
+		"ring", d.cfg.Ring.Dir, "ring_max", d.cfg.Ring.MaxBytes,
+		"snapshots", d.cfg.Snapshots.Dir, "triggers", len(d.cfg.Triggers),
+		"control", d.cfg.Control.Socket)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		cg, cctx := errgroup.WithContext(gctx)
+		for _, l := range d.lives {
+			cg.Go(func() error { return l.Run(cctx, batches) })
+		}
+		err := cg.Wait()
+		close(batches)
+		return err
+	})
+	// The ring owner drains until every source has stopped, so the last
+	// frames land in the sealed segment.
+	g.Go(func() error { return d.record(gctx, batches) })
+	g.Go(func() error { return d.journal.Run(gctx) })
+	g.Go(func() error { return d.snaps.Run(gctx) })
+	g.Go(func() error { return d.runner.Run(gctx, d.onEvent) })
+	g.Go(func() error { return trigger.NewSignalSource().Run(gctx, d.onEvent) })
+	if d.cfg.Control.TriggerFile != "" {
+		fsrc := trigger.NewFileSource(d.cfg.Control.TriggerFile, d.log.With("part", "trigger-file"))
+		g.Go(func() error { return fsrc.Run(gctx, d.onEvent) })
+	}
+	g.Go(func() error { return srv.Run(gctx, l) })
+	err = g.Wait()
+	d.log.Info("arpbox stopped", "uptime", time.Since(d.started).Round(time.Second).String())
+	return err
+}
+
+// record owns the ring: it writes every batch, ticks rotation and
+// retention, and answers flush requests. It returns once batches is closed.
+func (d *daemon) record(ctx context.Context, batches <-chan *capture.Batch) error {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var werr error
+	for {
+		select {
+		case b, ok := <-batches:
+			if !ok {
+				return errors.Join(werr, d.ring.Close())
+			}
+			for _, f := range b.Frames {
+				if err := d.ring.WritePacket(b.Iface, f.Time, f.Length, f.Data); err != nil && werr == nil {
+					// The ring logs and counts write errors itself and keeps
+					// going (a full disk prunes harder); nothing to add here.
+					_ = err
+				}
+			}
+			b.Release()
+		case now := <-tick.C:
+			if err := d.ring.Tick(now); err != nil {
+				d.log.Warn("ring", "err", err)
+			}
+			st := d.ring.Stats()
+			d.ringStats.Store(&st)
+		case reply := <-d.flushReq:
+			reply <- d.ring.Flush()
+		}
+	}
+}
+
+// flushRing asks the ring owner to flush buffered frames to disk.
+func (d *daemon) flushRing() error {
+	reply := make(chan error, 1)
+	select {
+	case d.flushReq <- reply:
+		return <-reply
+	case <-time.After(5 * time.Second):
+		return errors.New("ring owner did not answer a flush within 5s")
+	}
+}
+
+// onEvent hands a trigger's event to the snapshotter.
+func (d *daemon) onEvent(ev trigger.Event) {
+	res, err := d.snaps.Request(ev)
+	if err != nil {
+		d.log.Warn("trigger fired, no snapshot", "trigger", ev.Trigger, "reason", ev.Reason, "err", err)
+		return
+	}
+	d.log.Info("trigger fired: freezing the ring", "trigger", ev.Trigger, "check", ev.Check, "target", ev.Target, "reason", ev.Reason)
+	go func() {
+		r := <-res
+		if r.Err != nil {
+			d.log.Error("snapshot failed", "trigger", ev.Trigger, "err", r.Err)
+			return
+		}
+		d.log.Info("incident bundle written", "trigger", ev.Trigger, "dir", r.Dir, "zip", r.Zip)
+	}()
+}
+
+func (d *daemon) api() control.API {
+	return control.API{
+		Snapshot: func(ctx context.Context, reason string) (control.SnapshotReply, error) {
+			ev := trigger.Manual(reason, "api")
+			res, err := d.snaps.Request(ev)
+			if err != nil {
+				return control.SnapshotReply{}, err
+			}
+			select {
+			case r := <-res:
+				if r.Err != nil {
+					return control.SnapshotReply{}, r.Err
+				}
+				return control.SnapshotReply{ID: r.ID, Dir: r.Dir, Zip: r.Zip}, nil
+			case <-ctx.Done():
+				return control.SnapshotReply{}, ctx.Err()
+			}
+		},
+		Snapshots: func() (any, error) { return snapshot.List(d.cfg.Snapshots.Dir) },
+		Status:    d.status,
+	}
+}
+
+// status is what `arpbox status` shows.
+type status struct {
+	Version    string                `json:"version"`
+	Config     string                `json:"config"`
+	Started    time.Time             `json:"started"`
+	Interfaces []ifaceStatus         `json:"interfaces"`
+	Ring       ring.Stats            `json:"ring"`
+	Triggers   []trigger.CheckStatus `json:"triggers"`
+}
+
+type ifaceStatus struct {
+	Name string `json:"name"`
+	capture.Stats
+}
+
+func (d *daemon) status() any {
+	st := status{Version: appVersion(), Config: d.cfg.Source, Started: d.started, Triggers: d.runner.Status()}
+	for i, l := range d.lives {
+		st.Interfaces = append(st.Interfaces, ifaceStatus{Name: d.cfg.Capture.Interfaces[i], Stats: l.Stats()})
+	}
+	if rs := d.ringStats.Load(); rs != nil {
+		st.Ring = *rs
+	}
+	return st
+}

@@ -1,0 +1,563 @@
+// Package configs holds arpbox's configuration: the YAML schema, its strict parser, and the shipped example files.
+package configs
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/arpbox/arpbox/capture"
+	"github.com/arpbox/arpbox/ring"
+	"github.com/arpbox/arpbox/snapshot"
+	"github.com/arpbox/arpbox/trigger"
+)
+
+//go:embed *.yaml
+var shipped embed.FS
+
+// DefaultName is how the embedded default configuration is named in errors
+// and manifests.
+const DefaultName = "<embedded default.yaml>"
+
+// GatewayTarget is the trigger target that stands for the next hop of the
+// default route, resolved when arpbox starts.
+const GatewayTarget = "gateway"
+
+// Config is a checked configuration, ready to hand to each package.
+type Config struct {
+	Source string // file path, or DefaultName
+	Digest string // SHA-256 of the file's bytes, hex
+
+	DataDir string
+	Log     Log
+	Capture Capture
+	Ring    ring.Config
+	// Snapshots is the bundle step's configuration.
+	Snapshots snapshot.Config
+	Control   Control
+	Triggers  []trigger.Spec
+}
+
+// Log configures the structured logger.
+type Log struct {
+	Level  slog.Level
+	Format string // "text" or "json"
+}
+
+// Capture lists what to record and how.
+type Capture struct {
+	Interfaces  []string // empty: the default route's interface
+	Filter      capture.Filter
+	SnapLen     int
+	Promiscuous bool
+	BufferBytes int64
+}
+
+// Control configures the local control socket and the trigger file.
+type Control struct {
+	Socket      string
+	TriggerFile string
+}
+
+// Error is a configuration problem at a place in a file.
+type Error struct {
+	File  string
+	Line  int    // 0 when unknown
+	Field string // dotted path, e.g. "ring.segment_size" or "triggers[1].target"
+	Err   error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, ": %s", e.Field)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Default returns the embedded default configuration's bytes.
+func Default() []byte {
+	b, err := shipped.ReadFile("default.yaml")
+	if err != nil {
+		panic("configs: default.yaml is not embedded: " + err.Error()) // a build defect, not input
+	}
+	return b
+}
+
+// Shipped returns the names of the example files embedded in the binary.
+func Shipped() []string {
+	ents, _ := shipped.ReadDir(".")
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// Load reads and checks the file at path; an empty path loads the embedded
+// default.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return Parse(DefaultName, Default())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, b)
+}
+
+// raw mirrors the YAML file; every key is optional.
+type raw struct {
+	DataDir   string       `yaml:"data_dir"`
+	Log       rawLog       `yaml:"log"`
+	Capture   rawCapture   `yaml:"capture"`
+	Ring      rawRing      `yaml:"ring"`
+	Snapshots rawSnapshots `yaml:"snapshots"`
+	Control   rawControl   `yaml:"control"`
+	Triggers  []rawTrigger `yaml:"triggers"`
+}
+
+type rawLog struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}
+
+type rawCapture struct {
+	Interfaces  []string `yaml:"interfaces"`
+	Filter      string   `yaml:"filter"`
+	SnapLen     *int     `yaml:"snaplen"`
+	Promiscuous bool     `yaml:"promiscuous"`
+	BufferSize  string   `yaml:"buffer_size"`
+}
+
+type rawRing struct {
+	Dir             string `yaml:"dir"`
+	SegmentSize     string `yaml:"segment_size"`
+	SegmentDuration string `yaml:"segment_duration"`
+	MaxSize         string `yaml:"max_size"`
+	MaxSegments     int    `yaml:"max_segments"`
+	MinFree         string `yaml:"min_free"`
+}
+
+type rawSnapshots struct {
+	Dir      string `yaml:"dir"`
+	Before   string `yaml:"before"`
+	After    string `yaml:"after"`
+	Cooldown string `yaml:"cooldown"`
+	MaxCount *int   `yaml:"max_count"`
+	MaxSize  string `yaml:"max_size"`
+}
+
+type rawControl struct {
+	Socket      string `yaml:"socket"`
+	TriggerFile string `yaml:"trigger_file"`
+}
+
+type rawTrigger struct {
+	Name         string    `yaml:"name"`
+	Check        string    `yaml:"check"`
+	Target       yaml.Node `yaml:"target"` // a string, or an argv list for exec
+	Interface    string    `yaml:"interface"`
+	Interval     string    `yaml:"interval"`
+	Timeout      string    `yaml:"timeout"`
+	FailAfter    int       `yaml:"fail_after"`
+	RecoverAfter int       `yaml:"recover_after"`
+	Expect       []int     `yaml:"expect"`
+	Cooldown     string    `yaml:"cooldown"`
+}
+
+// Parse checks a configuration read from name.
+func Parse(name string, data []byte) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamlError(name, err)
+	}
+	var r raw
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&r); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(name, err)
+	}
+	p := &parser{file: name, lines: map[string]int{}}
+	p.index("", &doc)
+	sum := sha256.Sum256(data)
+	c := &Config{Source: name, Digest: hex.EncodeToString(sum[:])}
+	p.convert(&r, c)
+	if len(p.errs) > 0 {
+		return nil, errors.Join(p.errs...)
+	}
+	return c, nil
+}
+
+// parser converts raw into Config, collecting every error with its line.
+type parser struct {
+	file  string
+	lines map[string]int // dotted key path -> line
+	errs  []error
+}
+
+// index records the line of every mapping key and sequence item below n.
+func (p *parser) index(path string, n *yaml.Node) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			p.index(path, c)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			if path != "" {
+				k = path + "." + k
+			}
+			p.lines[k] = n.Content[i].Line
+			p.index(k, n.Content[i+1])
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			k := fmt.Sprintf("%s[%d]", path, i)
+			p.lines[k] = c.Line
+			p.index(k, c)
+		}
+	}
+}
+
+// fail records err at field, using the closest known line.
+func (p *parser) fail(field string, err error) {
+	line := 0
+	for f := field; f != ""; {
+		if l, ok := p.lines[f]; ok {
+			line = l
+			break
+		}
+		i := strings.LastIndexAny(f, ".[")
+		if i < 0 {
+			break
+		}
+		f = f[:i]
+	}
+	p.errs = append(p.errs, &Error{File: p.file, Line: line, Field: field, Err: err})
+}
+
+// failValidate maps a package's "key: message" validation error to the key's line.
+func (p *parser) failValidate(section string, err error) {
+	for _, e := range unjoin(err) {
+		msg := e.Error()
+		key, rest, ok := strings.Cut(msg, ": ")
+		if ok && !strings.ContainsAny(key, " \t") {
+			p.fail(section+"."+key, errors.New(rest))
+			continue
+		}
+		p.fail(section, e)
+	}
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func (p *parser) size(field, s string, def int64) int64 {
+	if s == "" {
+		return def
+	}
+	n, err := ParseSize(s)
+	if err != nil {
+		p.fail(field, err)
+		return def
+	}
+	return n
+}
+
+func (p *parser) duration(field, s string, def time.Duration) time.Duration {
+	if s == "" {
+		return def
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		p.fail(field, fmt.Errorf("%q is not a duration like 500ms, 5s or 10m", s))
+		return def
+	}
+	if d < 0 {
+		p.fail(field, fmt.Errorf("%s is negative", s))
+		return def
+	}
+	return d
+}
+
+func (p *parser) convert(r *raw, c *Config) {
+	c.DataDir = r.DataDir
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir()
+	}
+	if !filepath.IsAbs(c.DataDir) {
+		p.fail("data_dir", fmt.Errorf("%q must be an absolute path", c.DataDir))
+	}
+
+	// log
+	c.Log.Format = r.Log.Format
+	switch c.Log.Format {
+	case "":
+		c.Log.Format = "text"
+	case "text", "json":
+	default:
+		p.fail("log.format", fmt.Errorf("%q: want text or json", r.Log.Format))
+	}
+	if r.Log.Level != "" {
+		if err := c.Log.Level.UnmarshalText([]byte(r.Log.Level)); err != nil {
+			p.fail("log.level", fmt.Errorf("%q: want debug, info, warn or error", r.Log.Level))
+		}
+	}
+
+	// capture
+	rc := r.Capture
+	c.Capture.Interfaces = rc.Interfaces
+	for i, name := range rc.Interfaces {
+		if name == "" || strings.ContainsAny(name, " /\t") {
+			p.fail(fmt.Sprintf("capture.interfaces[%d]", i), fmt.Errorf("%q is not an interface name", name))
+		}
+	}
+	spec := rc.Filter
+	if spec == "" {
+		spec = "arp"
+	}
+	f, err := capture.ParseFilter(spec)
+	if err != nil {
+		p.fail("capture.filter", err)
+	}
+	c.Capture.Filter = f
+	c.Capture.SnapLen = 262144
+	if rc.SnapLen != nil {
+		c.Capture.SnapLen = *rc.SnapLen
+		if *rc.SnapLen < 64 || *rc.SnapLen > 262144 {
+			p.fail("capture.snaplen", fmt.Errorf("%d: want 64 to 262144", *rc.SnapLen))
+		}
+	}
+	c.Capture.Promiscuous = rc.Promiscuous
+	c.Capture.BufferBytes = p.size("capture.buffer_size", rc.BufferSize, 8<<20)
+	if c.Capture.BufferBytes < 1<<20 || c.Capture.BufferBytes > 1<<30 {
+		p.fail("capture.buffer_size", fmt.Errorf("%s: want 1MiB to 1GiB", rc.BufferSize))
+	}
+
+	// ring
+	rr := r.Ring
+	c.Ring = ring.Config{
+		Dir:          rr.Dir,
+		SegmentBytes: p.size("ring.segment_size", rr.SegmentSize, 0),
+		SegmentAge:   p.duration("ring.segment_duration", rr.SegmentDuration, 0),
+		MaxBytes:     p.size("ring.max_size", rr.MaxSize, 0),
+		MaxSegments:  rr.MaxSegments,
+	}
+	if c.Ring.Dir == "" {
+		c.Ring.Dir = filepath.Join(c.DataDir, "ring")
+	}
+	if rr.MinFree != "" {
+		if pct, ok := strings.CutSuffix(strings.TrimSpace(rr.MinFree), "%"); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+			if err != nil || v < 0 || v >= 100 {
+				p.fail("ring.min_free", fmt.Errorf("%q: want a percentage from 0%% to 99%%, or a size like 2GiB", rr.MinFree))
+			}
+			c.Ring.MinFreePercent = v
+		} else {
+			c.Ring.MinFreeBytes = p.size("ring.min_free", rr.MinFree, 0)
+		}
+	}
+	c.Ring = c.Ring.WithDefaults()
+	if err := c.Ring.Validate(); err != nil {
+		p.failValidate("ring", err)
+	}
+
+	// snapshots
+	rs := r.Snapshots
+	c.Snapshots = snapshot.Config{
+		Dir:      rs.Dir,
+		Before:   p.duration("snapshots.before", rs.Before, 0),
+		After:    p.duration("snapshots.after", rs.After, 0),
+		Cooldown: p.duration("snapshots.cooldown", rs.Cooldown, 0),
+		MaxSize:  p.size("snapshots.max_size", rs.MaxSize, 0),
+	}
+	if rs.MaxCount != nil {
+		c.Snapshots.MaxCount = *rs.MaxCount
+	}
+	if c.Snapshots.Dir == "" {
+		c.Snapshots.Dir = filepath.Join(c.DataDir, "snapshots")
+	}
+	c.Snapshots = c.Snapshots.WithDefaults()
+	if err := c.Snapshots.Validate(); err != nil {
+		p.failValidate("snapshots", err)
+	}
+
+	// control
+	c.Control = Control{Socket: r.Control.Socket, TriggerFile: r.Control.TriggerFile}
+	if c.Control.Socket == "" {
+		c.Control.Socket = DefaultSocket()
+	}
+
+	// triggers
+	seen := map[string]int{}
+	for i, rt := range r.Triggers {
+		field := fmt.Sprintf("triggers[%d]", i)
+		s := trigger.Spec{
+			Name:         rt.Name,
+			Check:        rt.Check,
+			Interface:    rt.Interface,
+			Interval:     p.duration(field+".interval", rt.Interval, 0),
+			Timeout:      p.duration(field+".timeout", rt.Timeout, 0),
+			FailAfter:    rt.FailAfter,
+			RecoverAfter: rt.RecoverAfter,
+			Expect:       rt.Expect,
+			Cooldown:     p.duration(field+".cooldown", rt.Cooldown, 0),
+		}
+		switch rt.Target.Kind {
+		case 0:
+		case yaml.ScalarNode:
+			s.Target = rt.Target.Value
+		case yaml.SequenceNode:
+			for _, n := range rt.Target.Content {
+				if n.Kind != yaml.ScalarNode {
+					p.fail(field+".target", errors.New("an argv list holds plain strings only"))
+					break
+				}
+				s.Command = append(s.Command, n.Value)
+			}
+		default:
+			p.fail(field+".target", errors.New("want a string, or a list of strings (argv) for check exec"))
+		}
+		if j, dup := seen[s.Name]; dup && s.Name != "" {
+			p.fail(field+".name", fmt.Errorf("%q is also the name of triggers[%d]", s.Name, j))
+		}
+		seen[s.Name] = i
+		s = s.WithDefaults()
+		if s.Target == GatewayTarget && (s.Check == "arp" || s.Check == "neighbor" || s.Check == "icmp") {
+			// Resolved at start by ResolveGateway; validate with a placeholder.
+			probe := s
+			probe.Target = "192.0.2.1"
+			if err := probe.Validate(); err != nil {
+				p.failValidate(field, err)
+			}
+		} else if err := s.Validate(); err != nil {
+			p.failValidate(field, err)
+		}
+		c.Triggers = append(c.Triggers, s)
+	}
+}
+
+// ResolveGateway replaces the target "gateway" in every trigger with the
+// default route's next hop, and an empty interface list with the default
+// route's interface.
+func (c *Config) ResolveGateway(iface, gateway string) {
+	if len(c.Capture.Interfaces) == 0 && iface != "" {
+		c.Capture.Interfaces = []string{iface}
+	}
+	for i := range c.Triggers {
+		if c.Triggers[i].Target == GatewayTarget {
+			c.Triggers[i].Target = gateway
+			if c.Triggers[i].Interface == "" {
+				c.Triggers[i].Interface = iface
+			}
+		}
+	}
+}
+
+// NeedsDefaultRoute reports whether the configuration leaves something to
+// the default route: the capture interface or a "gateway" trigger target.
+func (c *Config) NeedsDefaultRoute() bool {
+	if len(c.Capture.Interfaces) == 0 {
+		return true
+	}
+	for _, t := range c.Triggers {
+		if t.Target == GatewayTarget {
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	yamlLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
+	yamlSyntax  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	yamlUnknown = regexp.MustCompile(`^field (\S+) not found in type configs\.raw(\w*)$`)
+)
+
+// sections maps raw type names to YAML keys, for unknown-field errors.
+var sections = map[string]string{
+	"": "", "Log": "log", "Capture": "capture", "Ring": "ring",
+	"Snapshots": "snapshots", "Control": "control", "Trigger": "triggers[]",
+}
+
+// yamlError turns yaml.v3's errors into file:line errors.
+func yamlError(file string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		var errs []error
+		for _, s := range te.Errors {
+			m := yamlLine.FindStringSubmatch(s)
+			if m == nil {
+				errs = append(errs, &Error{File: file, Err: errors.New(s)})
+				continue
+			}
+			line, _ := strconv.Atoi(m[1])
+			e := &Error{File: file, Line: line, Err: errors.New(m[2])}
+			if u := yamlUnknown.FindStringSubmatch(m[2]); u != nil {
+				e.Field = u[1]
+				if sec := sections[u[2]]; sec != "" {
+					e.Field = sec + "." + u[1]
+				}
+				e.Err = errors.New("unknown key")
+			}
+			errs = append(errs, e)
+		}
+		return errors.Join(errs...)
+	}
+	if m := yamlSyntax.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{File: file, Line: line, Err: errors.New(m[2])}
+	}
+	return &Error{File: file, Err: err}
+}
+
+// ParseSize reads a byte size such as 512KiB, 10MiB, 1GiB, 10MB or 4096.
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') {
+		i--
+	}
+	num, unit := strings.TrimSpace(t[:i]), strings.TrimSpace(t[i:])
+	mult, ok := map[string]int64{
+		"": 1, "B": 1,
+		"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40,
+		"KB": 1e3, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+		"K": 1 << 10, "M": 1 << 20, "G": 1 << 30,
+	}[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size like 4096, 512KiB, 10MiB or 1GiB", s)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,177 @@
+package configs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestShippedFilesParse(t *testing.T) {
+	files, err := filepath.Glob("*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped configs found: %v", err)
+	}
+	if diff := cmp.Diff(files, Shipped()); diff != "" {
+		t.Errorf("embedded files differ from configs/*.yaml (-dir +embedded):\n%s", diff)
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			if _, err := Load(f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestEmbeddedDefault(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Source != DefaultName {
+		t.Errorf("Source = %q", c.Source)
+	}
+	if !c.NeedsDefaultRoute() {
+		t.Error("the default config should capture on the default route's interface")
+	}
+	if got, want := c.Ring.Dir, filepath.Join(DefaultDataDir(), "ring"); got != want {
+		t.Errorf("ring dir = %q, want %q", got, want)
+	}
+	if c.Ring.MaxBytes != 256<<20 || c.Ring.SegmentBytes != 8<<20 || c.Ring.SegmentAge != 5*time.Minute || c.Ring.MinFreePercent != 5 {
+		t.Errorf("ring = %+v", c.Ring)
+	}
+	var checks []string
+	for _, tr := range c.Triggers {
+		checks = append(checks, tr.Check+" "+tr.Target)
+	}
+	if diff := cmp.Diff([]string{"neighbor gateway", "arp gateway"}, checks); diff != "" {
+		t.Errorf("default triggers (-want +got):\n%s", diff)
+	}
+	c.ResolveGateway("eth0", "192.168.1.1")
+	if c.Capture.Interfaces[0] != "eth0" || c.Triggers[0].Target != "192.168.1.1" || c.Triggers[1].Interface != "eth0" {
+		t.Errorf("after ResolveGateway: interfaces %v, triggers %+v", c.Capture.Interfaces, c.Triggers)
+	}
+}
+
+func TestGatewayExample(t *testing.T) {
+	c, err := Load("gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NeedsDefaultRoute() {
+		t.Error("gateway.yaml names its interface and targets; it should not need the default route")
+	}
+	if c.Ring.MaxBytes != 1<<30 || c.Ring.SegmentBytes != 10<<20 || c.Snapshots.Before != 10*time.Minute || c.Snapshots.After != time.Minute {
+		t.Errorf("ring %+v, snapshots %+v", c.Ring, c.Snapshots)
+	}
+	if c.Capture.Filter.Name != "arp" {
+		t.Errorf("filter = %+v", c.Capture.Filter)
+	}
+}
+
+// TestErrorsNameFileLineAndField: every mistake says where it is.
+func TestErrorsNameFileLineAndField(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // substrings of the error, in order
+	}{
+		{"unknown top key", "capture:\n  filter: arp\nrng:\n  dir: /x\n", []string{"bad.yaml:3: rng: unknown key"}},
+		{"unknown ring key", "ring:\n  dir: /x\n  segment_sizee: 10MiB\n", []string{"bad.yaml:3: ring.segment_sizee: unknown key"}},
+		{"unknown trigger key", "triggers:\n  - name: a\n    check: tcp\n    target: 10.0.0.5:80\n    retries: 3\n", []string{"bad.yaml:5: triggers[].retries: unknown key"}},
+		{"bad size", "ring:\n  segment_size: ten megs\n", []string{"bad.yaml:2: ring.segment_size:", "not a size"}},
+		{"bad duration", "ring:\n  segment_duration: 5 minutes\n", []string{"bad.yaml:2: ring.segment_duration:", "not a duration"}},
+		{"negative duration", "snapshots:\n  before: -10m\n", []string{"bad.yaml:2: snapshots.before:", "negative"}},
+		{"bad percentage", "ring:\n  min_free: 120%\n", []string{"bad.yaml:2: ring.min_free:", "percentage"}},
+		{"syntax", "ring:\n  dir: [\n", []string{"bad.yaml:"}},
+		{"wrong type", "capture:\n  snaplen: lots\n", []string{"bad.yaml:2:", "lots"}},
+		{"bad filter", "capture:\n  filter: tcp port 80\n", []string{"bad.yaml:2: capture.filter:"}},
+		{"unknown check", "triggers:\n  - name: a\n    check: smtp\n    target: x:25\n", []string{"bad.yaml:3: triggers[0].check:"}},
+		{"bad target", "triggers:\n  - name: a\n    check: tcp\n    target: 10.0.0.5\n", []string{"bad.yaml:4: triggers[0].target:"}},
+		{"negative interval", "triggers:\n  - name: a\n    check: tcp\n    target: 10.0.0.5:80\n    interval: -2s\n", []string{"bad.yaml:5: triggers[0].interval:", "negative"}},
+		{"duplicate trigger", "triggers:\n  - name: a\n    check: tcp\n    target: h:80\n  - name: a\n    check: tcp\n    target: h:81\n", []string{"bad.yaml:5: triggers[1].name:", "also the name of triggers[0]"}},
+		{"relative data dir", "data_dir: var/arpbox\n", []string{"bad.yaml:1: data_dir:", "absolute"}},
+		{"log format", "log:\n  format: xml\n", []string{"bad.yaml:2: log.format:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("bad.yaml", []byte(tt.yaml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			at := 0
+			for _, w := range tt.want {
+				i := strings.Index(msg[at:], w)
+				if i < 0 {
+					t.Fatalf("error %q lacks %q", msg, w)
+				}
+				at += i + len(w)
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Errorf("error %T is not a *configs.Error", err)
+			}
+		})
+	}
+}
+
+func TestAllErrorsReportedAtOnce(t *testing.T) {
+	_, err := Parse("bad.yaml", []byte("ring:\n  segment_size: x\n  max_size: y\n"))
+	if err == nil || !strings.Contains(err.Error(), ":2: ring.segment_size") || !strings.Contains(err.Error(), ":3: ring.max_size") {
+		t.Fatalf("want both errors, got %v", err)
+	}
+}
+
+func TestExecTargetArgv(t *testing.T) {
+	c, err := Parse("x.yaml", []byte("triggers:\n  - name: probe\n    check: exec\n    target: [/usr/lib/nagios/check_http, -H, 10.0.0.5]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"/usr/lib/nagios/check_http", "-H", "10.0.0.5"}, c.Triggers[0].Command); diff != "" {
+		t.Errorf("argv (-want +got):\n%s", diff)
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load(missing) = %v, want ErrNotExist", err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		bad  bool
+	}{
+		{"4096", 4096, false}, {"512KiB", 512 << 10, false}, {"10MiB", 10 << 20, false},
+		{"1GiB", 1 << 30, false}, {"10MB", 10e6, false}, {" 2 GiB ", 2 << 30, false},
+		{"", 0, true}, {"MiB", 0, true}, {"-1MiB", 0, true}, {"1.5GiB", 0, true}, {"10 parsecs", 0, true},
+		{"99999999999TiB", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if (err != nil) != tt.bad || got != tt.want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d, bad=%v", tt.in, got, err, tt.want, tt.bad)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(Default()))
+	f.Add([]byte("ring:\n  dir: [\n"))
+	f.Add([]byte("triggers:\n  - name: a\n    target: [1, [2]]\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse("fuzz.yaml", b)
+		if err == nil && c == nil {
+			t.Fatal("nil config without error")
+		}
+	})
+}
