@@ -1,0 +1,493 @@
+#!/usr/bin/env bash
+# bench-storm.sh — ARP storm benchmark: arpbox vs tcpdump, same run, same storm.
+#
+# Two network namespaces joined by a veth. arpstorm sender processes blast ARP
+# who-has frames from the tx side; on the rx side each recorder runs in turn
+# (arpbox, then tcpdump) while a fresh storm of the same shape passes. For each
+# recorder it prints frames sent, captured, loss, CPU seconds and peak RSS.
+#
+# Usage (as root, from anywhere in the repo):
+#   scripts/bench-storm.sh                          # 2 senders, max rate, 10 s
+#   scripts/bench-storm.sh -senders 1 -duration 5
+#   scripts/bench-storm.sh -rate 300000             # total frames/s across senders
+#   scripts/bench-storm.sh -idle                    # ~10 ARP/s for 30 s: CPU ms per 10 s, RSS
+#   scripts/bench-storm.sh -small-ring              # tiny ring under the storm: disk bound holds?
+#   scripts/bench-storm.sh -recorders tcpdump       # only tcpdump (e.g. arpbox not built yet)
+#
+# Options:
+#   -rate N           total frames/s across all senders; 0 = as fast as possible (default 0)
+#   -duration S       storm length in seconds (default 10; 30 with -idle)
+#   -senders N        arpstorm processes (default 2: the case that separates recorders)
+#   -pin              pin sender i to CPU i mod nproc (default: let the scheduler place them)
+#   -batch N          frames per sendmmsg call (default 128)
+#   -arpbox PATH      arpbox binary (default: go build ./cmd/arpbox into the work dir)
+#   -arpstorm PATH    arpstorm binary (default: go build ./cmd/arpstorm into the work dir)
+#   -arpbox-buffer SZ capture.buffer_size for arpbox (default: arpbox's own default)
+#   -recorders LIST   comma-separated, in order (default arpbox,tcpdump)
+#   -idle             idle mode: 1 sender at 10 frames/s; targets <5 ms CPU per 10 s, RSS <32 MB
+#   -small-ring       arpbox only, ring max_size 8MiB / segment 1MiB; du sampled every 100 ms
+#   -repeat N         storm mode: run the recorder sequence N times (default 1); the
+#                     ratio line uses totals over all runs (storm loss is bursty)
+#   -keep             keep the work dir (captures, logs) instead of deleting it
+#
+# Method notes:
+# - "sent" is what the senders' sendmmsg calls accepted. Frames the kernel
+#   refused (ENOBUFS: rx backlog full) are reported as sender errors, never
+#   reached any tap, and are not counted as recorder loss. "at rx" is the rx
+#   veth's rx_packets delta: frames that were offered to the recorder.
+# - CPU seconds and peak RSS come from /usr/bin/time (wait4 rusage: user+sys of
+#   the recorder process for its whole life, max RSS = VmHWM). Idle mode uses
+#   /proc/PID/task/*/schedstat (ns) over a window that excludes start-up.
+# - tcpdump runs with libpcap's default buffer (2 MiB TPACKET_V3 ring; we pass
+#   no -B, as a user would), -Z root, writing into the work dir.
+# - Recorders are stopped with SIGTERM and waited for (never SIGKILL) before
+#   their files are counted with capinfos. Before stopping, we wait until the
+#   recorder's CPU use goes quiet, so frames still in its kernel ring are read.
+# - Background jobs in scripts ignore SIGINT; we only ever send SIGTERM.
+set -euo pipefail
+
+die() { echo "bench-storm: $*" >&2; exit 1; }
+log() { echo "# $*" >&2; }
+
+RATE=0
+DURATION=""
+SENDERS=2
+PIN=0
+BATCH=128
+ARPBOX=""
+ARPSTORM=""
+ARPBOX_BUFFER=""
+RECORDERS="arpbox,tcpdump"
+MODE=storm
+KEEP=0
+REPEAT=1
+
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	-rate) RATE=${2:?-rate needs a value}; shift 2 ;;
+	-duration) DURATION=${2:?-duration needs seconds}; shift 2 ;;
+	-senders) SENDERS=${2:?-senders needs a value}; shift 2 ;;
+	-pin) PIN=1; shift ;;
+	-batch) BATCH=${2:?-batch needs a value}; shift 2 ;;
+	-arpbox) ARPBOX=${2:?-arpbox needs a path}; shift 2 ;;
+	-arpstorm) ARPSTORM=${2:?-arpstorm needs a path}; shift 2 ;;
+	-arpbox-buffer) ARPBOX_BUFFER=${2:?-arpbox-buffer needs a size}; shift 2 ;;
+	-recorders) RECORDERS=${2:?-recorders needs a list}; shift 2 ;;
+	-idle) MODE=idle; shift ;;
+	-small-ring) MODE=small-ring; shift ;;
+	-repeat) REPEAT=${2:?-repeat needs a count}; shift 2 ;;
+	-keep) KEEP=1; shift ;;
+	-h | -help | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument $1 (try -h)" ;;
+	esac
+done
+
+[[ $RATE =~ ^[0-9]+$ ]] || die "-rate $RATE: want a whole number of frames/s"
+[[ $SENDERS =~ ^[1-9][0-9]*$ ]] || die "-senders $SENDERS: want a positive whole number"
+[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "-repeat $REPEAT: want a positive whole number"
+case $MODE in
+idle)
+	DURATION=${DURATION:-30}
+	SENDERS=1
+	RATE=10
+	;;
+small-ring)
+	DURATION=${DURATION:-10}
+	RECORDERS=arpbox
+	;;
+*) DURATION=${DURATION:-10} ;;
+esac
+[[ $DURATION =~ ^[0-9]+$ && $DURATION -gt 0 ]] || die "-duration $DURATION: want whole seconds > 0"
+IFS=, read -r -a RECS <<<"$RECORDERS"
+for r in "${RECS[@]}"; do
+	[[ $r == arpbox || $r == tcpdump ]] || die "-recorders: unknown recorder $r (arpbox, tcpdump)"
+done
+
+# --- preflight -------------------------------------------------------------
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, AF_PACKET)"
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$1 ($2)"); }
+need ip "iproute2: namespaces and veths"
+need capinfos "tshark/wireshark-common: counts captured frames"
+need taskset "util-linux: CPU pinning"
+need pgrep "procps: finds the recorder under /usr/bin/time"
+need du "coreutils"
+need awk "mawk or gawk"
+[[ -x /usr/bin/time ]] || missing+=("/usr/bin/time (package time: CPU and peak RSS)")
+for r in "${RECS[@]}"; do [[ $r == tcpdump ]] && need tcpdump "tcpdump: the reference recorder"; done
+if [[ ${#missing[@]} -gt 0 ]]; then
+	printf 'bench-storm: missing tools:\n' >&2
+	printf '  %s\n' "${missing[@]}" >&2
+	die "on Debian: apt-get install -y iproute2 tshark tcpdump util-linux procps time"
+fi
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK=$(mktemp -d /tmp/abxb.XXXXXX)
+chmod 755 "$WORK"
+NS_TX=abxb-tx-$$
+NS_RX=abxb-rx-$$
+IF_TX=abxb$$t
+IF_RX=abxb$$r
+PIDS=()
+
+cleanup() {
+	local rc=$? p
+	trap - EXIT INT TERM
+	for p in "${PIDS[@]}"; do
+		if kill -0 "$p" 2>/dev/null; then
+			kill -TERM "$p" 2>/dev/null || true
+			for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+			if kill -0 "$p" 2>/dev/null; then
+				echo "bench-storm: pid $p ignored SIGTERM for 5 s; killing it" >&2
+				kill -KILL "$p" 2>/dev/null || true
+			fi
+		fi
+	done
+	ip netns del "$NS_TX" 2>/dev/null || true
+	ip netns del "$NS_RX" 2>/dev/null || true
+	if [[ $KEEP -eq 1 ]]; then
+		echo "# work dir kept: $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- binaries --------------------------------------------------------------
+
+if [[ -z $ARPSTORM ]]; then
+	command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]] || die "go not found: pass -arpstorm PATH"
+	GO=$(command -v go || echo /usr/local/go/bin/go)
+	log "building arpstorm"
+	(cd "$REPO" && "$GO" build -o "$WORK/arpstorm" ./cmd/arpstorm) || die "go build ./cmd/arpstorm failed"
+	ARPSTORM=$WORK/arpstorm
+fi
+[[ -x $ARPSTORM ]] || die "arpstorm $ARPSTORM: not executable"
+if [[ ",$RECORDERS," == *,arpbox,* ]]; then
+	if [[ -z $ARPBOX ]]; then
+		GO=$(command -v go || echo /usr/local/go/bin/go)
+		log "building arpbox"
+		(cd "$REPO" && "$GO" build -o "$WORK/arpbox" ./cmd/arpbox) ||
+			die "go build ./cmd/arpbox failed: pass -arpbox PATH, or -recorders tcpdump"
+		ARPBOX=$WORK/arpbox
+	fi
+	[[ -x $ARPBOX ]] || die "arpbox $ARPBOX: not executable"
+fi
+
+# --- namespaces ------------------------------------------------------------
+
+ip netns add "$NS_TX"
+ip netns add "$NS_RX"
+ip link add "$IF_TX" type veth peer name "$IF_RX"
+ip link set "$IF_TX" netns "$NS_TX"
+ip link set "$IF_RX" netns "$NS_RX"
+for pair in "$NS_TX:$IF_TX" "$NS_RX:$IF_RX"; do
+	ns=${pair%%:*} ifc=${pair#*:}
+	# No IPv6 on the veths: no NDP/MLD chatter, nothing but the storm.
+	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.all.disable_ipv6=1" "net.ipv6.conf.default.disable_ipv6=1"
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link set "$ifc" up
+done
+RX_IFINDEX=$(ip netns exec "$NS_RX" cat "/sys/class/net/$IF_RX/ifindex")
+NCPU=$(nproc)
+
+# --- helpers ---------------------------------------------------------------
+
+rx_packets() { ip netns exec "$NS_RX" cat "/sys/class/net/$IF_RX/statistics/rx_packets"; }
+
+# cpu_ns PID: CPU time of all live threads of PID, in ns (schedstat), or
+# utime+stime ticks * 10^7 if schedstat is missing.
+cpu_ns() {
+	local pid=$1
+	if [[ -r /proc/$pid/schedstat ]]; then
+		cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'
+	else
+		awk -v hz="$(getconf CLK_TCK)" '{printf "%d\n", ($14 + $15) * 1e9 / hz}' "/proc/$pid/stat"
+	fi
+}
+
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# start_recorder NAME OUTDIR: runs the recorder in NS_RX under /usr/bin/time;
+# sets REC_TIME_PID (the time process) and REC_PID (the recorder itself).
+start_recorder() {
+	local name=$1 dir=$2
+	case $name in
+	arpbox)
+		write_arpbox_config "$dir"
+		"$ARPBOX" check-config -config "$dir/arpbox.yaml" >"$dir/check-config.out" 2>&1 ||
+			{ cat "$dir/check-config.out" >&2; die "arpbox check-config rejected $dir/arpbox.yaml"; }
+		/usr/bin/time -o "$dir/time.out" -f '%e %U %S %M %x' \
+			ip netns exec "$NS_RX" "$ARPBOX" run -config "$dir/arpbox.yaml" \
+			>"$dir/stdout.log" 2>"$dir/stderr.log" &
+		;;
+	tcpdump)
+		# Debian's tcpdump drops to user tcpdump before opening -w; -Z root
+		# keeps root so it can write into our work dir.
+		(cd "$dir" && exec /usr/bin/time -o "$dir/time.out" -f '%e %U %S %M %x' \
+			ip netns exec "$NS_RX" tcpdump -n -i "$IF_RX" -w "$dir/tcpdump.pcap" -Z root arp \
+			>"$dir/stdout.log" 2>"$dir/stderr.log") &
+		;;
+	esac
+	REC_TIME_PID=$!
+	PIDS+=("$REC_TIME_PID")
+	REC_PID=""
+	for _ in $(seq 100); do
+		REC_PID=$(pgrep -P "$REC_TIME_PID" | head -n1 || true)
+		[[ -n $REC_PID ]] && break
+		sleep 0.05
+	done
+	[[ -n $REC_PID ]] || die "$name: did not start (see $dir/stderr.log)"
+	PIDS+=("$REC_PID")
+	# Ready when a packet socket is bound to the rx veth in NS_RX (only the
+	# recorder lives there), then a grace period for filter and ring set-up.
+	local i
+	for i in $(seq 200); do
+		kill -0 "$REC_PID" 2>/dev/null || { cat "$dir/stderr.log" >&2; die "$name exited during start-up"; }
+		if ip netns exec "$NS_RX" awk -v ifx="$RX_IFINDEX" 'NR > 1 && $5 == ifx {f = 1} END {exit !f}' /proc/net/packet; then
+			break
+		fi
+		sleep 0.05
+	done
+	[[ $i -lt 200 ]] || die "$name: no packet socket on $IF_RX after 10 s (see $dir/stderr.log)"
+	sleep 1
+}
+
+write_arpbox_config() {
+	local dir=$1 seg=64MiB max=4GiB
+	if [[ $MODE == small-ring ]]; then seg=1MiB max=8MiB; fi
+	mkdir -p "$dir/ring" "$dir/data"
+	{
+		echo "data_dir: $dir/data"
+		echo "capture:"
+		echo "  interfaces: [$IF_RX]"
+		echo "  filter: arp"
+		[[ -n $ARPBOX_BUFFER ]] && echo "  buffer_size: $ARPBOX_BUFFER"
+		echo "ring:"
+		echo "  dir: $dir/ring"
+		echo "  segment_size: $seg"
+		echo "  segment_duration: 5m"
+		echo "  max_size: $max"
+		echo "  max_segments: 0"
+		echo "  min_free: 1%"
+		echo "control:"
+		echo "  socket: $dir/data/arpbox.sock"
+		echo "triggers: []"
+	} >"$dir/arpbox.yaml"
+}
+
+# wait_quiet PID: wait (1-15 s) until PID used < 5 ms CPU in the last 500 ms,
+# so it has read what the kernel still held for it.
+wait_quiet() {
+	local pid=$1 a b
+	sleep 1
+	for _ in $(seq 28); do
+		a=$(cpu_ns "$pid")
+		sleep 0.5
+		b=$(cpu_ns "$pid")
+		((b - a < 5000000)) && return 0
+	done
+	log "warning: pid $pid still busy 15 s after the storm"
+}
+
+# stop_recorder NAME DIR: SIGTERM, wait, read /usr/bin/time's line.
+stop_recorder() {
+	local name=$1 dir=$2 rc=0
+	kill -TERM "$REC_PID"
+	wait "$REC_TIME_PID" || rc=$?
+	[[ $rc -eq 0 ]] || log "warning: $name exited with status $rc (see $dir/stderr.log)"
+	# time.out: maybe "Command exited with non-zero status", then our format line.
+	read -r REC_WALL REC_USER REC_SYS REC_MAXRSS_KB REC_EXIT < <(tail -n1 "$dir/time.out")
+	REC_CPU=$(awk -v u="$REC_USER" -v s="$REC_SYS" 'BEGIN {printf "%.2f", u + s}')
+}
+
+# count_frames FILE...: total packets over capture files (capinfos).
+count_frames() {
+	[[ $# -gt 0 ]] || { echo 0; return; }
+	capinfos -c -M "$@" 2>"$WORK/capinfos.err" | awk -F: '/Number of packets/ {gsub(/ /, "", $2); s += $2} END {printf "%d\n", s}'
+	if [[ -s $WORK/capinfos.err ]]; then
+		log "capinfos complained:"; sed 's/^/#   /' "$WORK/capinfos.err" >&2
+	fi
+}
+
+recorder_files() {
+	local name=$1 dir=$2
+	case $name in
+	arpbox)
+		shopt -s nullglob
+		local f=("$dir"/ring/arp-*.pcapng "$dir"/ring/arp-*.pcapng.part)
+		shopt -u nullglob
+		if compgen -G "$dir/ring/*.part" >/dev/null; then
+			log "warning: arpbox left an unsealed .part segment after a clean stop"
+		fi
+		printf '%s\n' "${f[@]}"
+		;;
+	tcpdump) echo "$dir/tcpdump.pcap" ;;
+	esac
+}
+
+# storm RATE DUR SENDERS OUTPREFIX: runs the senders, waits, sets SENT and SERR.
+storm() {
+	local rate=$1 dur=$2 n=$3 out=$4 i per pids=()
+	per=$((rate / n))
+	((rate == 0 || per > 0)) || per=1
+	for ((i = 0; i < n; i++)); do
+		local pin=()
+		((PIN)) && pin=(taskset -c $((i % NCPU)))
+		ip netns exec "$NS_TX" "${pin[@]}" "$ARPSTORM" -i "$IF_TX" -rate "$per" -duration "${dur}s" \
+			-batch "$BATCH" -src-ip "10.66.$((i + 1)).1" -target-range 10.66.0.0/16 \
+			>"$out.sender$i" 2>&1 &
+		pids+=($!)
+		PIDS+=($!)
+	done
+	local rc=0
+	for i in "${pids[@]}"; do wait "$i" || rc=$?; done
+	[[ $rc -eq 0 ]] || { cat "$out".sender* >&2; die "a sender failed"; }
+	SENT=$(cat "$out".sender* | awk -F'[ =]' '/^sent=/ {s += $2} END {printf "%d\n", s}')
+	SERR=$(cat "$out".sender* | awk '/^sent=/ {for (i = 1; i <= NF; i++) if ($i ~ /^errors=/) {sub(/errors=/, "", $i); s += $i}} END {printf "%d\n", s}')
+	SRATE=$(cat "$out".sender* | awk '/^sent=/ {for (i = 1; i <= NF; i++) if ($i ~ /^rate=/) {sub(/rate=/, "", $i); s += $i}} END {printf "%d\n", s}')
+}
+
+pct() { awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "n/a"; else printf "%.3f\n", 100 * a / b}'; }
+
+# --- modes -----------------------------------------------------------------
+
+ROWS=()
+
+run_storm_mode() {
+	local name dir rx0 rx1 cap lost files rep hwm idx
+	for ((rep = 1; rep <= REPEAT; rep++)); do
+		for idx in "${!RECS[@]}"; do
+			name=${RECS[$idx]}
+			dir=$WORK/run$rep.$idx.$name
+			mkdir -p "$dir"
+			log "run $rep/$REPEAT: $name: starting in $NS_RX on $IF_RX"
+			start_recorder "$name" "$dir"
+			rx0=$(rx_packets)
+			log "run $rep/$REPEAT: $name: storm: $SENDERS sender(s), rate $RATE (0 = max), ${DURATION}s"
+			storm "$RATE" "$DURATION" "$SENDERS" "$dir/storm"
+			wait_quiet "$REC_PID"
+			rx1=$(rx_packets)
+			hwm=$(status_kb "$REC_PID" VmHWM)
+			log "run $rep/$REPEAT: $name: stopping (SIGTERM) and waiting"
+			stop_recorder "$name" "$dir"
+			mapfile -t files < <(recorder_files "$name" "$dir")
+			cap=$(count_frames "${files[@]}")
+			lost=$((SENT - cap))
+			ROWS+=("$name $SENT $SERR $SRATE $((rx1 - rx0)) $cap $lost $(pct "$lost" "$SENT") $REC_CPU $REC_MAXRSS_KB $hwm ${#files[@]}")
+			if [[ $name == tcpdump ]]; then
+				grep -E 'packets (captured|received|dropped)' "$dir/stderr.log" | sed 's/^/#   tcpdump: /' >&2 || true
+			fi
+			sleep 1
+		done
+	done
+	echo
+	echo "Storm: $SENDERS sender(s), rate $([[ $RATE == 0 ]] && echo max || echo "$RATE/s") for ${DURATION}s, batch $BATCH$( ((PIN)) && echo ", pinned"), $REPEAT run(s), $(nproc) CPUs, kernel $(uname -r)"
+	printf '%-8s %11s %7s %9s %11s %11s %9s %7s %7s %8s %8s %6s\n' \
+		recorder sent snd_err send_fps at_rx captured lost loss% cpu_s us/frame rss_MB files
+	printf '%s\n' "${ROWS[@]}" | awk -v recs="$RECORDERS" '
+		{
+			n = $1; s = $2; c = $6; l = $7; cpu = $9
+			printf "%-8s %11d %7d %9d %11d %11d %9d %7s %7.2f %8.3f %8.1f %6d\n",
+				n, s, $3, $4, $5, c, l, $8, cpu, (c > 0 ? cpu * 1e6 / c : 0), $10 / 1024, $12
+			S[n] += s; C[n] += c; L[n] += l; CPU[n] += cpu
+		}
+		END {
+			k = split(recs, r, ",")
+			if (NR > k) for (i = 1; i <= k; i++) { n = r[i]
+				printf "%-8s %11d %7s %9s %11s %11d %9d %7.3f %7.2f %8.3f  (total)\n",
+					n, S[n], "", "", "", C[n], L[n], (S[n] ? 100 * L[n] / S[n] : 0), CPU[n], (C[n] ? CPU[n] * 1e6 / C[n] : 0) }
+			if (k != 2) exit
+			a = r[1]; t = r[2]
+			la = (S[a] ? L[a] / S[a] : 0); lt = (S[t] ? L[t] / S[t] : 0)
+			if (lt > 0) printf "ratio %s/%s: loss %.2fx (%.3f%% vs %.3f%%)", a, t, la / lt, 100 * la, 100 * lt
+			else printf "ratio %s/%s: loss n/a (%s lost %d, %s lost 0)", a, t, a, L[a], t
+			if (CPU[t] > 0) printf ", CPU %.2fx (%.2f s vs %.2f s)", CPU[a] / CPU[t], CPU[a], CPU[t]
+			if (C[a] > 0 && C[t] > 0 && CPU[t] > 0) printf ", CPU per captured frame %.2fx", (CPU[a] / C[a]) / (CPU[t] / C[t])
+			printf "\n"
+		}'
+}
+
+run_idle_mode() {
+	local name dir c0 c1 rx0 rx1 hwm rss cap files
+	for name in "${RECS[@]}"; do
+		dir=$WORK/$name
+		mkdir -p "$dir"
+		log "$name: starting (idle mode)"
+		start_recorder "$name" "$dir"
+		sleep 2 # let start-up work finish; the window below is steady state
+		c0=$(cpu_ns "$REC_PID")
+		rx0=$(rx_packets)
+		log "$name: 10 ARP/s for ${DURATION}s"
+		storm 10 "$DURATION" 1 "$dir/idle"
+		c1=$(cpu_ns "$REC_PID")
+		rx1=$(rx_packets)
+		hwm=$(status_kb "$REC_PID" VmHWM)
+		rss=$(status_kb "$REC_PID" VmRSS)
+		stop_recorder "$name" "$dir"
+		mapfile -t files < <(recorder_files "$name" "$dir")
+		cap=$(count_frames "${files[@]}")
+		ROWS+=("$name $SENT $((rx1 - rx0)) $cap $((c1 - c0)) $hwm $rss $REC_CPU $REC_MAXRSS_KB")
+	done
+	echo
+	echo "Idle: 1 sender at 10 ARP/s for ${DURATION}s; CPU over that window (schedstat), excluding start-up"
+	printf '%-8s %6s %6s %8s %10s %13s %9s %9s %14s  %s\n' \
+		recorder sent at_rx captured cpu_ms cpu_ms_per_10s hwm_MB rss_MB total_cpu_s verdict
+	local r name s rx c cns h rs tot mx
+	for r in "${ROWS[@]}"; do
+		read -r name s rx c cns h rs tot mx <<<"$r"
+		awk -v n="$name" -v s="$s" -v rx="$rx" -v c="$c" -v cns="$cns" -v d="$DURATION" -v h="$h" -v rs="$rs" -v tot="$tot" 'BEGIN {
+			per = cns / 1e6 * 10 / d
+			v = (per < 5 && h < 32 * 1024) ? "PASS" : "FAIL"
+			if (n != "arpbox") v = "(reference)"
+			printf "%-8s %6d %6d %8d %10.2f %13.2f %9.1f %9.1f %14.2f  %s\n", n, s, rx, c, cns / 1e6, per, h / 1024, rs / 1024, tot, v }'
+	done
+	echo "targets (arpbox): < 5 ms CPU per 10 s, peak RSS < 32 MB"
+}
+
+run_small_ring_mode() {
+	local dir=$WORK/arpbox bound maxdu=0 sampler files cap
+	mkdir -p "$dir"
+	bound=$((9 * 1024 * 1024)) # max_size 8MiB + one 1MiB segment
+	log "arpbox: small ring (max_size 8MiB, segment_size 1MiB)"
+	start_recorder arpbox "$dir"
+	# Sample disk use (allocated blocks) every 100 ms; keep the maximum.
+	(
+		m=0
+		while :; do
+			u=$(du -sB1 "$dir/ring" 2>/dev/null | awk '{print $1}' || true)
+			if [[ -n $u ]] && ((u > m)); then m=$u; echo "$m" >"$dir/du.max"; fi
+			echo "$u" >>"$dir/du.samples"
+			sleep 0.1
+		done
+	) &
+	sampler=$!
+	PIDS+=("$sampler")
+	storm "$RATE" "$DURATION" "$SENDERS" "$dir/storm"
+	wait_quiet "$REC_PID"
+	stop_recorder arpbox "$dir"
+	kill -TERM "$sampler"
+	wait "$sampler" 2>/dev/null || true
+	maxdu=$(cat "$dir/du.max" 2>/dev/null || echo 0)
+	mapfile -t files < <(recorder_files arpbox "$dir")
+	cap=$(count_frames "${files[@]}")
+	local samples bad=0 f
+	samples=$(wc -l <"$dir/du.samples")
+	for f in "${files[@]}"; do capinfos -c "$f" >/dev/null 2>&1 || bad=$((bad + 1)); done
+	echo
+	echo "Small ring: max_size 8MiB, segment_size 1MiB; $SENDERS sender(s), rate $([[ $RATE == 0 ]] && echo max || echo "$RATE/s") for ${DURATION}s"
+	awk -v m="$maxdu" -v b="$bound" -v n="$samples" -v s="$SENT" -v c="$cap" -v nf="${#files[@]}" -v bad="$bad" -v cpu="$REC_CPU" 'BEGIN {
+		printf "sent %d, in ring at end %d frames in %d segments (%d unreadable), arpbox CPU %.2f s\n", s, c, nf, bad, cpu
+		printf "du samples %d, max seen %d bytes (%.2f MiB), bound %d bytes (%.0f MiB = max_size + 1 segment)\n", n, m, m / 1048576, b, b / 1048576
+		printf "%s\n", (m <= b && bad == 0 && n > 0) ? "PASS" : "FAIL" }'
+}
+
+case $MODE in
+storm) run_storm_mode ;;
+idle) run_idle_mode ;;
+small-ring) run_small_ring_mode ;;
+esac
