@@ -1,0 +1,19 @@
+//go:build !linux && !darwin && !freebsd && !windows
+
+package ring
+
+import (
+	"errors"
+	"syscall"
+)
+
+var errNoDiskFree = errors.New("free disk space unknown on this platform")
+
+// diskFree is not implemented here; the min_free limit is not enforced.
+func diskFree(string) (free, total uint64, err error) { return 0, 0, errNoDiskFree }
+
+// isDiskFull reports whether err means the file system is full.
+func isDiskFull(err error) bool { return errors.Is(err, syscall.ENOSPC) }
+
+// syncDir is a no-op here.
+func syncDir(string) error { return nil }

@@ -1,0 +1,40 @@
+//go:build linux || darwin || freebsd
+
+package ring
+
+import (
+	"errors"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// diskFree reports the bytes available to unprivileged users and the size of
+// the file system holding dir.
+func diskFree(dir string) (free, total uint64, err error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, 0, &os.PathError{Op: "statfs", Path: dir, Err: err}
+	}
+	bs := uint64(st.Bsize)
+	return uint64(st.Bavail) * bs, uint64(st.Blocks) * bs, nil
+}
+
+// isDiskFull reports whether err means the file system (or quota) is full.
+func isDiskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// syncDir makes a rename or removal in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,32 @@
+package ring
+
+import (
+	"errors"
+	"os"
+
+	"golang.org/x/sys/windows"
+)
+
+// diskFree reports the bytes available to the caller and the size of the
+// volume holding dir.
+func diskFree(dir string) (free, total uint64, err error) {
+	p, err := windows.UTF16PtrFromString(dir)
+	if err != nil {
+		return 0, 0, &os.PathError{Op: "GetDiskFreeSpaceEx", Path: dir, Err: err}
+	}
+	var avail, size, totalFree uint64
+	if err := windows.GetDiskFreeSpaceEx(p, &avail, &size, &totalFree); err != nil {
+		return 0, 0, &os.PathError{Op: "GetDiskFreeSpaceEx", Path: dir, Err: err}
+	}
+	return avail, size, nil
+}
+
+// isDiskFull reports whether err means the volume (or quota) is full.
+func isDiskFull(err error) bool {
+	return errors.Is(err, windows.ERROR_DISK_FULL) || errors.Is(err, windows.ERROR_HANDLE_DISK_FULL) ||
+		errors.Is(err, windows.ERROR_DISK_QUOTA_EXCEEDED)
+}
+
+// syncDir is a no-op: Windows cannot open a directory for flushing, and
+// NTFS journals renames itself.
+func syncDir(string) error { return nil }

@@ -1,0 +1,593 @@
+package ring
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+const (
+	// bufSize is the write buffer: large writes, few syscalls.
+	bufSize = 512 << 10
+	// isbLen is the size of one interface statistics block as written on
+	// seal (header, starttime, endtime, ifdrop, ifrecv, end of options).
+	isbLen = 24 + 4*12 + 4
+	// retryMin and retryMax bound the back-off between attempts to start
+	// a segment after a failure.
+	retryMin = time.Second
+	retryMax = 30 * time.Second
+	// logEvery rate-limits logs about disk errors.
+	logEvery = 10 * time.Second
+)
+
+// Options are the Writer's collaborators. All fields are optional.
+type Options struct {
+	Logger *slog.Logger     // nil = discard
+	Now    func() time.Time // wall clock for segment names; nil = time.Now
+	// Stats returns the cumulative received and dropped counts of the
+	// interface with the given index; written to the statistics block of
+	// each interface when a segment is sealed. nil = no counts.
+	Stats    func(iface int) (received, dropped uint64)
+	Hostname string // named in each section header; "" = os.Hostname()
+	Version  string // arpbox version, written as shb_userappl "arpbox <Version>"
+}
+
+// Stats are cumulative counters of a Writer.
+type Stats struct {
+	PacketsWritten uint64 // packets accepted into a segment
+	BytesWritten   uint64 // bytes accepted into segments (blocks, headers included)
+	PacketsDropped uint64 // packets lost to disk errors (not stored, or lost with a failed segment)
+	SegmentsSealed uint64 // segments sealed (by rotation, close, or after a write error)
+	SegmentsPruned uint64 // segments removed by retention
+	WriteErrors    uint64 // failed creates, writes, flushes, syncs, renames
+	DiskFull       uint64 // write errors that were "no space left" (or quota)
+	Segments       int    // segments on disk now, current included
+	RingBytes      int64  // bytes of those segments, current included (buffered data counted)
+}
+
+// Writer writes frames into the ring directory: a current segment
+// (name ending in .part) that is sealed and renamed on rotation, and sealed
+// segments that retention removes oldest first.
+//
+// A Writer has a single owner goroutine: Open, WritePacket, Tick, Flush,
+// Rotate and Close must not be called concurrently. Stats may be called from
+// any goroutine.
+//
+// Disk errors do not stop the Writer. A segment whose write fails is cut
+// back to its last complete block and sealed, retention prunes harder when
+// the disk is full, packets are dropped and counted until a new segment can
+// be started (retried from Tick), and the error is logged (rate-limited).
+type Writer struct {
+	cfg      Config
+	ifaces   []Interface
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
+	diskFree func(dir string) (free, total uint64, err error)
+
+	bw       *bufio.Writer
+	cur      *segment
+	hdr      [28]byte
+	tail     [8]byte
+	reserve  int64 // room kept for the statistics blocks written on seal
+	hostname string
+
+	seq         uint64    // sequence number of the next segment
+	sealed      []Segment // oldest first
+	sealedBytes int64
+	retryAt     time.Time // when to try starting a segment again
+	backoff     time.Duration
+	opened      bool
+	closed      bool
+	lastErrLog  time.Time
+	suppressed  int
+	freeErrLog  bool
+
+	st  Stats
+	mu  sync.Mutex
+	pub Stats
+}
+
+// segment is the current segment.
+type segment struct {
+	f         *os.File
+	cw        countWriter
+	ngw       *pcapgo.NgWriter
+	path      string
+	seq       uint64
+	start     time.Time
+	packets   uint64
+	lastFlush time.Time
+}
+
+// size is the segment's length including buffered bytes.
+func (w *Writer) curSize() int64 { return w.cur.cw.n + int64(w.bw.Buffered()) }
+
+// countWriter counts the bytes that reached the file.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// NewWriter returns a Writer for cfg (zero fields take defaults) that records
+// the interfaces ifaces, in that order. It touches nothing; call Open.
+func NewWriter(cfg Config, ifaces []Interface, opts Options) *Writer {
+	w := &Writer{
+		cfg:      cfg.WithDefaults(),
+		ifaces:   slicesClone(ifaces),
+		opts:     opts,
+		log:      opts.Logger,
+		now:      opts.Now,
+		diskFree: diskFree,
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	w.log = w.log.With("dir", w.cfg.Dir)
+	if w.now == nil {
+		w.now = time.Now
+	}
+	w.reserve = int64(isbLen * len(ifaces))
+	return w
+}
+
+func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }
+
+// Open creates the ring directory, recovers segments left by a previous run
+// (each leftover .part is cut back to its last complete block and sealed
+// under its final name, or removed when not even its headers survived),
+// applies retention and starts the first segment. A full disk is not an
+// error here: the Writer retries from Tick.
+func (w *Writer) Open() error {
+	if w.opened {
+		return errors.New("ring: Open called twice")
+	}
+	if err := w.cfg.Validate(); err != nil {
+		return fmt.Errorf("ring config: %w", err)
+	}
+	if len(w.ifaces) == 0 {
+		return errors.New("ring: no interfaces to record")
+	}
+	if err := os.MkdirAll(w.cfg.Dir, 0o750); err != nil {
+		return fmt.Errorf("ring: create %s: %w", w.cfg.Dir, err)
+	}
+	w.hostname = w.opts.Hostname
+	if w.hostname == "" {
+		w.hostname, _ = os.Hostname()
+	}
+	segs, err := List(w.cfg.Dir)
+	if err != nil {
+		return err
+	}
+	for _, s := range segs {
+		w.seq = max(w.seq, s.Seq+1)
+		if s.Current {
+			w.recoverPart(s)
+		}
+	}
+	if segs, err = List(w.cfg.Dir); err != nil {
+		return err
+	}
+	for _, s := range segs {
+		if s.Current {
+			continue // could not be recovered; logged
+		}
+		w.sealed = append(w.sealed, s)
+		w.sealedBytes += s.Size
+	}
+	w.bw = bufio.NewWriterSize(io.Discard, bufSize)
+	w.opened = true
+	now := w.now()
+	w.enforce(now)
+	if err := w.start(now); err != nil && !isDiskFull(err) {
+		w.closed = true
+		return err
+	}
+	w.publish()
+	return nil
+}
+
+// recoverPart repairs a .part left by a crash and seals it, with the end
+// time taken from the file's modification time (or its last packet, if
+// later).
+func (w *Writer) recoverPart(s Segment) {
+	log := w.log.With("file", filepath.Base(s.Path))
+	var mtime time.Time
+	if st, err := os.Stat(s.Path); err == nil {
+		mtime = st.ModTime()
+	}
+	res, err := repairFile(s.Path)
+	if err != nil && !errors.Is(err, ErrNotPcapng) {
+		log.Warn("ring: cannot repair leftover segment; leaving it", "err", err)
+		return
+	}
+	if !res.usable() {
+		log.Warn("ring: removing leftover segment without a complete header", "bytes", s.Size)
+		if err := os.Remove(s.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("ring: remove unusable segment", "err", err)
+		}
+		return
+	}
+	end := mtime
+	if res.lastTS.After(end) {
+		end = res.lastTS
+	}
+	if end.Before(s.Start) {
+		end = s.Start
+	}
+	final := filepath.Join(w.cfg.Dir, sealedName(s.Seq, s.Start, end))
+	if err := os.Rename(s.Path, final); err != nil {
+		log.Warn("ring: seal leftover segment", "err", err)
+		return
+	}
+	_ = syncDir(w.cfg.Dir)
+	log.Info("ring: recovered segment from previous run", "sealed_as", filepath.Base(final),
+		"packets", res.packets, "bytes", res.valid, "cut_bytes", s.Size-res.valid)
+}
+
+// WritePacket appends one frame captured on interface iface (index into the
+// interfaces given to NewWriter) to the current segment, rotating first if
+// the segment would grow past SegmentBytes. It does not allocate. Disk
+// errors are handled inside (see Writer) and not returned; the error is for
+// misuse: a bad interface index or a Writer that is not open.
+func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) error {
+	if uint(iface) >= uint(len(w.ifaces)) {
+		return fmt.Errorf("ring: write packet: interface index %d out of range (%d interfaces)", iface, len(w.ifaces))
+	}
+	if w.cur == nil {
+		if !w.opened || w.closed {
+			return ErrClosed
+		}
+		w.st.PacketsDropped++
+		return nil
+	}
+	capLen := len(data)
+	if wireLen < capLen {
+		wireLen = capLen
+	}
+	pad := (4 - capLen&3) & 3
+	blockLen := 32 + capLen + pad
+	if w.cur.packets > 0 && w.curSize()+int64(blockLen)+w.reserve > w.cfg.SegmentBytes {
+		w.rotate(w.now())
+		if w.cur == nil {
+			w.st.PacketsDropped++
+			return nil
+		}
+	}
+	le := binary.LittleEndian
+	h := &w.hdr
+	nanos := uint64(ts.UnixNano())
+	le.PutUint32(h[0:], blockEPB)
+	le.PutUint32(h[4:], uint32(blockLen))
+	le.PutUint32(h[8:], uint32(iface))
+	le.PutUint32(h[12:], uint32(nanos>>32))
+	le.PutUint32(h[16:], uint32(nanos))
+	le.PutUint32(h[20:], uint32(capLen))
+	le.PutUint32(h[24:], uint32(wireLen))
+	t := &w.tail
+	le.PutUint32(t[0:], 0)
+	le.PutUint32(t[pad:], uint32(blockLen))
+	_, err := w.bw.Write(h[:])
+	if err == nil {
+		_, err = w.bw.Write(data)
+	}
+	if err == nil {
+		_, err = w.bw.Write(t[:pad+4])
+	}
+	if err != nil {
+		w.st.PacketsDropped++
+		w.fail(w.now(), "write packet", err)
+		return nil
+	}
+	w.cur.packets++
+	w.st.PacketsWritten++
+	w.st.BytesWritten += uint64(blockLen)
+	return nil
+}
+
+// Tick does the timed work; the owner calls it about every 200ms with the
+// wall clock: it flushes buffered packets to the file at least every
+// FlushInterval, rotates a segment older than SegmentAge (whether or not
+// packets arrive), applies retention, and retries starting a segment after
+// a disk error. Disk errors are handled inside; it returns ErrClosed when the
+// Writer is not open.
+func (w *Writer) Tick(now time.Time) error {
+	if !w.opened || w.closed {
+		return ErrClosed
+	}
+	if w.cur != nil {
+		age := now.Sub(w.cur.start)
+		switch {
+		case age >= w.cfg.SegmentAge || age < -TimestampSlack: // old, or the clock stepped back
+			w.rotate(now)
+		case now.Sub(w.cur.lastFlush) >= w.cfg.FlushInterval || now.Before(w.cur.lastFlush):
+			w.flush(now)
+		}
+	}
+	w.enforce(now)
+	if w.cur == nil && !now.Before(w.retryAt) {
+		_ = w.start(now) // failure logged and counted; retried later
+	}
+	w.publish()
+	return nil
+}
+
+// Flush writes buffered packets to the current segment's file now (without
+// fsync), so that a reader of the .part file sees them.
+func (w *Writer) Flush() error {
+	if !w.opened || w.closed {
+		return ErrClosed
+	}
+	if w.cur != nil {
+		w.flush(w.now())
+	}
+	w.publish()
+	return nil
+}
+
+// Rotate seals the current segment and starts the next one.
+func (w *Writer) Rotate() error {
+	if !w.opened || w.closed {
+		return ErrClosed
+	}
+	w.rotate(w.now())
+	w.publish()
+	return nil
+}
+
+// Close seals the current segment. The Writer cannot be used afterwards.
+func (w *Writer) Close() error {
+	if !w.opened || w.closed {
+		return nil
+	}
+	var err error
+	if w.cur != nil {
+		err = w.seal(w.now())
+	}
+	w.closed = true
+	w.publish()
+	return err
+}
+
+// Stats returns the counters as of the last call to Tick, Flush, Rotate,
+// Open or Close. Safe for concurrent use.
+func (w *Writer) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pub
+}
+
+func (w *Writer) publish() {
+	st := w.st
+	st.Segments = len(w.sealed)
+	st.RingBytes = w.sealedBytes
+	if w.cur != nil {
+		st.Segments++
+		st.RingBytes += w.curSize()
+	}
+	w.mu.Lock()
+	w.pub = st
+	w.mu.Unlock()
+}
+
+func (w *Writer) flush(now time.Time) {
+	if w.bw.Buffered() > 0 {
+		if err := w.bw.Flush(); err != nil {
+			w.fail(now, "flush", err)
+			return
+		}
+	}
+	w.cur.lastFlush = now
+}
+
+func (w *Writer) rotate(now time.Time) {
+	if w.cur != nil {
+		_ = w.seal(now) // failure handled by fail
+	}
+	w.enforce(now)
+	if w.cur == nil && !now.Before(w.retryAt) {
+		_ = w.start(now)
+	}
+}
+
+// start creates the current segment and writes its headers.
+func (w *Writer) start(now time.Time) error {
+	w.ensureRoom(now)
+	seq := w.seq
+	w.seq++
+	path := filepath.Join(w.cfg.Dir, partName(seq, now))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		w.failStart(now, fmt.Errorf("ring: create segment %s: %w", path, err))
+		return err
+	}
+	s := &segment{f: f, path: path, seq: seq, start: now, lastFlush: now}
+	s.cw.w = f
+	w.bw.Reset(&s.cw)
+	w.cur = s
+	if err := w.writeHeaders(s); err != nil {
+		w.fail(now, "write headers", err)
+		return err
+	}
+	if err := w.bw.Flush(); err != nil {
+		w.fail(now, "write headers", err)
+		return err
+	}
+	w.backoff = 0
+	return nil
+}
+
+func (w *Writer) writeHeaders(s *segment) error {
+	app := "arpbox"
+	if w.opts.Version != "" {
+		app += " " + w.opts.Version
+	}
+	info := pcapgo.NgSectionInfo{
+		Hardware:    runtime.GOARCH,
+		OS:          runtime.GOOS,
+		Application: app,
+	}
+	if w.hostname != "" {
+		info.Comment = "captured on host " + w.hostname
+	}
+	ngw, err := pcapgo.NewNgWriterInterface(w.bw, ngInterface(w.ifaces[0]), pcapgo.NgWriterOptions{SectionInfo: info})
+	if err != nil {
+		return err
+	}
+	for _, ifc := range w.ifaces[1:] {
+		if _, err := ngw.AddInterface(ngInterface(ifc)); err != nil {
+			return err
+		}
+	}
+	s.ngw = ngw
+	return nil
+}
+
+func ngInterface(ifc Interface) pcapgo.NgInterface {
+	return pcapgo.NgInterface{
+		Name:                ifc.Name,
+		Description:         ifc.Description,
+		Filter:              ifc.Filter,
+		OS:                  ifc.OS,
+		LinkType:            layers.LinkTypeEthernet,
+		TimestampResolution: 9,
+		SnapLength:          uint32(max(ifc.SnapLen, 0)),
+	}
+}
+
+// seal writes the statistics blocks, flushes, syncs and renames the current
+// segment to its sealed name.
+func (w *Writer) seal(now time.Time) error {
+	s := w.cur
+	for i := range w.ifaces {
+		st := pcapgo.NgInterfaceStatistics{
+			LastUpdate:      now,
+			StartTime:       s.start,
+			EndTime:         now,
+			PacketsReceived: pcapgo.NgNoValue64,
+			PacketsDropped:  pcapgo.NgNoValue64,
+		}
+		if w.opts.Stats != nil {
+			st.PacketsReceived, st.PacketsDropped = w.opts.Stats(i)
+		}
+		if err := s.ngw.WriteInterfaceStats(i, st); err != nil {
+			return w.fail(now, "write statistics", err)
+		}
+	}
+	if err := w.bw.Flush(); err != nil {
+		return w.fail(now, "flush", err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return w.fail(now, "sync", err)
+	}
+	if err := s.f.Close(); err != nil {
+		return w.fail(now, "close", err)
+	}
+	w.cur = nil
+	return w.rename(s, now, s.cw.n)
+}
+
+// rename gives a closed segment its sealed name and adds it to the list.
+func (w *Writer) rename(s *segment, end time.Time, size int64) error {
+	final := filepath.Join(w.cfg.Dir, sealedName(s.seq, s.start, end))
+	if err := os.Rename(s.path, final); err != nil {
+		// The data is intact under the .part name; the next Open seals it.
+		w.st.WriteErrors++
+		err = fmt.Errorf("ring: seal segment %s: %w", s.path, err)
+		w.logErr(end, "ring: seal segment", err)
+		return err
+	}
+	if err := syncDir(w.cfg.Dir); err != nil {
+		w.logErr(end, "ring: sync directory", err)
+	}
+	w.sealed = append(w.sealed, Segment{
+		Path: final, Seq: s.seq, Start: s.start.UTC().Truncate(time.Millisecond),
+		End: end.UTC().Truncate(time.Millisecond), Size: size,
+	})
+	w.sealedBytes += size
+	w.st.SegmentsSealed++
+	return nil
+}
+
+// fail handles a write error in the current segment: the file is cut back
+// to its last complete block and sealed (or removed if it holds no packets),
+// and a full disk makes retention prune harder. It returns the error.
+func (w *Writer) fail(now time.Time, op string, err error) error {
+	s := w.cur
+	w.cur = nil
+	err = fmt.Errorf("ring: %s to %s: %w", op, s.path, err)
+	w.st.WriteErrors++
+	full := isDiskFull(err)
+	if full {
+		w.st.DiskFull++
+	}
+	w.logErr(now, "ring: segment write failed; sealing what is on disk", err)
+	_ = s.f.Close()
+	w.bw.Reset(io.Discard)
+	res, rerr := repairFile(s.path)
+	if rerr == nil && res.packets < s.packets {
+		w.st.PacketsDropped += s.packets - res.packets
+	} else if rerr != nil {
+		w.st.PacketsDropped += s.packets
+	}
+	if rerr != nil || !res.usable() || res.packets == 0 {
+		if rmErr := os.Remove(s.path); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+			w.logErr(now, "ring: remove failed segment", rmErr)
+		}
+	} else {
+		_ = w.rename(s, now, res.valid)
+	}
+	w.scheduleRetry(now)
+	if full && w.pruneHard(now) {
+		w.retryAt = now // room was made: start again right away
+	}
+	return err
+}
+
+// failStart handles a failure to create a segment file.
+func (w *Writer) failStart(now time.Time, err error) {
+	w.st.WriteErrors++
+	full := isDiskFull(err)
+	if full {
+		w.st.DiskFull++
+	}
+	w.logErr(now, "ring: cannot start segment", err)
+	w.scheduleRetry(now)
+	if full {
+		w.pruneHard(now)
+	}
+}
+
+func (w *Writer) scheduleRetry(now time.Time) {
+	w.backoff = min(max(2*w.backoff, retryMin), retryMax)
+	w.retryAt = now.Add(w.backoff)
+}
+
+// logErr logs disk errors at most once per logEvery, counting the rest.
+func (w *Writer) logErr(now time.Time, msg string, err error) {
+	if !w.lastErrLog.IsZero() && now.Sub(w.lastErrLog) < logEvery && !now.Before(w.lastErrLog) {
+		w.suppressed++
+		return
+	}
+	w.log.Error(msg, "err", err, "suppressed", w.suppressed, "disk_full_total", w.st.DiskFull)
+	w.lastErrLog = now
+	w.suppressed = 0
+}
