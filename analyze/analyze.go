@@ -1,0 +1,421 @@
+package analyze
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// Options tune an analysis. The zero value is usable.
+type Options struct {
+	// ReplyTimeout is how long a request may wait for its reply before it
+	// counts as unanswered. Default 1s (Linux retrans_time_ms).
+	ReplyTimeout time.Duration
+	// StormRate is the requests per second from one sender that make a storm.
+	// Default 50.
+	StormRate int
+	// MaxTargets caps the addresses tracked per input (memory bound).
+	// Default 65536.
+	MaxTargets int
+	// MaxTargetsShown caps the per-address entries in the report. Addresses
+	// with findings are always shown. Default 200.
+	MaxTargetsShown int
+	// Trigger marks the moment a failure was declared (overrides a bundle's).
+	Trigger *Mark
+	// Neighbor adds neighbor-state changes to the timeline.
+	Neighbor []NeighborEvent
+	// Progress, if set, is called now and then with bytes read and total.
+	Progress func(done, total int64)
+	// Logger receives debug messages; nil discards.
+	Logger *slog.Logger
+}
+
+func (o *Options) defaults() {
+	if o.ReplyTimeout <= 0 {
+		o.ReplyTimeout = time.Second
+	}
+	if o.StormRate <= 0 {
+		o.StormRate = 50
+	}
+	if o.MaxTargets <= 0 {
+		o.MaxTargets = 65536
+	}
+	if o.MaxTargetsShown <= 0 {
+		o.MaxTargetsShown = 200
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// maxExchanges bounds the per-side exchange log kept for two-sided matching.
+const maxExchanges = 500_000
+
+// Analyze reads each path as one side (see the package comment for what a
+// path may be), runs the detectors and returns the report. Two or more paths
+// add the two-sided analysis. Unreadable or cut-short files are reported in
+// the result, not returned as errors, as long as something could be read.
+func Analyze(ctx context.Context, paths []string, opts Options) (*Report, error) {
+	opts.defaults()
+	if len(paths) == 0 {
+		return nil, errNoInputs
+	}
+	var ins []*input
+	var total int64
+	names := map[string]int{}
+	for _, p := range paths {
+		in, err := openInput(p)
+		if err != nil {
+			return nil, fmt.Errorf("input %s: %w", p, err)
+		}
+		names[in.name]++
+		if n := names[in.name]; n > 1 {
+			in.name = fmt.Sprintf("%s#%d", in.name, n)
+		}
+		for _, s := range in.sources {
+			total += s.size
+		}
+		ins = append(ins, in)
+	}
+	cfg := engineConfig{
+		timeout:      int64(opts.ReplyTimeout),
+		stormRate:    opts.StormRate,
+		maxTargets:   opts.MaxTargets,
+		exchanges:    len(ins) > 1,
+		maxExchanges: maxExchanges,
+	}
+	rep := &Report{
+		Schema:   Schema,
+		Settings: Settings{ReplyTimeoutMS: opts.ReplyTimeout.Milliseconds(), StormRate: opts.StormRate},
+		Trigger:  opts.Trigger,
+	}
+	prog := &progress{fn: opts.Progress, total: total}
+	var sides []*sideRun
+	for _, in := range ins {
+		sr, err := readInput(ctx, in, cfg, prog, opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+		sides = append(sides, sr)
+		if rep.Trigger == nil && in.trigger != nil {
+			rep.Trigger = in.trigger
+		}
+		rep.Neighbor = append(rep.Neighbor, in.neighbor...)
+	}
+	rep.Neighbor = append(rep.Neighbor, opts.Neighbor...)
+	slices.SortStableFunc(rep.Neighbor, func(a, b NeighborEvent) int { return a.Time.Compare(b.Time) })
+	for _, s := range sides {
+		rep.Sides = append(rep.Sides, s.report(opts))
+	}
+	for i := range sides {
+		for j := i + 1; j < len(sides); j++ {
+			rep.TwoSided = append(rep.TwoSided, twoSided(sides[i], sides[j], cfg.timeout))
+		}
+	}
+	rep.Verdict = verdict(rep, sides)
+	prog.done()
+	return rep, nil
+}
+
+type progress struct {
+	fn          func(done, total int64)
+	total, base int64
+}
+
+func (p *progress) report(cur int64) {
+	if p.fn != nil {
+		p.fn(p.base+cur, p.total)
+	}
+}
+
+func (p *progress) done() {
+	if p.fn != nil {
+		p.fn(p.total, p.total)
+	}
+}
+
+// sideRun is one input after reading.
+type sideRun struct {
+	in    *input
+	eng   *engine
+	files []FileReport
+}
+
+func (s *sideRun) fileName(r Ref) string {
+	if int(r.File) < len(s.files) {
+		return s.files[r.File].Name
+	}
+	return "?"
+}
+
+func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress, log *slog.Logger) (*sideRun, error) {
+	sr := &sideRun{in: in, eng: newEngine(cfg)}
+	var rec Record
+	var pkt Packet
+	read := 0
+	for i, src := range in.sources {
+		fr := FileReport{Name: src.name}
+		err := readSource(ctx, src, func(pr *PacketReader) error {
+			fr.Format = pr.Format()
+			var first, last int64
+			for {
+				err := pr.Next(&rec)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					fr.Error = err.Error()
+					break
+				}
+				fr.Packets++
+				if fr.Packets == 1 {
+					first = rec.Time
+				}
+				last = rec.Time
+				if decode(rec.Link, rec.Data, &pkt) == errNone {
+					sr.eng.observe(rec.Time, &pkt, Ref{File: int32(i), Frame: fr.Packets})
+				}
+				if fr.Packets&0xffff == 0 {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					prog.report(pr.Offset())
+				}
+			}
+			fr.Truncated = pr.Truncated()
+			if fr.Packets > 0 {
+				fr.First, fr.Last = time.Unix(0, first).UTC(), time.Unix(0, last).UTC()
+			}
+			return nil
+		})
+		prog.base += src.size
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			fr.Error = err.Error()
+			log.Debug("input unreadable", "side", in.name, "file", src.name, "err", err)
+		} else {
+			read++
+		}
+		sr.files = append(sr.files, fr)
+	}
+	if read == 0 {
+		return nil, fmt.Errorf("input %s: no readable capture (%s)", in.path, sr.files[0].Error)
+	}
+	sr.eng.finish()
+	return sr, nil
+}
+
+func readSource(ctx context.Context, src source, fn func(*PacketReader) error) error {
+	rc, err := src.open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	pr, err := NewPacketReader(rc)
+	if err != nil {
+		if errors.Is(err, ErrFormat) {
+			return fmt.Errorf("%s: %w", src.name, err)
+		}
+		return err
+	}
+	return fn(pr)
+}
+
+func ts(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+func vlanString(k uint32) string {
+	if k == 0 {
+		return ""
+	}
+	outer, inner := k>>12, k&0xfff
+	if outer == 0 {
+		return fmt.Sprint(inner)
+	}
+	if inner == 0 {
+		return fmt.Sprint(outer)
+	}
+	return fmt.Sprintf("%d.%d", outer, inner)
+}
+
+func (s *sideRun) seen(x seen) *Seen {
+	if !x.ok {
+		return nil
+	}
+	return &Seen{Time: ts(x.ts), MAC: x.mac.String(), File: s.fileName(x.ref), Frame: x.ref.Frame}
+}
+
+// evidence groups a sample of refs by file.
+func (s *sideRun) evidence(e *evidence, note string) []Evidence {
+	var out []Evidence
+	for _, r := range e.refs() {
+		name := s.fileName(r)
+		if len(out) == 0 || out[len(out)-1].File != name {
+			out = append(out, Evidence{Side: s.in.name, File: name, Note: note})
+		}
+		out[len(out)-1].Frames = append(out[len(out)-1].Frames, r.Frame)
+	}
+	for i := range out {
+		out[i].Total = e.count
+	}
+	return out
+}
+
+func (s *sideRun) oneEvidence(e *evidence, note string) Evidence {
+	ev := s.evidence(e, note)
+	if len(ev) == 0 {
+		return Evidence{Side: s.in.name}
+	}
+	first := ev[0]
+	for _, x := range ev[1:] {
+		first.Frames = append(first.Frames, x.Frames...)
+		first.File += ", " + x.File
+	}
+	return first
+}
+
+func (s *sideRun) report(opts Options) SideReport {
+	e := s.eng
+	r := SideReport{Name: s.in.name, Path: s.in.path, Files: s.files, ARP: e.arp, NDP: e.ndp, Untracked: e.lostTargets}
+	for _, f := range s.files {
+		r.Packets += f.Packets
+	}
+	if e.resolution > 0 {
+		r.First, r.Last = ts(e.first), ts(e.last)
+	}
+	targets := make([]*target, 0, len(e.targets))
+	for _, t := range e.targets {
+		if t.requests+t.replies+t.probes+t.announcements+t.gratReplies > 0 {
+			targets = append(targets, t)
+		}
+	}
+	// Interesting first, then by address.
+	slices.SortFunc(targets, func(a, b *target) int {
+		if c := cmp.Compare(interest(b), interest(a)); c != 0 {
+			return c
+		}
+		if c := a.key.ip.Compare(b.key.ip); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.key.vlan, b.key.vlan)
+	})
+	for i, t := range targets {
+		if i >= opts.MaxTargetsShown && interest(t) == 0 {
+			r.TargetsOmitted = len(targets) - i
+			break
+		}
+		r.Targets = append(r.Targets, s.targetReport(t))
+	}
+	senders := make([]*sender, 0, len(e.senders))
+	for _, x := range e.senders {
+		senders = append(senders, x)
+	}
+	slices.SortFunc(senders, func(a, b *sender) int {
+		if c := cmp.Compare(b.requests, a.requests); c != 0 {
+			return c
+		}
+		return slices.Compare(a.mac[:], b.mac[:])
+	})
+	for i, x := range senders {
+		if i < 10 {
+			r.TopSenders = append(r.TopSenders, SenderReport{MAC: x.mac.String(), IP: addrString(x.ip), Requests: x.requests})
+		}
+		for _, st := range x.storms {
+			r.Storms = append(r.Storms, StormReport{
+				MAC: x.mac.String(), IP: addrString(x.ip),
+				Start: time.Unix(st.start, 0).UTC(), End: time.Unix(st.end+1, 0).UTC(),
+				Packets: st.packets, PeakPerS: st.peak,
+				Evidence: s.oneEvidence(&st.ev, ""),
+			})
+		}
+	}
+	slices.SortFunc(r.Storms, func(a, b StormReport) int { return a.Start.Compare(b.Start) })
+	ms := make([]*mismatch, 0, len(e.mismatches))
+	for _, m := range e.mismatches {
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(a, b *mismatch) int { return cmp.Compare(a.first, b.first) })
+	for _, m := range ms {
+		r.Mismatches = append(r.Mismatches, MismatchReport{
+			EthernetSrc: m.eth.String(), SenderMAC: m.arp.String(), SenderIP: addrString(m.ip),
+			First: ts(m.first), Last: ts(m.last), Evidence: s.oneEvidence(&m.ev, ""),
+		})
+	}
+	return r
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// interest orders targets in the report: those with findings first.
+func interest(t *target) int {
+	n := 0
+	if t.unanswered > 0 {
+		n += 8
+	}
+	if t.dups > 0 || t.conflicts > 0 || t.flips > 0 {
+		n += 4
+	}
+	if t.changes > 0 {
+		n += 2
+	}
+	if t.announcements+t.gratReplies > 0 {
+		n++
+	}
+	return n
+}
+
+func (s *sideRun) targetReport(t *target) TargetReport {
+	tr := TargetReport{
+		IP: t.key.ip.String(), VLAN: vlanString(t.key.vlan), Proto: t.proto.String(),
+		Requests: t.requests, Broadcast: t.broadcast, Unicast: t.unicast, Replies: t.replies,
+		Answered: t.answered, Unanswered: t.unanswered, Probes: t.probes,
+		Announcements: t.announcements, GratuitousReplies: t.gratReplies,
+		Flips: t.flips, LastReply: s.seen(t.lastReply),
+		timeline: t.tl, origin: s.eng.first,
+	}
+	if t.lat.n > 0 {
+		tr.Latency = &LatencyReport{Count: t.lat.n, P50MS: ms(t.lat.quantile(0.5)), P99MS: ms(t.lat.quantile(0.99)), MaxMS: ms(t.lat.max)}
+	}
+	for _, m := range t.macs {
+		tr.MACs = append(tr.MACs, MACReport{MAC: m.mac.String(), First: ts(m.first), Last: ts(m.last), Count: m.count})
+	}
+	eps := slices.Clone(t.episodes)
+	if t.open != nil {
+		eps = append(eps, *t.open)
+	}
+	for _, ep := range eps {
+		er := EpisodeReport{
+			Start: ts(ep.start), End: ts(ep.end), Count: ep.count, Unicast: ep.unicast,
+			LastReplyBefore: s.seen(ep.lastReplyBefore), RecoveredAt: s.seen(ep.recovered),
+			Evidence: s.oneEvidence(&ep.ev, "unanswered requests"),
+		}
+		for _, a := range ep.askers {
+			er.Askers = append(er.Askers, AskerReport{IP: addrString(a.ip), MAC: a.mac.String(), Count: a.count})
+		}
+		tr.Episodes = append(tr.Episodes, er)
+	}
+	for _, c := range t.changeLog {
+		tr.MACChanges = append(tr.MACChanges, MACChange{Time: ts(c.ts), From: c.from.String(), To: c.to.String(), Via: c.kind.String(), File: s.fileName(c.ref), Frame: c.ref.Frame})
+	}
+	for _, d := range t.dupLog {
+		tr.Duplicates = append(tr.Duplicates, Conflict{Time: ts(d.ts), MACs: [2]string{d.a.String(), d.b.String()}, Asker: addrString(d.to), File: s.fileName(d.refB), Frames: [2]uint64{d.refA.Frame, d.refB.Frame}})
+	}
+	for _, d := range t.conflictLog {
+		tr.ProbeConflicts = append(tr.ProbeConflicts, Conflict{Time: ts(d.ts), MACs: [2]string{d.a.String(), d.b.String()}, File: s.fileName(d.refB), Frames: [2]uint64{d.refA.Frame, d.refB.Frame}})
+	}
+	return tr
+}
+
+func ms(ns int64) float64 { return float64(ns/1000) / 1000 }

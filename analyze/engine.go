@@ -1,0 +1,648 @@
+package analyze
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// Ref points at one frame: File indexes the side's file list, Frame is the
+// 1-based frame number as Wireshark shows it for that file.
+type Ref struct {
+	File  int32
+	Frame uint64
+}
+
+// evidence keeps a bounded sample of frame references: the first few and the
+// last one, plus the total count.
+type evidence struct {
+	first [6]Ref
+	n     int
+	last  Ref
+	count uint64
+}
+
+func (e *evidence) add(r Ref) {
+	if e.n < len(e.first) {
+		e.first[e.n] = r
+		e.n++
+	}
+	e.last = r
+	e.count++
+}
+
+func (e *evidence) refs() []Ref {
+	out := slices.Clone(e.first[:e.n])
+	if e.count > uint64(e.n) {
+		out = append(out, e.last)
+	}
+	return out
+}
+
+type tkey struct {
+	vlan uint32
+	ip   netip.Addr
+}
+
+type pending struct {
+	ts      int64
+	seq     uint64
+	sender  netip.Addr
+	smac    MAC
+	ref     Ref
+	unicast bool
+	probe   bool
+	exch    int32 // index into engine.exch, -1 if not recorded
+}
+
+type seen struct {
+	ts  int64
+	mac MAC
+	ref Ref
+	to  netip.Addr
+	ok  bool
+}
+
+type asker struct {
+	ip    netip.Addr
+	mac   MAC
+	count uint64
+}
+
+type episode struct {
+	start, end      int64
+	count           uint64
+	unicast         uint64
+	askers          []asker
+	ev              evidence
+	lastReplyBefore seen
+	recovered       seen
+}
+
+type macSeen struct {
+	mac         MAC
+	first, last int64
+	count       uint64
+	ref         Ref
+}
+
+type change struct {
+	ts       int64
+	from, to MAC
+	ref      Ref
+	kind     Kind
+}
+
+type dup struct {
+	ts         int64
+	a, b       MAC
+	refA, refB Ref
+	to         netip.Addr
+}
+
+type target struct {
+	key         tkey
+	proto       Proto
+	first, last int64
+
+	requests, broadcast, unicast, replies  uint64
+	answered, unanswered                   uint64
+	ansUnicast, ansBroadcast, unansUnicast uint64
+	probes, announcements, gratReplies     uint64
+	gratEv                                 evidence
+	gratMACs                               []MAC
+	untracked                              uint64
+
+	pending   []pending
+	lat       latency
+	lastReply seen
+	lastSent  seen // last request or announcement this address sent itself
+
+	mac       MAC
+	hasMAC    bool
+	macs      []macSeen
+	changes   uint64
+	flips     uint64
+	changeLog []change
+
+	dups   uint64
+	dupLog []dup
+
+	conflicts   uint64
+	conflictLog []dup
+
+	open      *episode
+	episodes  []episode
+	episodesN uint64 // all episodes, including those not kept
+
+	tl timeline
+
+	// recent unanswered request times and conflict times, for the live Detector.
+	recentUnans    [64]int64
+	recentUnansN   int
+	recentConflict [16]int64
+	recentConfN    int
+}
+
+const (
+	maxPending   = 64
+	maxMACs      = 8
+	maxChanges   = 32
+	maxDups      = 16
+	maxEpisodes  = 32
+	maxAskers    = 8
+	maxGratMACs  = 8
+	maxStorms    = 8
+	maxMismatchK = 1024
+)
+
+type sender struct {
+	mac      MAC
+	ip       netip.Addr
+	requests uint64
+	sec      int64
+	cnt      int
+	cur      *storm
+	storms   []storm
+	stormsN  uint64
+}
+
+type storm struct {
+	start, end int64 // seconds, Unix
+	packets    uint64
+	peak       int
+	ev         evidence
+}
+
+type mismatch struct {
+	eth, arp    MAC
+	ip          netip.Addr
+	first, last int64
+	ev          evidence
+}
+
+type exchange struct {
+	ts       int64
+	vlan     uint32
+	from, to netip.Addr
+	mac      MAC
+	ref      Ref
+	answered bool
+}
+
+type replyRec struct {
+	ts       int64
+	vlan     uint32
+	from, to netip.Addr // from = the address answered for, to = the asker
+	mac      MAC
+	ref      Ref
+}
+
+type qitem struct {
+	ts  int64
+	seq uint64
+	t   *target
+}
+
+type engineConfig struct {
+	timeout      int64 // ns
+	stormRate    int
+	maxTargets   int
+	maxSenders   int
+	evict        bool // live mode: evict idle targets instead of refusing new ones
+	exchanges    bool
+	maxExchanges int
+}
+
+// engine holds the streaming state of one side. It is not safe for
+// concurrent use.
+type engine struct {
+	cfg        engineConfig
+	targets    map[tkey]*target
+	senders    map[MAC]*sender
+	mismatches map[[2]MAC]*mismatch
+	queue      []qitem
+	qhead      int
+	seq        uint64
+
+	now, first, last int64
+	resolution       uint64
+	arp, ndp         uint64
+	skipped          uint64
+	lostTargets      uint64
+	lostSenders      uint64
+
+	exch          []exchange
+	replies       []replyRec
+	exchTruncated bool
+}
+
+func newEngine(cfg engineConfig) *engine {
+	return &engine{
+		cfg:        cfg,
+		targets:    make(map[tkey]*target),
+		senders:    make(map[MAC]*sender),
+		mismatches: make(map[[2]MAC]*mismatch),
+	}
+}
+
+func (e *engine) target(k tkey, p Proto, ts int64) *target {
+	if t, ok := e.targets[k]; ok {
+		return t
+	}
+	if len(e.targets) >= e.cfg.maxTargets {
+		if !e.cfg.evict || !e.evictIdle(ts) {
+			e.lostTargets++
+			return nil
+		}
+	}
+	t := &target{key: k, proto: p, first: ts, last: ts}
+	e.targets[k] = t
+	return t
+}
+
+// evictIdle drops the least recently active half of the targets that have no
+// pending requests. It runs rarely (when the map is full), so its O(n log n)
+// cost is amortised.
+func (e *engine) evictIdle(now int64) bool {
+	lasts := make([]int64, 0, len(e.targets))
+	for _, t := range e.targets {
+		lasts = append(lasts, t.last)
+	}
+	slices.Sort(lasts)
+	cut := lasts[len(lasts)/2]
+	n := 0
+	for k, t := range e.targets {
+		if t.last <= cut && len(t.pending) == 0 {
+			delete(e.targets, k)
+			n++
+		}
+	}
+	return n > 0
+}
+
+// observe feeds one decoded packet.
+func (e *engine) observe(ts int64, p *Packet, ref Ref) {
+	if e.resolution == 0 {
+		e.first = ts
+	}
+	e.resolution++
+	if p.Proto == ProtoARP {
+		e.arp++
+	} else {
+		e.ndp++
+	}
+	if ts > e.now {
+		e.now = ts
+	}
+	e.last = ts
+	e.expire(ts)
+
+	if !p.NoSenderMAC && !p.EthSrc.IsZero() && p.EthSrc != p.SenderMAC {
+		e.mismatch(ts, p, ref)
+	}
+	vlan := p.VLANKey()
+	switch kind := p.Kind(); kind {
+	case KindRequest, KindProbe, KindAnnouncement:
+		e.senderRate(ts, p, ref)
+		if kind != KindProbe {
+			if s := e.target(tkey{vlan, p.SenderIP}, p.Proto, ts); s != nil {
+				s.last = ts
+				s.lastSent = seen{ts: ts, mac: p.SenderMAC, ref: ref, ok: true}
+				e.bind(s, p.SenderMAC, ts, ref, kind)
+			}
+		}
+		t := e.target(tkey{vlan, p.TargetIP}, p.Proto, ts)
+		if t == nil {
+			return
+		}
+		t.last = ts
+		switch kind {
+		case KindAnnouncement:
+			t.announcements++
+			e.gratuitous(t, p, ref)
+			t.tl.add(e.first, ts, tlOther)
+			return
+		case KindProbe:
+			t.probes++
+			t.tl.add(e.first, ts, tlOther)
+		case KindRequest:
+			t.requests++
+			if p.Broadcast || p.EthDst.IsZero() {
+				t.broadcast++
+			} else {
+				t.unicast++
+			}
+			t.tl.add(e.first, ts, tlRequest)
+		}
+		e.seq++
+		pd := pending{ts: ts, seq: e.seq, sender: p.SenderIP, smac: p.SenderMAC, ref: ref,
+			unicast: !p.Broadcast && !p.EthDst.IsZero(), probe: kind == KindProbe, exch: -1}
+		if kind == KindRequest && e.cfg.exchanges {
+			if len(e.exch) < e.cfg.maxExchanges {
+				pd.exch = int32(len(e.exch))
+				e.exch = append(e.exch, exchange{ts: ts, vlan: vlan, from: p.SenderIP, to: p.TargetIP, mac: p.SenderMAC, ref: ref})
+			} else {
+				e.exchTruncated = true
+			}
+		}
+		if len(t.pending) >= maxPending {
+			t.pending = t.pending[1:]
+			t.untracked++
+		}
+		t.pending = append(t.pending, pd)
+		e.queue = append(e.queue, qitem{ts: ts, seq: e.seq, t: t})
+	case KindReply, KindGratuitousReply:
+		t := e.target(tkey{vlan, p.SenderIP}, p.Proto, ts)
+		if t == nil {
+			return
+		}
+		t.last = ts
+		if kind == KindGratuitousReply {
+			t.gratReplies++
+			e.gratuitous(t, p, ref)
+			t.tl.add(e.first, ts, tlOther)
+			e.bind(t, p.SenderMAC, ts, ref, kind)
+			return
+		}
+		t.replies++
+		t.tl.add(e.first, ts, tlReply)
+		if e.cfg.exchanges {
+			if len(e.replies) < e.cfg.maxExchanges {
+				e.replies = append(e.replies, replyRec{ts: ts, vlan: vlan, from: p.SenderIP, to: p.TargetIP, mac: p.SenderMAC, ref: ref})
+			} else {
+				e.exchTruncated = true
+			}
+		}
+		e.reply(t, ts, p, ref)
+		e.bind(t, p.SenderMAC, ts, ref, kind)
+	}
+}
+
+func (e *engine) reply(t *target, ts int64, p *Packet, ref Ref) {
+	// Two different MACs answering the same asker within the timeout: a
+	// duplicate address.
+	if lr := t.lastReply; lr.ok && lr.mac != p.SenderMAC && lr.to == p.TargetIP && ts-lr.ts <= e.cfg.timeout {
+		t.dups++
+		if len(t.dupLog) < maxDups {
+			t.dupLog = append(t.dupLog, dup{ts: ts, a: lr.mac, b: p.SenderMAC, refA: lr.ref, refB: ref, to: p.TargetIP})
+		}
+		t.noteConflict(ts)
+	}
+	t.lastReply = seen{ts: ts, mac: p.SenderMAC, ref: ref, to: p.TargetIP, ok: true}
+
+	var earliest int64 = -1
+	kept := t.pending[:0]
+	matched := 0
+	for _, pd := range t.pending {
+		if pd.sender != p.TargetIP || ts < pd.ts {
+			kept = append(kept, pd)
+			continue
+		}
+		matched++
+		if pd.probe {
+			// Someone defends an address that a host is probing for.
+			t.conflicts++
+			if len(t.conflictLog) < maxDups {
+				t.conflictLog = append(t.conflictLog, dup{ts: ts, a: pd.smac, b: p.SenderMAC, refA: pd.ref, refB: ref})
+			}
+			t.noteConflict(ts)
+			continue
+		}
+		t.answered++
+		if pd.unicast {
+			t.ansUnicast++
+		} else {
+			t.ansBroadcast++
+		}
+		if pd.exch >= 0 {
+			e.exch[pd.exch].answered = true
+		}
+		if earliest < 0 || pd.ts < earliest {
+			earliest = pd.ts
+		}
+	}
+	t.pending = kept
+	if earliest >= 0 {
+		t.lat.add(ts - earliest)
+	}
+	if matched > 0 && t.open != nil {
+		t.open.recovered = t.lastReply
+		t.closeEpisode()
+	}
+}
+
+func (t *target) noteConflict(ts int64) {
+	t.recentConflict[t.recentConfN%len(t.recentConflict)] = ts
+	t.recentConfN++
+}
+
+func (t *target) closeEpisode() {
+	if t.open == nil {
+		return
+	}
+	if len(t.episodes) < maxEpisodes {
+		t.episodes = append(t.episodes, *t.open)
+	} else {
+		// Keep the latest episode in the last slot: it is the one closest to
+		// a trigger.
+		t.episodes[len(t.episodes)-1] = *t.open
+	}
+	t.open = nil
+}
+
+// expire turns pending requests older than the timeout into unanswered ones.
+func (e *engine) expire(now int64) {
+	for e.qhead < len(e.queue) {
+		q := e.queue[e.qhead]
+		if q.ts+e.cfg.timeout >= now {
+			break
+		}
+		e.qhead++
+		e.expireOne(q)
+	}
+	// Compact the queue once its consumed head dominates.
+	if e.qhead > 1024 && e.qhead*2 > len(e.queue) {
+		n := copy(e.queue, e.queue[e.qhead:])
+		clear(e.queue[n:])
+		e.queue = e.queue[:n]
+		e.qhead = 0
+	}
+}
+
+func (e *engine) expireOne(q qitem) {
+	t := q.t
+	for i, pd := range t.pending {
+		if pd.seq != q.seq {
+			continue
+		}
+		t.pending = append(t.pending[:i], t.pending[i+1:]...)
+		if pd.probe {
+			return // an unanswered probe means the address is free
+		}
+		e.unanswered(t, pd)
+		return
+	}
+}
+
+func (e *engine) unanswered(t *target, pd pending) {
+	t.unanswered++
+	t.recentUnans[t.recentUnansN%len(t.recentUnans)] = pd.ts
+	t.recentUnansN++
+	t.tl.add(e.first, pd.ts, tlUnanswered)
+	ep := t.open
+	if ep == nil {
+		t.episodesN++
+		t.open = &episode{start: pd.ts}
+		ep = t.open
+		if t.lastReply.ok && t.lastReply.ts <= pd.ts {
+			ep.lastReplyBefore = t.lastReply
+		}
+	}
+	ep.end = pd.ts
+	ep.count++
+	if pd.unicast {
+		ep.unicast++
+		t.unansUnicast++
+	}
+	ep.ev.add(pd.ref)
+	for i := range ep.askers {
+		if ep.askers[i].ip == pd.sender {
+			ep.askers[i].count++
+			return
+		}
+	}
+	if len(ep.askers) < maxAskers {
+		ep.askers = append(ep.askers, asker{ip: pd.sender, mac: pd.smac, count: 1})
+	}
+}
+
+// finish flushes state at the end of the input: requests older than the
+// timeout at the last packet are unanswered; younger ones stay undecided.
+func (e *engine) finish() {
+	e.expire(e.now)
+	for _, s := range e.senders {
+		s.closeSecond(e.cfg.stormRate)
+		s.closeStorm()
+	}
+}
+
+func (e *engine) bind(t *target, mac MAC, ts int64, ref Ref, kind Kind) {
+	if mac.IsZero() {
+		return
+	}
+	idx, existed := -1, false
+	for i := range t.macs {
+		if t.macs[i].mac == mac {
+			idx, existed = i, true
+			break
+		}
+	}
+	if idx < 0 {
+		if len(t.macs) < maxMACs {
+			t.macs = append(t.macs, macSeen{mac: mac, first: ts, ref: ref})
+			idx = len(t.macs) - 1
+		}
+	}
+	if idx >= 0 {
+		t.macs[idx].last = ts
+		t.macs[idx].count++
+	}
+	if !t.hasMAC {
+		t.mac, t.hasMAC = mac, true
+		return
+	}
+	if mac == t.mac {
+		return
+	}
+	t.changes++
+	// Returning to a MAC held before (A→B→A) is a flip-flop.
+	if existed {
+		t.flips++
+		t.noteConflict(ts)
+	}
+	c := change{ts: ts, from: t.mac, to: mac, ref: ref, kind: kind}
+	if len(t.changeLog) < maxChanges {
+		t.changeLog = append(t.changeLog, c)
+	} else {
+		t.changeLog[len(t.changeLog)-1] = c
+	}
+	t.mac = mac
+}
+
+func (e *engine) gratuitous(t *target, p *Packet, ref Ref) {
+	t.gratEv.add(ref)
+	if !slices.Contains(t.gratMACs, p.SenderMAC) && len(t.gratMACs) < maxGratMACs {
+		t.gratMACs = append(t.gratMACs, p.SenderMAC)
+	}
+}
+
+func (e *engine) mismatch(ts int64, p *Packet, ref Ref) {
+	k := [2]MAC{p.EthSrc, p.SenderMAC}
+	m, ok := e.mismatches[k]
+	if !ok {
+		if len(e.mismatches) >= maxMismatchK {
+			return
+		}
+		m = &mismatch{eth: p.EthSrc, arp: p.SenderMAC, ip: p.SenderIP, first: ts}
+		e.mismatches[k] = m
+	}
+	m.last = ts
+	m.ev.add(ref)
+}
+
+func (e *engine) senderRate(ts int64, p *Packet, ref Ref) {
+	mac := p.EthSrc
+	if mac.IsZero() {
+		mac = p.SenderMAC
+	}
+	s, ok := e.senders[mac]
+	if !ok {
+		if len(e.senders) >= e.cfg.maxTargets {
+			e.lostSenders++
+			return
+		}
+		s = &sender{mac: mac, ip: p.SenderIP, sec: ts / 1e9}
+		e.senders[mac] = s
+	}
+	s.requests++
+	sec := ts / 1e9
+	if sec != s.sec {
+		s.closeSecond(e.cfg.stormRate)
+		if s.cur != nil && sec > s.sec+1 {
+			s.closeStorm()
+		}
+		s.sec, s.cnt = sec, 0
+	}
+	s.cnt++
+	if s.cnt >= e.cfg.stormRate {
+		if s.cur == nil {
+			s.stormsN++
+			s.cur = &storm{start: sec, end: sec}
+		}
+		s.cur.ev.add(ref)
+	}
+}
+
+// closeSecond accounts the finished one-second window.
+func (s *sender) closeSecond(rate int) {
+	if s.cnt >= rate && s.cur != nil {
+		s.cur.end = s.sec
+		s.cur.packets += uint64(s.cnt)
+		s.cur.peak = max(s.cur.peak, s.cnt)
+	} else if s.cur != nil {
+		s.closeStorm()
+	}
+	s.cnt = 0
+}
+
+func (s *sender) closeStorm() {
+	if s.cur == nil {
+		return
+	}
+	if len(s.storms) < maxStorms {
+		s.storms = append(s.storms, *s.cur)
+	} else {
+		s.storms[len(s.storms)-1] = *s.cur
+	}
+	s.cur = nil
+}

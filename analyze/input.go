@@ -1,0 +1,298 @@
+package analyze
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// An input is one side of the analysis: everything captured at one place.
+// Each path given to Analyze is one input:
+//   - a pcap or pcapng file;
+//   - a bundle directory (capture.pcapng, and optionally manifest.json for the
+//     host name and trigger, journal.json for neighbor-state changes);
+//   - a zip of such a bundle (read in place, streamed);
+//   - a ring directory: arp-*.pcapng and arp-*.pcapng.part segments, or any
+//     *.pcap/*.pcapng files, read in name order as one continuous capture.
+type input struct {
+	name     string // side label: host name from the manifest, else base name
+	path     string
+	sources  []source
+	trigger  *Mark
+	neighbor []NeighborEvent
+}
+
+type source struct {
+	name string // shown in evidence, e.g. "capture.pcapng"
+	size int64
+	open func() (io.ReadCloser, error)
+}
+
+func openInput(path string) (*input, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	in := &input{path: path, name: sideName(path)}
+	if st.IsDir() {
+		return in, in.fromDir(path)
+	}
+	if strings.EqualFold(filepath.Ext(path), ".zip") || isZip(path) {
+		return in, in.fromZip(path)
+	}
+	in.sources = []source{fileSource(path, filepath.Base(path), st.Size())}
+	return in, nil
+}
+
+func sideName(path string) string {
+	b := filepath.Base(filepath.Clean(path))
+	for _, ext := range []string{".zip", ".part", ".pcapng", ".pcap", ".cap"} {
+		b = strings.TrimSuffix(b, ext)
+	}
+	return b
+}
+
+func isZip(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var m [4]byte
+	_, err = io.ReadFull(f, m[:])
+	return err == nil && string(m[:]) == "PK\x03\x04"
+}
+
+func fileSource(path, name string, size int64) source {
+	return source{name: name, size: size, open: func() (io.ReadCloser, error) { return os.Open(path) }}
+}
+
+func (in *input) fromDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		if e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	slices.Sort(names)
+	if slices.Contains(names, "capture.pcapng") {
+		p := filepath.Join(dir, "capture.pcapng")
+		st, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		in.sources = []source{fileSource(p, "capture.pcapng", st.Size())}
+		in.readMeta(func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) })
+		return nil
+	}
+	for _, n := range names {
+		if !isCaptureName(n) {
+			continue
+		}
+		p := filepath.Join(dir, n)
+		st, err := os.Stat(p)
+		if err != nil {
+			continue // a segment removed by retention while we list
+		}
+		in.sources = append(in.sources, fileSource(p, n, st.Size()))
+	}
+	if len(in.sources) == 0 {
+		return fmt.Errorf("%s: no capture.pcapng, arp-*.pcapng or *.pcap files", dir)
+	}
+	return nil
+}
+
+func isCaptureName(n string) bool {
+	n = strings.TrimSuffix(n, ".part")
+	return strings.HasSuffix(n, ".pcapng") || strings.HasSuffix(n, ".pcap") || strings.HasSuffix(n, ".cap")
+}
+
+func (in *input) fromZip(path string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	var caps, all []*zip.File
+	for _, f := range zr.File {
+		base := pathBase(f.Name)
+		switch {
+		case base == "capture.pcapng":
+			caps = append(caps, f)
+		case isCaptureName(base):
+			all = append(all, f)
+		}
+	}
+	if len(caps) == 0 {
+		caps = all
+	}
+	if len(caps) == 0 {
+		return fmt.Errorf("%s: zip holds no capture.pcapng or other capture file", path)
+	}
+	slices.SortFunc(caps, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
+	for _, f := range caps {
+		name := f.Name
+		in.sources = append(in.sources, source{
+			name: pathBase(name),
+			size: int64(f.UncompressedSize64),
+			open: func() (io.ReadCloser, error) { return openZipEntry(path, name) },
+		})
+	}
+	in.readMeta(func(name string) ([]byte, error) {
+		for _, f := range zr.File {
+			if pathBase(f.Name) == name && f.UncompressedSize64 < 64<<20 {
+				rc, err := f.Open()
+				if err != nil {
+					return nil, err
+				}
+				defer rc.Close()
+				return io.ReadAll(rc)
+			}
+		}
+		return nil, fs.ErrNotExist
+	})
+	return nil
+}
+
+func pathBase(name string) string {
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+type zipEntry struct {
+	io.ReadCloser
+	zr *zip.ReadCloser
+}
+
+func (z zipEntry) Close() error {
+	err := z.ReadCloser.Close()
+	if e := z.zr.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+func openZipEntry(path, name string) (io.ReadCloser, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range zr.File {
+		if f.Name == name {
+			rc, err := f.Open()
+			if err != nil {
+				zr.Close()
+				return nil, err
+			}
+			return zipEntry{rc, zr}, nil
+		}
+	}
+	zr.Close()
+	return nil, fmt.Errorf("%s: entry %s vanished", path, name)
+}
+
+// readMeta reads the optional bundle files. They are written by other
+// packages; this reader is deliberately tolerant and ignores what it does not
+// understand, because a report without metadata is still a report.
+//
+// manifest.json: a "host" or "hostname" string names the side; an "event" or
+// "trigger" object with "time" and "trigger"/"name" (and optional "check",
+// "target", "reason") marks the trigger.
+//
+// journal.json: an array, or an object with a "changes", "events" or
+// "entries" array, of objects with "time", an address ("ip", "dst", "addr")
+// and a "state" (e.g. "REACHABLE", "INCOMPLETE", "FAILED").
+func (in *input) readMeta(read func(string) ([]byte, error)) {
+	if b, err := read("manifest.json"); err == nil {
+		var m map[string]any
+		if json.Unmarshal(b, &m) == nil {
+			if h := str(m, "host", "hostname", "Host", "Hostname"); h != "" {
+				in.name = h
+			}
+			for _, k := range []string{"event", "trigger", "Event", "Trigger"} {
+				ev, ok := m[k].(map[string]any)
+				if !ok {
+					continue
+				}
+				t, err := time.Parse(time.RFC3339Nano, str(ev, "time", "Time"))
+				if err != nil {
+					continue
+				}
+				label := str(ev, "trigger", "Trigger", "name", "Name")
+				if c := str(ev, "check", "Check"); c != "" {
+					label = strings.TrimSpace(label + " (" + c + " " + str(ev, "target", "Target") + ")")
+				}
+				if r := str(ev, "reason", "Reason"); r != "" {
+					label += ": " + r
+				}
+				in.trigger = &Mark{Time: t.UTC(), Label: strings.TrimSpace(label)}
+				break
+			}
+		}
+	}
+	if b, err := read("journal.json"); err == nil {
+		in.neighbor = parseJournal(b, in.name)
+	}
+}
+
+func parseJournal(b []byte, side string) []NeighborEvent {
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return nil
+	}
+	var list []any
+	switch x := v.(type) {
+	case []any:
+		list = x
+	case map[string]any:
+		for _, k := range []string{"changes", "events", "entries", "Changes"} {
+			if l, ok := x[k].([]any); ok {
+				list = l
+				break
+			}
+		}
+	}
+	var out []NeighborEvent
+	for _, it := range list {
+		m, ok := it.(map[string]any)
+		if !ok {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, str(m, "time", "Time", "ts"))
+		ip := str(m, "ip", "IP", "dst", "Dst", "addr", "Addr", "address")
+		state := str(m, "state", "State", "new_state")
+		if err != nil || ip == "" || state == "" {
+			continue
+		}
+		out = append(out, NeighborEvent{Time: t.UTC(), IP: ip, State: state, Side: side})
+		if len(out) >= 10000 {
+			break
+		}
+	}
+	return out
+}
+
+func str(m map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if s, ok := m[k].(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+var errNoInputs = errors.New("no input paths")

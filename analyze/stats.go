@@ -1,0 +1,153 @@
+package analyze
+
+import (
+	"math/bits"
+	"slices"
+)
+
+// latency records reply latencies: exact samples while few, a log-linear
+// histogram (about 6% resolution) always, so memory stays bounded.
+type latency struct {
+	n       uint64
+	max     int64
+	samples []int64 // exact, up to maxSamples
+	hist    [64 * 16]uint32
+}
+
+const maxSamples = 1024
+
+func (l *latency) add(ns int64) {
+	if ns < 0 {
+		ns = 0
+	}
+	l.n++
+	l.max = max(l.max, ns)
+	if len(l.samples) < maxSamples {
+		l.samples = append(l.samples, ns)
+	}
+	b := histBucket(uint64(ns))
+	if l.hist[b] < ^uint32(0) {
+		l.hist[b]++
+	}
+}
+
+// histBucket maps v to 16 sub-buckets per power of two.
+func histBucket(v uint64) int {
+	if v < 16 {
+		return int(v)
+	}
+	e := bits.Len64(v) - 5 // v >> e is in [16, 32)
+	return (e+1)*16 + int(v>>uint(e)) - 16
+}
+
+// histValue is the upper bound of bucket b.
+func histValue(b int) int64 {
+	if b < 16 {
+		return int64(b)
+	}
+	e := b/16 - 1
+	m := uint64(b%16 + 16)
+	return int64((m+1)<<uint(e) - 1)
+}
+
+// quantile returns the q-quantile (0..1) in nanoseconds.
+func (l *latency) quantile(q float64) int64 {
+	if l.n == 0 {
+		return 0
+	}
+	if uint64(len(l.samples)) == l.n {
+		s := slices.Clone(l.samples)
+		slices.Sort(s)
+		i := int(q*float64(len(s)-1) + 0.5)
+		return s[i]
+	}
+	rank := uint64(q*float64(l.n-1)+0.5) + 1
+	var c uint64
+	for b, n := range l.hist {
+		c += uint64(n)
+		if c >= rank {
+			return min(histValue(b), l.max)
+		}
+	}
+	return l.max
+}
+
+type tlField uint8
+
+const (
+	tlRequest tlField = iota
+	tlReply
+	tlUnanswered
+	tlOther // probes, announcements, gratuitous replies
+)
+
+// timeline counts packets per time bucket for one target. Buckets start one
+// second wide and double in width whenever there are too many, so memory is
+// bounded whatever the capture length.
+type timeline struct {
+	width   int64 // ns; 0 until first use
+	buckets []tlBucket
+}
+
+type tlBucket struct {
+	idx int64
+	n   [4]uint32
+}
+
+const maxBuckets = 240
+
+func (tl *timeline) add(origin, ts int64, f tlField) {
+	if tl.width == 0 {
+		tl.width = 1e9
+	}
+	idx := floorDiv(ts-origin, tl.width)
+	// Packets arrive almost in order: look back a few buckets.
+	for i := len(tl.buckets) - 1; i >= 0 && i >= len(tl.buckets)-4; i-- {
+		if tl.buckets[i].idx == idx {
+			tl.buckets[i].n[f]++
+			return
+		}
+		if tl.buckets[i].idx < idx {
+			break
+		}
+	}
+	pos := len(tl.buckets)
+	for pos > 0 && tl.buckets[pos-1].idx > idx {
+		pos--
+	}
+	if pos > 0 && tl.buckets[pos-1].idx == idx {
+		tl.buckets[pos-1].n[f]++
+		return
+	}
+	var b tlBucket
+	b.idx = idx
+	b.n[f] = 1
+	tl.buckets = slices.Insert(tl.buckets, pos, b)
+	if len(tl.buckets) > maxBuckets {
+		tl.coarsen()
+	}
+}
+
+func (tl *timeline) coarsen() {
+	tl.width *= 2
+	out := tl.buckets[:0]
+	for _, b := range tl.buckets {
+		b.idx = floorDiv(b.idx, 2)
+		if len(out) > 0 && out[len(out)-1].idx == b.idx {
+			for i := range b.n {
+				out[len(out)-1].n[i] += b.n[i]
+			}
+			continue
+		}
+		out = append(out, b)
+	}
+	tl.buckets = out
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
