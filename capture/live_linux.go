@@ -1,0 +1,158 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Run captures until ctx is cancelled, sending batches to out, and then
+// returns nil. It opens the socket on the calling goroutine (so in that
+// thread's network namespace) and reads and closes it there; it starts no
+// goroutines.
+//
+// When the interface goes down, is deleted, or does not exist yet, Run logs
+// it, waits (100 ms doubling to 1 s) and opens the interface again by name,
+// so a recreated interface with a new index is picked up; the gap is logged
+// when capture resumes and counted in Stats.Reopens. Run returns an error
+// only for what reopening cannot fix: an invalid config, a filter the kernel
+// rejects, no permission for AF_PACKET.
+//
+// A batch is sent when it is full, when no more frames are waiting in the
+// ring, or when its first frame is 100 ms old; the kernel retires a partly
+// filled ring block after 20 ms, so a lone frame reaches out within about
+// 20 ms. If out is full Run waits, the ring fills and the kernel counts
+// drops (Stats.Dropped).
+func (l *Live) Run(ctx context.Context, out chan<- *Batch) error {
+	cfg := l.cfg
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("capture %s: %w", cfg.Iface, err)
+	}
+	fl := &filler{pool: newBatchPool(batchBytes), iface: cfg.Index, snap: cfg.SnapLen, match: cfg.Filter}
+	defer fl.drop()
+	emit := func(b *Batch) bool {
+		select {
+		case out <- b:
+			return true
+		default:
+		}
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+			b.Release()
+			return false
+		}
+	}
+
+	var (
+		lostAt  time.Time // when the interface was lost (or first found missing)
+		lastErr string
+		opened  bool
+		backoff = minBackoff
+	)
+	for {
+		s, err := openSocket(cfg)
+		if err != nil {
+			if fatal := (errFatal{}); errors.As(err, &fatal) {
+				return err
+			}
+			if lostAt.IsZero() {
+				lostAt = time.Now()
+			}
+			if msg := err.Error(); msg != lastErr {
+				l.log.Warn("capture: interface unavailable, retrying", "err", err)
+				lastErr = msg
+			}
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+			backoff = min(backoff*2, maxBackoff)
+			continue
+		}
+		switch {
+		case opened:
+			l.reopens.Add(1)
+			l.log.Info("capture: interface back, capturing again",
+				"gap", time.Since(lostAt).Round(time.Millisecond), "ifindex", s.ifindex)
+		case !lostAt.IsZero():
+			l.log.Info("capture: interface appeared, capturing",
+				"waited", time.Since(lostAt).Round(time.Millisecond), "ifindex", s.ifindex, "filter", cfg.Filter.Name)
+		default:
+			l.log.Info("capture: started", "ifindex", s.ifindex, "filter", cfg.Filter.Name,
+				"snaplen", cfg.SnapLen, "buffer_bytes", s.nblocks*blockSize, "promiscuous", cfg.Promiscuous)
+		}
+		opened, lostAt, lastErr, backoff = true, time.Time{}, "", minBackoff
+
+		err = l.read(ctx, s, fl, emit)
+		l.sample(s)
+		s.close()
+		if ctx.Err() != nil {
+			if b := fl.cur; b != nil && len(b.Frames) > 0 {
+				fl.cur = nil
+				select { // last frames, if the consumer still takes them
+				case out <- b:
+				default:
+					b.Release()
+				}
+			}
+			return nil
+		}
+		lostAt = time.Now()
+		l.log.Warn("capture: link lost, reopening", "err", err)
+	}
+}
+
+// read copies frames from the ring into batches until ctx is cancelled
+// (nil) or the socket reports an error (wrapping ErrLinkDown).
+func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Batch) bool) error {
+	nextStats := time.Now().Add(time.Second)
+	for {
+		for {
+			blk, ready := s.block()
+			if !ready {
+				break
+			}
+			ok := fl.fillBlock(blk, emit)
+			s.release()
+			if !ok || ctx.Err() != nil {
+				return nil
+			}
+			now := time.Now()
+			if fl.age(now) >= maxBatchAge && !fl.flush(emit) {
+				return nil
+			}
+			if !now.Before(nextStats) {
+				l.sample(s)
+				nextStats = now.Add(time.Second)
+			}
+		}
+		// Nothing more in the ring: hand on what we have before waiting.
+		if !fl.flush(emit) || ctx.Err() != nil {
+			return nil
+		}
+		if now := time.Now(); !now.Before(nextStats) {
+			l.sample(s)
+			nextStats = now.Add(time.Second)
+		}
+		if err := s.wait(pollTimeoutMS); err != nil {
+			return err
+		}
+	}
+}
+
+// sample adds the kernel counters (reset by each read) to the totals.
+func (l *Live) sample(s *tpSocket) {
+	packets, drops, err := s.stats()
+	if err != nil {
+		l.log.Debug("capture: reading kernel counters", "err", err)
+		return
+	}
+	l.received.Add(uint64(packets))
+	l.dropped.Add(uint64(drops))
+}

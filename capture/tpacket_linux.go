@@ -1,0 +1,182 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// Ring geometry and timeouts of the TPACKET_V3 socket.
+const (
+	// blockSize is one TPACKET_V3 block: about 1,800 ARP frames.
+	blockSize = 256 << 10
+	// frameSize only sets the kernel's frame count bookkeeping in V3.
+	frameSize = 2048
+	// blockTimeoutMS retires a partly filled block, so a lone frame reaches
+	// user space within about this long.
+	blockTimeoutMS = 20
+	// pollTimeoutMS bounds how long Run waits before it looks at ctx and the
+	// stats timer again.
+	pollTimeoutMS = 100
+)
+
+// errFatal marks errors that reopening cannot fix (bad filter, no permission).
+type errFatal struct{ err error }
+
+func (e errFatal) Error() string { return e.err.Error() }
+func (e errFatal) Unwrap() error { return e.err }
+
+// tpSocket is an AF_PACKET socket with a TPACKET_V3 receive ring, bound to
+// one interface. Not safe for concurrent use.
+type tpSocket struct {
+	fd      int
+	ring    []byte
+	nblocks int
+	cur     int // next block to read
+	ifindex int
+}
+
+// openSocket opens a capture socket on cfg.Iface. The socket is created
+// with protocol 0, so it receives nothing until bind; the filter is attached
+// first, so no unfiltered frame ever reaches the ring (as libpcap does).
+// An interface that is missing or down gives an error wrapping ErrLinkDown.
+func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, errFatal{fmt.Errorf("capture %s: open AF_PACKET socket: %w", cfg.Iface, err)}
+	}
+	s := &tpSocket{fd: fd}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	ifr, err := unix.NewIfreq(cfg.Iface)
+	if err != nil {
+		return nil, errFatal{fmt.Errorf("capture %s: %w", cfg.Iface, err)}
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr); err != nil {
+		return nil, fmt.Errorf("capture %s: interface not found: %w (%w)", cfg.Iface, ErrLinkDown, err)
+	}
+	s.ifindex = int(ifr.Uint32())
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return nil, fmt.Errorf("capture %s: interface flags: %w (%w)", cfg.Iface, ErrLinkDown, err)
+	}
+	if ifr.Uint16()&unix.IFF_UP == 0 {
+		return nil, fmt.Errorf("capture %s: interface is down: %w", cfg.Iface, ErrLinkDown)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return nil, errFatal{fmt.Errorf("capture %s: TPACKET_V3: %w", cfg.Iface, err)}
+	}
+	s.nblocks = max(cfg.BufferBytes/blockSize, 1)
+	req := unix.TpacketReq3{
+		Block_size:     blockSize,
+		Block_nr:       uint32(s.nblocks),
+		Frame_size:     frameSize,
+		Frame_nr:       uint32(s.nblocks * (blockSize / frameSize)),
+		Retire_blk_tov: blockTimeoutMS,
+	}
+	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return nil, errFatal{fmt.Errorf("capture %s: ring of %d bytes: %w", cfg.Iface, s.nblocks*blockSize, err)}
+	}
+	s.ring, err = unix.Mmap(fd, 0, s.nblocks*blockSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, errFatal{fmt.Errorf("capture %s: mmap ring: %w", cfg.Iface, err)}
+	}
+	if err := attachFilter(fd, withSnapLen(cfg.Filter.Program, cfg.SnapLen)); err != nil {
+		return nil, errFatal{fmt.Errorf("capture %s: attach filter %s: %w", cfg.Iface, cfg.Filter, err)}
+	}
+	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: s.ifindex}
+	if err := unix.Bind(fd, sa); err != nil {
+		if errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENETDOWN) || errors.Is(err, unix.ENXIO) {
+			return nil, fmt.Errorf("capture %s: bind: %w (%w)", cfg.Iface, ErrLinkDown, err)
+		}
+		return nil, errFatal{fmt.Errorf("capture %s: bind: %w", cfg.Iface, err)}
+	}
+	// A link that went down between the flags check and bind leaves the
+	// socket unhooked with sk_err set.
+	if e, _ := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR); e != 0 {
+		return nil, fmt.Errorf("capture %s: after bind: %w (%w)", cfg.Iface, ErrLinkDown, unix.Errno(e))
+	}
+	if cfg.Promiscuous {
+		mreq := unix.PacketMreq{Ifindex: int32(s.ifindex), Type: unix.PACKET_MR_PROMISC}
+		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+			return nil, fmt.Errorf("capture %s: promiscuous mode: %w (%w)", cfg.Iface, ErrLinkDown, err)
+		}
+	}
+	return s, nil
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+func attachFilter(fd int, prog []bpf.RawInstruction) error {
+	if len(prog) == 0 {
+		return nil
+	}
+	fp := unix.SockFprog{
+		Len:    uint16(len(prog)),
+		Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0])),
+	}
+	return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fp)
+}
+
+// block returns the next ring block if the kernel has handed it to user space.
+func (s *tpSocket) block() ([]byte, bool) {
+	b := s.ring[s.cur*blockSize : (s.cur+1)*blockSize]
+	st := (*uint32)(unsafe.Pointer(&b[bdBlockStatus]))
+	return b, atomic.LoadUint32(st)&tpStatusUser != 0
+}
+
+// release gives the current block back to the kernel and moves on.
+func (s *tpSocket) release() {
+	b := s.ring[s.cur*blockSize:]
+	atomic.StoreUint32((*uint32)(unsafe.Pointer(&b[bdBlockStatus])), tpStatusKernel)
+	s.cur++
+	if s.cur == s.nblocks {
+		s.cur = 0
+	}
+}
+
+// wait polls until a block may be ready or timeoutMS passes. It returns an
+// error wrapping ErrLinkDown when the socket reports an error (the kernel
+// sets ENETDOWN when the interface goes down or is deleted).
+func (s *tpSocket) wait(timeoutMS int) error {
+	pfd := [1]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}}
+	_, err := unix.Poll(pfd[:], timeoutMS)
+	if err != nil && err != unix.EINTR {
+		return fmt.Errorf("poll: %w", err)
+	}
+	if pfd[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0 {
+		e, gerr := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if gerr != nil {
+			return fmt.Errorf("socket error (%w): %w", gerr, ErrLinkDown)
+		}
+		return fmt.Errorf("socket error %w: %w", unix.Errno(e), ErrLinkDown)
+	}
+	return nil
+}
+
+// stats reads the kernel counters, which the read resets.
+func (s *tpSocket) stats() (packets, drops uint32, err error) {
+	st, err := unix.GetsockoptTpacketStatsV3(s.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	if err != nil {
+		return 0, 0, os.NewSyscallError("getsockopt PACKET_STATISTICS", err)
+	}
+	return st.Packets, st.Drops, nil
+}
+
+func (s *tpSocket) close() {
+	if s.ring != nil {
+		_ = unix.Munmap(s.ring)
+		s.ring = nil
+	}
+	if s.fd >= 0 {
+		_ = unix.Close(s.fd)
+		s.fd = -1
+	}
+}
