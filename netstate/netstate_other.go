@@ -5,6 +5,7 @@ package netstate
 import (
 	"context"
 	"fmt"
+	"net/netip"
 )
 
 // Neighbors is only implemented on Linux.
@@ -15,4 +16,19 @@ func Neighbors(ctx context.Context) ([]Neighbor, error) {
 // Watch is only implemented on Linux.
 func Watch(ctx context.Context, fn func(Change)) error {
 	return fmt.Errorf("netstate: watch: %w", ErrUnsupported)
+}
+
+// Capture is only implemented on Linux.
+func Capture(ctx context.Context) (*State, error) {
+	return nil, fmt.Errorf("netstate: capture: %w", ErrUnsupported)
+}
+
+// DefaultRoute is only implemented on Linux.
+func DefaultRoute(ctx context.Context) (iface string, gateway netip.Addr, err error) {
+	return "", netip.Addr{}, fmt.Errorf("netstate: default route: %w", ErrUnsupported)
+}
+
+// Run is only implemented on Linux.
+func (j *Journal) Run(ctx context.Context) error {
+	return fmt.Errorf("netstate: journal: %w", ErrUnsupported)
 }

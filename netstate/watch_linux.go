@@ -37,13 +37,20 @@ import (
 // calling Watch inside a network namespace (e.g. from nstest.Host.Do) watches
 // that namespace.
 func Watch(ctx context.Context, fn func(Change)) error {
-	return watch(ctx, fn, nil)
+	return watch(ctx, fn, watchOpts{})
 }
 
-// linkHook is called for every link notification (and resync) with the
-// link's index and name; a non-empty result is added to the change's Detail
-// and makes the event reportable even when nothing else changed.
-type linkHook func(index int, name string) string
+// watchOpts are the Journal's hooks into Watch.
+type watchOpts struct {
+	// linkHook is called for every link notification (and every link seen
+	// by a resync) with the link's index and name; a non-empty result is
+	// added to the change's Detail and makes the event reportable even when
+	// nothing else changed.
+	linkHook func(index int, name string) string
+	// lost is called with the error that ended a subscription, before
+	// Watch resubscribes.
+	lost func(error)
+}
 
 type neighKey struct {
 	index int
@@ -68,7 +75,7 @@ type linkSnap struct {
 type watcher struct {
 	h      *netlink.Handle
 	fn     func(Change)
-	hook   linkHook
+	hook   func(index int, name string) string
 	now    func() time.Time
 	neighs map[neighKey]neighSnap
 	links  map[int]linkSnap
@@ -80,14 +87,14 @@ const (
 	watchHealthy    = time.Minute // a session this long resets the backoff
 )
 
-func watch(ctx context.Context, fn func(Change), hook linkHook) error {
+func watch(ctx context.Context, fn func(Change), opts watchOpts) error {
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netstate: watch: open netlink: %w", err)
 	}
 	defer h.Close()
 	w := &watcher{
-		h: h, fn: fn, hook: hook, now: time.Now,
+		h: h, fn: fn, hook: opts.linkHook, now: time.Now,
 		neighs: make(map[neighKey]neighSnap),
 		links:  make(map[int]linkSnap),
 	}
@@ -100,6 +107,9 @@ func watch(ctx context.Context, fn func(Change), hook linkHook) error {
 		}
 		if first && !subscribed {
 			return err
+		}
+		if opts.lost != nil {
+			opts.lost(err)
 		}
 		if time.Since(start) > watchHealthy {
 			backoff = watchBackoffMin
@@ -209,6 +219,9 @@ func (w *watcher) sync(report bool) error {
 			w.linkUpdate(unix.RTM_NEWLINK, l)
 		} else {
 			w.links[l.Attrs().Index] = snapLink(l.Attrs())
+			if w.hook != nil {
+				w.hook(l.Attrs().Index, l.Attrs().Name) // baseline
+			}
 		}
 	}
 	for idx, s := range w.links {
