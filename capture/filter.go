@@ -132,7 +132,7 @@ func builtin(k filterKind) Filter {
 	case kindNDP:
 		f.Name, f.Text = "ndp", textNDP
 	case kindARPNDP:
-		f.Name, f.Text = "arp+ndp", textARP+" or "+textNDP
+		f.Name, f.Text = "arp+ndp", textARPNDP
 	}
 	return f
 }
@@ -140,10 +140,13 @@ func builtin(k filterKind) Filter {
 // The tcpdump expressions the built-in programs agree with (a test compiles
 // them with tcpdump and runs both programs over the same frames). They look
 // through one tag, as tcpdump's "vlan" does; the programs look through two.
+// libpcap's "vlan" shifts the offsets of every term after it, so the
+// untagged terms come first.
 const (
-	textARP = "arp or (vlan and arp)"
-	textNDP = "(ip6 and ip6[6] == 58 and (ip6[40] == 135 or ip6[40] == 136)) or " +
-		"(vlan and ip6 and ip6[6] == 58 and (ip6[40] == 135 or ip6[40] == 136))"
+	exprNDP    = "(ip6 and ip6[6] == 58 and (ip6[40] == 135 or ip6[40] == 136))"
+	textARP    = "arp or (vlan and arp)"
+	textNDP    = exprNDP + " or (vlan and " + exprNDP + ")"
+	textARPNDP = "arp or " + exprNDP + " or (vlan and (arp or " + exprNDP + "))"
 )
 
 // etherProgram builds the classic BPF program of a built-in filter:

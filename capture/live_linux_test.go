@@ -26,8 +26,8 @@ type logWatch struct {
 func newLogWatch(t testing.TB) *logWatch { return &logWatch{t: t, ch: map[string]chan struct{}{}} }
 
 func (w *logWatch) Enabled(context.Context, slog.Level) bool { return true }
-func (w *logWatch) WithAttrs([]slog.Attr) slog.Handler        { return w }
-func (w *logWatch) WithGroup(string) slog.Handler             { return w }
+func (w *logWatch) WithAttrs([]slog.Attr) slog.Handler       { return w }
+func (w *logWatch) WithGroup(string) slog.Handler            { return w }
 func (w *logWatch) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s=%v", a.Key, a.Value); return true })
