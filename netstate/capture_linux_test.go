@@ -13,11 +13,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-var netipCmp = cmp.Options{
-	cmp.Comparer(func(a, b netip.Addr) bool { return a == b }),
-	cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
-}
-
 func captureIn(t *testing.T, h *nstest.Host) *State {
 	t.Helper()
 	var s *State

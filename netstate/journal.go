@@ -1,6 +1,7 @@
 package netstate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -100,9 +101,11 @@ func WriteChangesJSON(w io.Writer, cs []Change) error {
 	if cs == nil {
 		cs = []Change{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(cs); err != nil {
+	var b bytes.Buffer
+	if err := encodeIndent(&b, cs); err != nil {
+		return fmt.Errorf("netstate: write journal json: %w", err)
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("netstate: write journal json: %w", err)
 	}
 	return nil

@@ -1,13 +1,17 @@
 package netstate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/netip"
+	"time"
 )
 
 // net.HardwareAddr has no text marshaling, so encoding/json would write it as
-// base64. The types below carry MACs as "02:ab:00:00:01:01" instead.
+// base64. The types below carry MACs as "02:ab:00:00:01:01" instead, and
+// leave "->" in details unescaped.
 
 func macString(m net.HardwareAddr) string {
 	if len(m) == 0 {
@@ -27,50 +31,103 @@ func parseMAC(s string) (net.HardwareAddr, error) {
 	return m, nil
 }
 
-// MarshalJSON writes the MAC in colon notation.
+// marshal is json.Marshal without HTML escaping.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// encodeIndent writes v as indented JSON without HTML escaping.
+func encodeIndent(b *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+type neighborJSON struct {
+	IP     netip.Addr `json:"ip"`
+	MAC    string     `json:"mac,omitempty"`
+	Iface  string     `json:"iface"`
+	State  string     `json:"state"`
+	Router bool       `json:"router,omitempty"`
+}
+
+// MarshalJSON writes {ip, mac, iface, state, router} with the MAC in colon
+// notation.
 func (n Neighbor) MarshalJSON() ([]byte, error) {
-	type plain Neighbor
-	return json.Marshal(struct {
-		plain
-		MAC string `json:"mac,omitempty"`
-	}{plain(n), macString(n.MAC)})
+	return marshal(neighborJSON{n.IP, macString(n.MAC), n.Iface, n.State, n.Router})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (n *Neighbor) UnmarshalJSON(b []byte) error {
-	type plain Neighbor
-	v := struct {
-		*plain
-		MAC string `json:"mac"`
-	}{plain: (*plain)(n)}
+	var v neighborJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	var err error
-	n.MAC, err = parseMAC(v.MAC)
-	return err
+	mac, err := parseMAC(v.MAC)
+	if err != nil {
+		return err
+	}
+	*n = Neighbor{IP: v.IP, MAC: mac, Iface: v.Iface, State: v.State, Router: v.Router}
+	return nil
 }
 
-// MarshalJSON writes the MAC in colon notation.
+type changeJSON struct {
+	Time   time.Time  `json:"time"`
+	Kind   string     `json:"kind"`
+	Iface  string     `json:"iface"`
+	IP     netip.Addr `json:"ip,omitzero"`
+	MAC    string     `json:"mac,omitempty"`
+	State  string     `json:"state,omitempty"`
+	Detail string     `json:"detail,omitempty"`
+}
+
+// MarshalJSON writes {time, kind, iface, ip, mac, state, detail} with the MAC
+// in colon notation.
 func (c Change) MarshalJSON() ([]byte, error) {
-	type plain Change
-	return json.Marshal(struct {
-		plain
-		MAC string `json:"mac,omitempty"`
-	}{plain(c), macString(c.MAC)})
+	return marshal(changeJSON{c.Time, c.Kind, c.Iface, c.IP, macString(c.MAC), c.State, c.Detail})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
 func (c *Change) UnmarshalJSON(b []byte) error {
-	type plain Change
+	var v changeJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	mac, err := parseMAC(v.MAC)
+	if err != nil {
+		return err
+	}
+	*c = Change{Time: v.Time, Kind: v.Kind, Iface: v.Iface, IP: v.IP, MAC: mac, State: v.State, Detail: v.Detail}
+	return nil
+}
+
+// MarshalJSON writes the MAC in colon notation.
+func (l Link) MarshalJSON() ([]byte, error) {
+	type plain Link
+	return marshal(struct {
+		plain
+		MAC string `json:"mac,omitempty"`
+	}{plain(l), macString(l.MAC)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (l *Link) UnmarshalJSON(b []byte) error {
+	type plain Link
 	v := struct {
 		*plain
 		MAC string `json:"mac"`
-	}{plain: (*plain)(c)}
+	}{plain: (*plain)(l)}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
 	var err error
-	c.MAC, err = parseMAC(v.MAC)
+	l.MAC, err = parseMAC(v.MAC)
 	return err
 }

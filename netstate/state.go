@@ -1,6 +1,7 @@
 package netstate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -97,35 +98,13 @@ type NextHop struct {
 	Weight  int        `json:"weight,omitempty"`
 }
 
-// MarshalJSON writes the MAC in colon notation.
-func (l Link) MarshalJSON() ([]byte, error) {
-	type plain Link
-	return json.Marshal(struct {
-		plain
-		MAC string `json:"mac,omitempty"`
-	}{plain(l), macString(l.MAC)})
-}
-
-// UnmarshalJSON reads what MarshalJSON writes.
-func (l *Link) UnmarshalJSON(b []byte) error {
-	type plain Link
-	v := struct {
-		*plain
-		MAC string `json:"mac"`
-	}{plain: (*plain)(l)}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	var err error
-	l.MAC, err = parseMAC(v.MAC)
-	return err
-}
-
 // WriteJSON writes s as indented JSON (see State for the field names).
 func (s *State) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(s); err != nil {
+	var b bytes.Buffer
+	if err := encodeIndent(&b, s); err != nil {
+		return fmt.Errorf("netstate: write state json: %w", err)
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("netstate: write state json: %w", err)
 	}
 	return nil
@@ -200,7 +179,7 @@ func (s *State) WriteText(w io.Writer) error {
 	for _, l := range s.Links {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t<%s>\t%s\n", l.Name, l.OperState, orDash(macString(l.MAC)),
 			l.MTU, SpeedString(l.SpeedMbps), orDash(l.Duplex), orDash(l.Autoneg), l.Kind,
-			strings.Join(l.Flags, ","), linkDetails(l))
+			strings.Join(l.Flags, ","), orDash(linkDetails(l)))
 	}
 	_ = tw.Flush()
 
