@@ -260,3 +260,45 @@ func checkWithTshark(t *testing.T, path string, frames int) {
 }
 
 var _ = fmt.Sprint
+
+// TestHTML renders each scenario with a trigger and neighbor events. The page
+// must be self-contained; set ABXAN_HTML_DIR to keep the pages for a look in
+// a browser.
+func TestHTML(t *testing.T) {
+	for _, sc := range scenarios() {
+		var paths []string
+		for _, n := range sc.order {
+			paths = append(paths, filepath.Join("testdata", n+".pcapng"))
+		}
+		opts := analyze.Options{
+			Trigger: &analyze.Mark{Time: at0(16 * time.Second), Label: "web1 (tcp 10.0.0.5:80): 3 consecutive failures"},
+			Neighbor: []analyze.NeighborEvent{
+				{Time: at0(5 * time.Second), IP: "10.0.0.5", State: "STALE"},
+				{Time: at0(11 * time.Second), IP: "10.0.0.5", State: "INCOMPLETE"},
+				{Time: at0(14 * time.Second), IP: "10.0.0.5", State: "FAILED"},
+			},
+		}
+		rep, err := analyze.Analyze(context.Background(), paths, opts)
+		if err != nil {
+			t.Fatalf("%s: %v", sc.name, err)
+		}
+		var b bytes.Buffer
+		if err := rep.WriteHTML(&b); err != nil {
+			t.Fatal(err)
+		}
+		page := b.String()
+		for _, bad := range []string{"src=", "href=", "@import", "url("} {
+			if strings.Contains(page, bad) {
+				t.Errorf("%s: page is not self-contained: contains %q", sc.name, bad)
+			}
+		}
+		if !strings.Contains(page, "<svg") || !strings.Contains(page, rep.Verdict.Findings[0].Title[:10]) {
+			t.Errorf("%s: page lacks the timeline or the verdict", sc.name)
+		}
+		if dir := os.Getenv("ABXAN_HTML_DIR"); dir != "" {
+			if err := os.WriteFile(filepath.Join(dir, sc.name+".html"), b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

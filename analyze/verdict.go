@@ -16,7 +16,7 @@ func verdict(rep *Report, sides []*sideRun) Verdict {
 	}
 	for _, p := range rep.TwoSided {
 		for _, f := range p.Exchanges {
-			fs = append(fs, pairFinding(p, f))
+			fs = append(fs, bumpTrigger(pairFinding(p, f), rep.Trigger))
 		}
 	}
 	slices.SortStableFunc(fs, func(a, b Finding) int {
@@ -173,7 +173,7 @@ func (s *sideRun) findings(trig *Mark) []Finding {
 
 func bumpTrigger(f Finding, trig *Mark) Finding {
 	if nearTrigger(trig, f.First, f.Last) {
-		f.Score = clamp(f.Score + 10)
+		f.Score = clamp(f.Score + 5)
 		f.Summary += " This was going on shortly before the trigger."
 	}
 	return f
@@ -217,6 +217,9 @@ func (s *sideRun) unansweredFinding(f Finding, t *target, trig *Mark) Finding {
 		f.Summary = fmt.Sprintf("%s did not answer %s from %s to %s: %s. It answered again at %s from %s.",
 			ip, proto, clock(last.start), clock(last.end), what, clock(last.recovered.ts), last.recovered.mac)
 		f.Score = 60 + int(min(last.count, 20))
+		if f.Score > 80 {
+			f.Score = 80
+		}
 	}
 	if last.unicast > 0 {
 		f.Summary += fmt.Sprintf(" %s of them %s unicast (a refresh of an entry the asker already had).", count(last.unicast), plural2(last.unicast, "was", "were"))
@@ -315,7 +318,7 @@ func (s *sideRun) senderFindings(trig *Mark) []Finding {
 }
 
 func pairFinding(p PairReport, x PairFailure) Finding {
-	f := Finding{Kind: FindTwoSided, Score: 98, Side: x.AskerSide + " ↔ " + x.OtherSide, IP: x.Target, VLAN: x.VLAN, Count: x.Count, First: x.First, Last: x.Last, Evidence: x.Evidence}
+	f := Finding{Kind: FindTwoSided, Score: 99, Side: x.AskerSide + " ↔ " + x.OtherSide, IP: x.Target, VLAN: x.VLAN, Count: x.Count, First: x.First, Last: x.Last, Evidence: x.Evidence}
 	when := fmt.Sprintf("%s–%s", clock(x.First.UnixNano()), clock(x.Last.UnixNano()))
 	n := plural(x.Count, "request")
 	switch x.Class {
@@ -338,7 +341,7 @@ func pairFinding(p PairReport, x PairFailure) Finding {
 		f.Title = fmt.Sprintf("Requests for %s never arrived at %s", x.Target, x.OtherSide)
 		f.Summary = fmt.Sprintf("Requests never arrived: %s sent %s from %s for %s (%s) that do not appear in %s's capture. They are lost between the two capture points (switch, VLAN, cabling, or a filter).",
 			x.AskerSide, n, x.Asker, x.Target, when, x.OtherSide)
-		f.Score = 96
+		f.Score = 97
 	}
 	f.Summary += fmt.Sprintf(" Clock offset %s minus %s: %s.", p.Sides[1], p.Sides[0], signedDur(p.OffsetMS))
 	return f

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/arpbox/arpbox/analyze"
+)
+
+const reportUsage = `Usage: arpbox report [-json] [-html FILE] [flags] PATH...
+
+Reads ARP and IPv6 neighbor discovery from captures and explains, in plain
+words, why neighbor resolution failed: unanswered requests, MAC flip-flops,
+duplicate addresses, gratuitous ARP, Ethernet/ARP mismatches, storms.
+
+PATH is one of:
+  a .pcap or .pcapng file
+  a bundle directory (capture.pcapng, manifest.json, journal.json)
+  the .zip of a bundle
+  a ring directory (arp-*.pcapng and arp-*.pcapng.part, read in name order)
+
+Each PATH is one capture point (one host, one side). A ring directory or a
+bundle is one side, however many files it holds. Give two or more PATHs from
+different hosts for the same time window (e.g. the gateway's bundle and the
+server's bundle) and the report adds a two-sided analysis: it estimates the
+clock offset between the hosts, matches each request across the captures and
+says for every unanswered one whether the request never arrived, arrived but
+got no reply, or got a reply that never arrived.
+
+Output is text on stdout; -json prints the arpbox.report/v1 JSON instead.
+-html writes a self-contained page (verdict, timeline, tables) to FILE.
+
+Exit status: 0 report written (whatever it found), 1 error, 2 usage.
+
+Flags:
+`
+
+// cmdReport implements "arpbox report".
+func cmdReport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, reportUsage)
+		fs.PrintDefaults()
+	}
+	asJSON := fs.Bool("json", false, "print the JSON report (schema arpbox.report/v1) instead of text")
+	htmlFile := fs.String("html", "", "also write a self-contained HTML report to `FILE`")
+	timeout := fs.Duration("reply-timeout", time.Second, "a request without a reply after this long counts as unanswered")
+	storm := fs.Int("storm-rate", 50, "requests per second from one sender that count as a storm")
+	trigAt := fs.String("trigger-time", "", "mark this time (RFC 3339) as the trigger on the timeline")
+	trigLabel := fs.String("trigger-label", "trigger", "label for -trigger-time")
+	quiet := fs.Bool("q", false, "no progress bar")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "arpbox report: at least one PATH is needed")
+		fs.Usage()
+		return 2
+	}
+	if *timeout <= 0 || *storm <= 0 {
+		fmt.Fprintln(stderr, "arpbox report: -reply-timeout and -storm-rate must be positive")
+		return 2
+	}
+	opts := analyze.Options{ReplyTimeout: *timeout, StormRate: *storm}
+	if *trigAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, *trigAt)
+		if err != nil {
+			fmt.Fprintf(stderr, "arpbox report: -trigger-time: %v\n", err)
+			return 2
+		}
+		opts.Trigger = &analyze.Mark{Time: t.UTC(), Label: *trigLabel}
+	}
+	var bar *progressBar
+	if f, ok := stderr.(*os.File); ok && !*quiet && isTerminal(f) {
+		bar = &progressBar{w: f}
+		opts.Progress = bar.update
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := analyze.Analyze(ctx, fs.Args(), opts)
+	bar.clear()
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox report: %v\n", err)
+		return 1
+	}
+	if *htmlFile != "" {
+		var buf bytes.Buffer
+		if err := rep.WriteHTML(&buf); err != nil {
+			fmt.Fprintf(stderr, "arpbox report: html: %v\n", err)
+			return 1
+		}
+		if err := os.WriteFile(*htmlFile, buf.Bytes(), 0o644); err != nil {
+			fmt.Fprintf(stderr, "arpbox report: %v\n", err)
+			return 1
+		}
+	}
+	if *asJSON {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox report: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progressBar draws on a terminal once the input is big enough to wait for.
+type progressBar struct {
+	w     io.Writer
+	shown bool
+	last  time.Time
+}
+
+func (p *progressBar) update(done, total int64) {
+	if total < 16<<20 || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	p.shown = true
+	const width = 30
+	n := int(float64(width) * float64(done) / float64(total))
+	n = max(0, min(width, n))
+	fmt.Fprintf(p.w, "\rreading [%s%s] %3d%%  %d/%d MB ", strings.Repeat("#", n), strings.Repeat(" ", width-n),
+		done*100/total, done>>20, total>>20)
+}
+
+func (p *progressBar) clear() {
+	if p == nil || !p.shown {
+		return
+	}
+	fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 70))
+}
