@@ -12,9 +12,10 @@ import (
 // its limits: max_segments, max_size (current segment counted) and min_free.
 func (w *Writer) enforce(now time.Time) {
 	for len(w.sealed) > 0 {
-		n, size := len(w.sealed), w.sealedBytes
+		// The current segment counts, and so does the one about to be
+		// started when there is none.
+		n, size := len(w.sealed)+1, w.sealedBytes
 		if w.cur != nil {
-			n++
 			size += w.curSize()
 		}
 		var reason string

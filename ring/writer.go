@@ -1,11 +1,9 @@
 package ring
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -77,10 +75,8 @@ type Writer struct {
 	now      func() time.Time
 	diskFree func(dir string) (free, total uint64, err error)
 
-	bw       *bufio.Writer
+	buf      []byte // blocks not yet written to the current file; cap bufSize
 	cur      *segment
-	hdr      [28]byte
-	tail     [8]byte
 	reserve  int64 // room kept for the statistics blocks written on seal
 	hostname string
 
@@ -103,8 +99,8 @@ type Writer struct {
 // segment is the current segment.
 type segment struct {
 	f         *os.File
-	cw        countWriter
-	ngw       *pcapgo.NgWriter
+	written   int64 // bytes written to f (whole blocks unless a write failed)
+	ngw       *pcapgo.NgWriter // writes headers and statistics into buf
 	path      string
 	seq       uint64
 	start     time.Time
@@ -112,19 +108,32 @@ type segment struct {
 	lastFlush time.Time
 }
 
-// size is the segment's length including buffered bytes.
-func (w *Writer) curSize() int64 { return w.cur.cw.n + int64(w.bw.Buffered()) }
+// curSize is the current segment's length including buffered bytes.
+func (w *Writer) curSize() int64 { return w.cur.written + int64(len(w.buf)) }
 
-// countWriter counts the bytes that reached the file.
-type countWriter struct {
-	w io.Writer
-	n int64
+// writeBuf writes the buffer to the current file. The buffer only ever
+// holds whole blocks, so the file grows block by block: a reader of the
+// .part file sees a torn block only if a write fails part way.
+func (w *Writer) writeBuf() error {
+	n, err := w.cur.f.Write(w.buf)
+	w.cur.written += int64(n)
+	w.buf = w.buf[:0]
+	return err
 }
 
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+// blockWriter lets pcapgo's NgWriter append headers and statistics blocks
+// to the Writer's buffer; NgWriter.Flush hands over whole blocks.
+type blockWriter struct{ w *Writer }
+
+func (b blockWriter) Write(p []byte) (int, error) {
+	w := b.w
+	if len(w.buf)+len(p) > cap(w.buf) && len(w.buf) > 0 {
+		if err := w.writeBuf(); err != nil {
+			return 0, err
+		}
+	}
+	w.buf = append(w.buf, p...)
+	return len(p), nil
 }
 
 // NewWriter returns a Writer for cfg (zero fields take defaults) that records
@@ -193,7 +202,7 @@ func (w *Writer) Open() error {
 		w.sealed = append(w.sealed, s)
 		w.sealedBytes += s.Size
 	}
-	w.bw = bufio.NewWriterSize(io.Discard, bufSize)
+	w.buf = make([]byte, 0, bufSize)
 	w.opened = true
 	now := w.now()
 	w.enforce(now)
@@ -272,31 +281,30 @@ func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) 
 			return nil
 		}
 	}
+	if len(w.buf)+blockLen > cap(w.buf) {
+		if err := w.writeBuf(); err != nil {
+			w.st.PacketsDropped++
+			w.fail(w.now(), "write packets", err)
+			return nil
+		}
+		if blockLen > cap(w.buf) { // only with a snaplen above bufSize
+			w.buf = make([]byte, 0, blockLen)
+		}
+	}
+	// Enhanced packet block, little-endian (as the section header says).
 	le := binary.LittleEndian
-	h := &w.hdr
 	nanos := uint64(ts.UnixNano())
-	le.PutUint32(h[0:], blockEPB)
-	le.PutUint32(h[4:], uint32(blockLen))
-	le.PutUint32(h[8:], uint32(iface))
-	le.PutUint32(h[12:], uint32(nanos>>32))
-	le.PutUint32(h[16:], uint32(nanos))
-	le.PutUint32(h[20:], uint32(capLen))
-	le.PutUint32(h[24:], uint32(wireLen))
-	t := &w.tail
-	le.PutUint32(t[0:], 0)
-	le.PutUint32(t[pad:], uint32(blockLen))
-	_, err := w.bw.Write(h[:])
-	if err == nil {
-		_, err = w.bw.Write(data)
-	}
-	if err == nil {
-		_, err = w.bw.Write(t[:pad+4])
-	}
-	if err != nil {
-		w.st.PacketsDropped++
-		w.fail(w.now(), "write packet", err)
-		return nil
-	}
+	b := w.buf
+	b = le.AppendUint32(b, blockEPB)
+	b = le.AppendUint32(b, uint32(blockLen))
+	b = le.AppendUint32(b, uint32(iface))
+	b = le.AppendUint32(b, uint32(nanos>>32))
+	b = le.AppendUint32(b, uint32(nanos))
+	b = le.AppendUint32(b, uint32(capLen))
+	b = le.AppendUint32(b, uint32(wireLen))
+	b = append(b, data...)
+	b = append(b, "\x00\x00\x00"[:pad]...)
+	w.buf = le.AppendUint32(b, uint32(blockLen))
 	w.cur.packets++
 	w.st.PacketsWritten++
 	w.st.BytesWritten += uint64(blockLen)
@@ -389,8 +397,8 @@ func (w *Writer) publish() {
 }
 
 func (w *Writer) flush(now time.Time) {
-	if w.bw.Buffered() > 0 {
-		if err := w.bw.Flush(); err != nil {
+	if len(w.buf) > 0 {
+		if err := w.writeBuf(); err != nil {
 			w.fail(now, "flush", err)
 			return
 		}
@@ -420,14 +428,13 @@ func (w *Writer) start(now time.Time) error {
 		return err
 	}
 	s := &segment{f: f, path: path, seq: seq, start: now, lastFlush: now}
-	s.cw.w = f
-	w.bw.Reset(&s.cw)
+	w.buf = w.buf[:0]
 	w.cur = s
 	if err := w.writeHeaders(s); err != nil {
 		w.fail(now, "write headers", err)
 		return err
 	}
-	if err := w.bw.Flush(); err != nil {
+	if err := w.writeBuf(); err != nil {
 		w.fail(now, "write headers", err)
 		return err
 	}
@@ -448,7 +455,7 @@ func (w *Writer) writeHeaders(s *segment) error {
 	if w.hostname != "" {
 		info.Comment = "captured on host " + w.hostname
 	}
-	ngw, err := pcapgo.NewNgWriterInterface(w.bw, ngInterface(w.ifaces[0]), pcapgo.NgWriterOptions{SectionInfo: info})
+	ngw, err := pcapgo.NewNgWriterInterface(blockWriter{w}, ngInterface(w.ifaces[0]), pcapgo.NgWriterOptions{SectionInfo: info})
 	if err != nil {
 		return err
 	}
@@ -458,7 +465,7 @@ func (w *Writer) writeHeaders(s *segment) error {
 		}
 	}
 	s.ngw = ngw
-	return nil
+	return ngw.Flush()
 }
 
 func ngInterface(ifc Interface) pcapgo.NgInterface {
@@ -492,7 +499,10 @@ func (w *Writer) seal(now time.Time) error {
 			return w.fail(now, "write statistics", err)
 		}
 	}
-	if err := w.bw.Flush(); err != nil {
+	if err := s.ngw.Flush(); err != nil {
+		return w.fail(now, "write statistics", err)
+	}
+	if err := w.writeBuf(); err != nil {
 		return w.fail(now, "flush", err)
 	}
 	if err := s.f.Sync(); err != nil {
@@ -502,7 +512,7 @@ func (w *Writer) seal(now time.Time) error {
 		return w.fail(now, "close", err)
 	}
 	w.cur = nil
-	return w.rename(s, now, s.cw.n)
+	return w.rename(s, now, s.written)
 }
 
 // rename gives a closed segment its sealed name and adds it to the list.
@@ -541,7 +551,7 @@ func (w *Writer) fail(now time.Time, op string, err error) error {
 	}
 	w.logErr(now, "ring: segment write failed; sealing what is on disk", err)
 	_ = s.f.Close()
-	w.bw.Reset(io.Discard)
+	w.buf = w.buf[:0]
 	res, rerr := repairFile(s.path)
 	if rerr == nil && res.packets < s.packets {
 		w.st.PacketsDropped += s.packets - res.packets
