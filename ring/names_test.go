@@ -43,7 +43,7 @@ func TestParseNameRejects(t *testing.T) {
 	for _, name := range []string{
 		"", "arp-.pcapng", "foo.pcapng", "arp-00000001.pcapng",
 		"arp-0000001-20261126T012633.123Z-20261126T013133.987Z.pcapng", // 7 digits
-		"arp-00000001-20261126T012633.123Z.pcapng",                      // sealed without end
+		"arp-00000001-20261126T012633.123Z.pcapng",                     // sealed without end
 		"arp-00000001-20261126T012633.123Z-20261126T013133.987Z.pcapng.part",
 		"arp-00000001-20261126T012633Z-20261126T013133.987Z.pcapng",
 		"arp-0000000x-20261126T012633.123Z-20261126T013133.987Z.pcapng",

@@ -99,7 +99,7 @@ type Writer struct {
 // segment is the current segment.
 type segment struct {
 	f         *os.File
-	written   int64 // bytes written to f (whole blocks unless a write failed)
+	written   int64            // bytes written to f (whole blocks unless a write failed)
 	ngw       *pcapgo.NgWriter // writes headers and statistics into buf
 	path      string
 	seq       uint64
