@@ -205,3 +205,106 @@ func TestWatchNeighborFailedAndLinkDown(t *testing.T) {
 	})
 	t.Logf("saw %+v", c)
 }
+
+// waitJournal polls j until ok accepts one of its changes, failing the test
+// after d.
+func waitJournal(t *testing.T, j *Journal, d time.Duration, what string, ok func(Change) bool) Change {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, c := range j.Between(time.Time{}, time.Time{}) {
+			if ok(c) {
+				return c
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var b strings.Builder
+	_ = WriteChangesText(&b, j.Between(time.Time{}, time.Time{}))
+	t.Fatalf("journal has no change %s after %v:\n%s", what, d, b.String())
+	return Change{}
+}
+
+func TestJournalRunBetween(t *testing.T) {
+	nstest.RequireRoot(t, "ping", "nft", "sysctl")
+	a, la, b, lb := pair(t, 5)
+	fastARP(t, a, la.Name)
+	j := NewJournal(nil, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Do(func() error { return j.Run(ctx) }) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run returned %v after cancel, want nil", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("Run did not return within 5s of cancel")
+		}
+	})
+	// Ready once the journal shows a link we add.
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("rdy%d", i)
+		a.MustRun("ip", "link", "add", name, "type", "veth", "peer", "name", name+"p")
+		deadline := time.Now().Add(200 * time.Millisecond)
+		for time.Now().Before(deadline) && len(j.Between(time.Time{}, time.Time{})) == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if len(j.Between(time.Time{}, time.Time{})) > 0 {
+			break
+		}
+		if i == 50 {
+			t.Fatal("journal never recorded the readiness link")
+		}
+	}
+
+	a.MustRun("ping", "-c", "1", "-W", "2", lb.Addr().String())
+	reach := waitJournal(t, j, 5*time.Second, "neighbor REACHABLE", func(c Change) bool {
+		return c.Kind == KindNeighbor && c.IP == lb.Addr() && c.State == StateReachable
+	})
+
+	time.Sleep(10 * time.Millisecond)
+	mid := time.Now()
+	dropARP(t, b)
+	a.MustRun("ip", "neigh", "flush", "dev", la.Name)
+	_, _ = a.Run("ping", "-c", "1", "-W", "1", lb.Addr().String())
+	failed := waitJournal(t, j, 5*time.Second, "neighbor FAILED", func(c Change) bool {
+		return c.Kind == KindNeighbor && c.IP == lb.Addr() && c.State == StateFailed
+	})
+	b.MustRun("ip", "link", "set", lb.Name, "down")
+	lost := waitJournal(t, j, 5*time.Second, "carrier lost", func(c Change) bool {
+		return c.Kind == KindLink && c.Iface == la.Name && strings.Contains(c.Detail, "carrier lost")
+	})
+	before := j.Between(time.Time{}, mid)
+	after := j.Between(mid, time.Time{})
+	contains := func(cs []Change, x Change) bool {
+		for _, c := range cs {
+			if c.Time.Equal(x.Time) && c.Kind == x.Kind && c.Detail == x.Detail && c.Iface == x.Iface {
+				return true
+			}
+		}
+		return false
+	}
+	if !contains(before, reach) || contains(after, reach) {
+		t.Errorf("REACHABLE at %v: want it before %v only", reach.Time, mid)
+	}
+	for _, c := range []Change{failed, lost} {
+		if contains(before, c) || !contains(after, c) {
+			t.Errorf("%s %q at %v: want it after %v only", c.Kind, c.Detail, c.Time, mid)
+		}
+	}
+	if got := j.Between(failed.Time, failed.Time); len(got) != 1 || got[0].State != StateFailed {
+		t.Errorf("Between(T, T) at the FAILED change = %+v, want just it", got)
+	}
+	var text strings.Builder
+	if err := WriteChangesText(&text, after); err != nil {
+		t.Fatal(err)
+	}
+	if !hasLine(text.String(), "neighbor", la.Name, lb.Addr().String(), "FAILED") ||
+		!hasLine(text.String(), "link", la.Name, "carrier lost") {
+		t.Errorf("journal text lacks the FAILED or carrier-lost line:\n%s", text.String())
+	}
+	t.Logf("journal after %v:\n%s", mid.UTC().Format(textTime), text.String())
+}

@@ -62,6 +62,7 @@ func sampleState() *State {
 			{IP: netip.MustParseAddr("10.0.0.5"), Iface: "eth1", State: StateFailed},
 			{IP: netip.MustParseAddr("10.0.0.6"), MAC: mustMAC("00:21:5e:4d:45:c9"), Iface: "eth1", State: StateStale},
 			{IP: netip.MustParseAddr("fe80::1"), MAC: mustMAC("00:26:88:63:c7:80"), Iface: "eth0", State: StateStale, Router: true},
+			{IP: netip.MustParseAddr("ff02::16"), MAC: mustMAC("33:33:00:00:00:16"), Iface: "eth0", State: StateNoARP},
 		},
 		Links: []Link{
 			{Index: 1, Name: "lo", Kind: "device", OperState: "UNKNOWN", AdminUp: true, Carrier: true,

@@ -166,11 +166,19 @@ func (s *State) WriteText(w io.Writer) error {
 	}
 
 	ew.printf("\n== Neighbors (ip neigh) ==\n")
+	noarp := 0
 	for _, n := range s.Neighbors {
+		if n.State == StateNoARP {
+			noarp++ // multicast and loopback entries; `ip neigh` hides them too
+			continue
+		}
 		ew.printf("%s\n", neighLine(n))
 	}
-	if len(s.Neighbors) == 0 {
+	if len(s.Neighbors) == noarp {
 		ew.printf("(none)\n")
+	}
+	if noarp > 0 {
+		ew.printf("(%d NOARP entries not shown: multicast/loopback, as `ip neigh` hides them; they are in the JSON)\n", noarp)
 	}
 
 	ew.printf("\n== Links (ip -br link, with ethtool speed/duplex) ==\n")

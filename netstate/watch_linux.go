@@ -285,6 +285,10 @@ func (w *watcher) neighUpdate(typ uint16, n netlink.Neigh) {
 	w.neighs[k] = cur
 	var parts []string
 	switch {
+	case !known && cur.state == StateFailed:
+		// Entries are created INCOMPLETE without a notification, so a new
+		// FAILED entry is a resolution that got no answer.
+		parts = append(parts, "new, resolution failed")
 	case !known:
 		parts = append(parts, "new")
 	case prev.state != cur.state:
