@@ -44,6 +44,9 @@
 #   their files are counted with capinfos. Before stopping, we wait until the
 #   recorder's CPU use goes quiet, so frames still in its kernel ring are read.
 # - Background jobs in scripts ignore SIGINT; we only ever send SIGTERM.
+# - Other work on a 2-core box skews everything: before each run we wait (up
+#   to $QUIET_WAIT s, default 120) until the CPUs are < 10% busy, and print
+#   how busy they were (busy%).
 set -euo pipefail
 
 die() { echo "bench-storm: $*" >&2; exit 1; }
@@ -353,6 +356,31 @@ storm() {
 	SRATE=$(cat "$out".sender* | awk '/^sent=/ {for (i = 1; i <= NF; i++) if ($i ~ /^rate=/) {sub(/rate=/, "", $i); s += $i}} END {printf "%d\n", s}')
 }
 
+# busy_pct: share of all CPUs busy over the next second (/proc/stat).
+busy_pct() {
+	local a b
+	a=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat)
+	sleep 1
+	b=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " "); u = y[1] - x[1]; i = y[2] - x[2]
+		printf "%d\n", (u + i > 0 ? 100 * u / (u + i) : 0) }'
+}
+
+# wait_quiet_box: other work on the box skews a storm benchmark badly; wait
+# (up to QUIET_WAIT s) until the CPUs are < 10% busy before each run. Sets BUSY.
+QUIET_WAIT=${QUIET_WAIT:-120}
+wait_quiet_box() {
+	local t=0
+	BUSY=$(busy_pct)
+	while ((BUSY >= 10 && t < QUIET_WAIT)); do
+		((t == 0)) && log "box is ${BUSY}% busy with other work; waiting up to ${QUIET_WAIT}s for it to calm down"
+		sleep 4
+		t=$((t + 5))
+		BUSY=$(busy_pct)
+	done
+	((BUSY < 10)) || log "warning: box still ${BUSY}% busy; numbers will be noisy"
+}
+
 pct() { awk -v a="$1" -v b="$2" 'BEGIN {if (b == 0) print "n/a"; else printf "%.3f\n", 100 * a / b}'; }
 
 # --- modes -----------------------------------------------------------------
@@ -366,7 +394,8 @@ run_storm_mode() {
 			name=${RECS[$idx]}
 			dir=$WORK/run$rep.$idx.$name
 			mkdir -p "$dir"
-			log "run $rep/$REPEAT: $name: starting in $NS_RX on $IF_RX"
+			wait_quiet_box
+			log "run $rep/$REPEAT: $name: starting in $NS_RX on $IF_RX (box ${BUSY}% busy before)"
 			start_recorder "$name" "$dir"
 			rx0=$(rx_packets)
 			log "run $rep/$REPEAT: $name: storm: $SENDERS sender(s), rate $RATE (0 = max), ${DURATION}s"
@@ -379,7 +408,7 @@ run_storm_mode() {
 			mapfile -t files < <(recorder_files "$name" "$dir")
 			cap=$(count_frames "${files[@]}")
 			lost=$((SENT - cap))
-			ROWS+=("$name $SENT $SERR $SRATE $((rx1 - rx0)) $cap $lost $(pct "$lost" "$SENT") $REC_CPU $REC_MAXRSS_KB $hwm ${#files[@]}")
+			ROWS+=("$name $SENT $SERR $SRATE $((rx1 - rx0)) $cap $lost $(pct "$lost" "$SENT") $REC_CPU $REC_MAXRSS_KB $hwm ${#files[@]} $BUSY")
 			if [[ $name == tcpdump ]]; then
 				grep -E 'packets (captured|received|dropped)' "$dir/stderr.log" | sed 's/^/#   tcpdump: /' >&2 || true
 			fi
@@ -388,13 +417,13 @@ run_storm_mode() {
 	done
 	echo
 	echo "Storm: $SENDERS sender(s), rate $([[ $RATE == 0 ]] && echo max || echo "$RATE/s") for ${DURATION}s, batch $BATCH$( ((PIN)) && echo ", pinned"), $REPEAT run(s), $(nproc) CPUs, kernel $(uname -r)"
-	printf '%-8s %11s %7s %9s %11s %11s %9s %7s %7s %8s %8s %6s\n' \
-		recorder sent snd_err send_fps at_rx captured lost loss% cpu_s us/frame rss_MB files
+	printf '%-8s %11s %7s %9s %11s %11s %9s %7s %7s %8s %8s %6s %6s\n' \
+		recorder sent snd_err send_fps at_rx captured lost loss% cpu_s us/frame rss_MB files busy%
 	printf '%s\n' "${ROWS[@]}" | awk -v recs="$RECORDERS" '
 		{
 			n = $1; s = $2; c = $6; l = $7; cpu = $9
-			printf "%-8s %11d %7d %9d %11d %11d %9d %7s %7.2f %8.3f %8.1f %6d\n",
-				n, s, $3, $4, $5, c, l, $8, cpu, (c > 0 ? cpu * 1e6 / c : 0), $10 / 1024, $12
+			printf "%-8s %11d %7d %9d %11d %11d %9d %7s %7.2f %8.3f %8.1f %6d %6d\n",
+				n, s, $3, $4, $5, c, l, $8, cpu, (c > 0 ? cpu * 1e6 / c : 0), $10 / 1024, $12, $13
 			S[n] += s; C[n] += c; L[n] += l; CPU[n] += cpu
 		}
 		END {
@@ -418,7 +447,8 @@ run_idle_mode() {
 	for name in "${RECS[@]}"; do
 		dir=$WORK/$name
 		mkdir -p "$dir"
-		log "$name: starting (idle mode)"
+		wait_quiet_box
+		log "$name: starting (idle mode; box ${BUSY}% busy before)"
 		start_recorder "$name" "$dir"
 		sleep 2 # let start-up work finish; the window below is steady state
 		c0=$(cpu_ns "$REC_PID")
@@ -452,18 +482,18 @@ run_idle_mode() {
 }
 
 run_small_ring_mode() {
-	local dir=$WORK/arpbox bound maxdu=0 sampler files cap
+	local dir=$WORK/arpbox bound sampler files cap
 	mkdir -p "$dir"
 	bound=$((9 * 1024 * 1024)) # max_size 8MiB + one 1MiB segment
+	wait_quiet_box
 	log "arpbox: small ring (max_size 8MiB, segment_size 1MiB)"
 	start_recorder arpbox "$dir"
-	# Sample disk use (allocated blocks) every 100 ms; keep the maximum.
+	# Sample the ring's files every 100 ms: allocated bytes (what du counts,
+	# without the directory's own block) and apparent bytes.
 	(
-		m=0
 		while :; do
-			u=$(du -sB1 "$dir/ring" 2>/dev/null | awk '{print $1}' || true)
-			if [[ -n $u ]] && ((u > m)); then m=$u; echo "$m" >"$dir/du.max"; fi
-			echo "$u" >>"$dir/du.samples"
+			find "$dir/ring" -maxdepth 1 -type f -printf '%b %s\n' 2>/dev/null |
+				awk -v t="$EPOCHREALTIME" '{b += $1 * 512; s += $2; n++} END {printf "%s %d %d %d\n", t, b, s, n}' >>"$dir/du.samples" || true
 			sleep 0.1
 		done
 	) &
@@ -474,18 +504,21 @@ run_small_ring_mode() {
 	stop_recorder arpbox "$dir"
 	kill -TERM "$sampler"
 	wait "$sampler" 2>/dev/null || true
-	maxdu=$(cat "$dir/du.max" 2>/dev/null || echo 0)
 	mapfile -t files < <(recorder_files arpbox "$dir")
 	cap=$(count_frames "${files[@]}")
-	local samples bad=0 f
-	samples=$(wc -l <"$dir/du.samples")
+	local bad=0 f
 	for f in "${files[@]}"; do capinfos -c "$f" >/dev/null 2>&1 || bad=$((bad + 1)); done
 	echo
 	echo "Small ring: max_size 8MiB, segment_size 1MiB; $SENDERS sender(s), rate $([[ $RATE == 0 ]] && echo max || echo "$RATE/s") for ${DURATION}s"
-	awk -v m="$maxdu" -v b="$bound" -v n="$samples" -v s="$SENT" -v c="$cap" -v nf="${#files[@]}" -v bad="$bad" -v cpu="$REC_CPU" 'BEGIN {
-		printf "sent %d, in ring at end %d frames in %d segments (%d unreadable), arpbox CPU %.2f s\n", s, c, nf, bad, cpu
-		printf "du samples %d, max seen %d bytes (%.2f MiB), bound %d bytes (%.0f MiB = max_size + 1 segment)\n", n, m, m / 1048576, b, b / 1048576
-		printf "%s\n", (m <= b && bad == 0 && n > 0) ? "PASS" : "FAIL" }'
+	awk -v bound="$bound" -v s="$SENT" -v c="$cap" -v nf="${#files[@]}" -v bad="$bad" -v cpu="$REC_CPU" '
+		{ n++; if (n == 1) t0 = $1; t1 = $1; if ($2 > ma) ma = $2; if ($3 > mp) mp = $3; if ($4 > mf) mf = $4 }
+		END {
+			printf "sent %d, in ring at end %d frames in %d segments (%d unreadable by capinfos), arpbox CPU %.2f s\n", s, c, nf, bad, cpu
+			printf "%d samples (~every %.0f ms), max seen: %d bytes allocated (%.2f MiB, du), %d bytes apparent (%.2f MiB), %d files\n",
+				n, (n > 1 ? (t1 - t0) * 1000 / (n - 1) : 0), ma, ma / 1048576, mp, mp / 1048576, mf
+			printf "bound %d bytes (%.0f MiB = max_size + one segment): %s\n", bound, bound / 1048576,
+				(n > 0 && ma <= bound && bad == 0) ? "PASS" : (mp <= bound && bad == 0 ? "FAIL (allocated over, apparent within)" : "FAIL")
+		}' "$dir/du.samples"
 }
 
 case $MODE in
