@@ -1,0 +1,433 @@
+package snapshot
+
+import (
+	"archive/zip"
+	"compress/flate"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/arpbox/arpbox/trigger"
+)
+
+// statusReserve is the room kept in the section header for the line written
+// after the merge (packet count, which packet carries the trigger comment).
+const statusReserve = 400
+
+// captureSummary is what writeCapture learned.
+type captureSummary struct {
+	stats  mergeStats
+	ifaces []ifaceInfo
+	drops  []dropCount // by output interface
+	note   string      // trigger-packet note, also in the section header
+}
+
+// triggerComment is the packet comment on the first packet at or after T.
+func triggerComment(ev trigger.Event) string {
+	what := ev.Check
+	if ev.Target != "" {
+		what += " " + ev.Target
+	}
+	return fmt.Sprintf("arpbox trigger: %s (%s): %s", ev.Trigger, what, ev.Reason)
+}
+
+func rfc(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// sectionComment summarises the incident for the capture's section header.
+func (s *Snapshotter) sectionComment(j *job) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "arpbox incident snapshot %s\n", j.id)
+	fmt.Fprintf(&b, "trigger: %s (check %s", j.ev.Trigger, j.ev.Check)
+	if j.ev.Target != "" {
+		fmt.Fprintf(&b, ", target %s", j.ev.Target)
+	}
+	fmt.Fprintf(&b, ")\nreason: %s\n", j.ev.Reason)
+	fmt.Fprintf(&b, "T: %s\n", rfc(j.ev.Time))
+	fmt.Fprintf(&b, "host: %s\n", s.opts.Hostname)
+	fmt.Fprintf(&b, "window: %s to %s (%v before T, %v after)", rfc(j.from), rfc(j.to), s.cfg.Before, s.cfg.After)
+	out := b.String()
+	if len(out) > 8<<10 {
+		out = out[:8<<10]
+	}
+	return out
+}
+
+// writeCapture merges the pinned segments into path.
+func (s *Snapshotter) writeCapture(log *slog.Logger, j *job, path string) (captureSummary, error) {
+	var sum captureSummary
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return sum, fmt.Errorf("create %s: %w", captureName, err)
+	}
+	defer f.Close()
+	inputs := j.inputs()
+	m := newMerger(log, inputs, j.from, j.to, j.ev.Time, triggerComment(j.ev))
+	m.scanInterfaces()
+	nw := newNgWriter(f)
+	statusOff, err := nw.writeSHB(sectionInfo{
+		Comment:  s.sectionComment(j),
+		Hardware: runtime.GOARCH,
+		OS:       runtime.GOOS,
+		UserAppl: strings.TrimSpace("arpbox " + s.opts.Version),
+	}, statusReserve)
+	if err != nil {
+		return sum, fmt.Errorf("write %s: %w", captureName, err)
+	}
+	for _, in := range m.ifaces {
+		if err := nw.writeIDB(in); err != nil {
+			return sum, fmt.Errorf("write %s: %w", captureName, err)
+		}
+	}
+	if err := m.run(nw); err != nil {
+		return sum, err
+	}
+	sum.stats, sum.ifaces = m.stats, m.ifaces
+
+	// Interface statistics: drops over the window where the ring's
+	// statistics blocks allow it.
+	last := s.lastStats(inputs, m.ifaces)
+	for i, in := range m.ifaces {
+		b, hb := j.baseStats[in.Name]
+		l, hl := last[in.Name]
+		d := windowDrops(b, l, hb, hl)
+		sum.drops = append(sum.drops, d)
+		opts := []option{timeOpt(isbStartTime, j.from), timeOpt(isbEndTime, j.to)}
+		if d.HasRecv {
+			opts = append(opts, u64Opt(isbIfRecv, d.Received))
+		}
+		if d.HasDrop {
+			opts = append(opts, u64Opt(isbIfDrop, d.Dropped))
+		}
+		switch d.Kind {
+		case "window":
+			opts = append(opts, strOpt(optComment, fmt.Sprintf("arpbox: counts from %s to %s (difference of the ring's statistics)", rfc(d.From), rfc(d.To))))
+		case "cumulative":
+			opts = append(opts, strOpt(optComment, fmt.Sprintf("arpbox: counts since arpbox started, up to %s (no earlier statistics in the ring)", rfc(d.To))))
+		default:
+			opts = append(opts, strOpt(optComment, "arpbox: no interface statistics in the frozen segments; drop count unknown"))
+		}
+		if err := nw.writeISB(i, j.to, opts); err != nil {
+			return sum, fmt.Errorf("write %s: %w", captureName, err)
+		}
+	}
+	if err := nw.flush(); err != nil {
+		return sum, fmt.Errorf("write %s: %w", captureName, err)
+	}
+
+	st := m.stats
+	var status string
+	if st.Trigger > 0 {
+		sum.note = fmt.Sprintf("the trigger comment is on packet %d (%s), the first packet at or after T", st.Trigger, rfc(time.Unix(0, st.TriggerTime)))
+	} else if st.Packets > 0 {
+		sum.note = fmt.Sprintf("no packet was captured at or after T; the last packet before T is packet %d (%s)", st.Packets, rfc(time.Unix(0, st.Last)))
+	} else {
+		sum.note = "no packet was captured in the window"
+	}
+	status = fmt.Sprintf("packets: %d; %s", st.Packets, sum.note)
+	if len(status) > statusReserve {
+		status = status[:statusReserve]
+	}
+	status += strings.Repeat(" ", statusReserve-len(status))
+	if _, err := f.WriteAt([]byte(status), statusOff); err != nil {
+		return sum, fmt.Errorf("write %s: %w", captureName, err)
+	}
+	if err := f.Sync(); err != nil {
+		return sum, fmt.Errorf("sync %s: %w", captureName, err)
+	}
+	return sum, f.Close()
+}
+
+// lastStats returns, per interface name, the latest statistics block among
+// the pinned segments (sealed ones end with one per interface).
+func (s *Snapshotter) lastStats(inputs []mergeInput, ifaces []ifaceInfo) map[string]ifaceStats {
+	out := map[string]ifaceStats{}
+	for i := len(inputs) - 1; i >= 0 && len(out) < len(ifaces); i-- {
+		st, err := trailingStats(inputs[i].Path)
+		if err != nil {
+			continue
+		}
+		for name, v := range st {
+			if _, ok := out[name]; !ok {
+				out[name] = v
+			}
+		}
+	}
+	return out
+}
+
+// writeBundle builds the bundle in .tmp-<id>, publishes it as <id> and packs <id>.zip.
+func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job) (string, string, error) {
+	tmp := filepath.Join(s.cfg.Dir, ".tmp-"+j.id)
+	final := filepath.Join(s.cfg.Dir, j.id)
+	os.RemoveAll(tmp)
+	if err := os.Mkdir(tmp, 0o750); err != nil {
+		return "", "", fmt.Errorf("create bundle dir in %s: %w", s.cfg.Dir, err)
+	}
+	b := &Bundle{ID: j.id, Dir: tmp, Event: j.ev, Window: Window{From: j.from, To: j.to}, CapturePath: filepath.Join(tmp, captureName)}
+	sum, err := s.writeCapture(log, j, b.CapturePath)
+	if err != nil {
+		return "", "", err
+	}
+
+	var results []ManifestResult
+	for _, c := range j.collectors {
+		cctx, cancel := context.WithTimeout(ctx, collectorTimeout)
+		start := time.Now()
+		err := c.Collect(cctx, b)
+		cancel()
+		r := ManifestResult{Name: c.Name(), OK: err == nil, DurationMS: ms(time.Since(start))}
+		var msgs []string
+		if e, ok := j.collErrs[c.Name()]; ok {
+			msgs = append(msgs, e)
+			r.OK = false
+		}
+		if err != nil {
+			msgs = append(msgs, err.Error())
+			log.Warn("collector failed; the bundle is written without its files", "collector", c.Name(), "err", err)
+		}
+		r.Error = strings.Join(msgs, "; ")
+		results = append(results, r)
+	}
+	for name, e := range j.collErrs { // Freezers that produced nothing
+		found := false
+		for _, r := range results {
+			found = found || r.Name == name
+		}
+		if !found {
+			results = append(results, ManifestResult{Name: name, Error: e})
+		}
+	}
+	if ctx.Err() != nil {
+		return "", "", fmt.Errorf("writing bundle: %w", ctx.Err())
+	}
+
+	man := s.manifest(j, sum, results)
+	if err := b.WriteFile(readmeName, func(w io.Writer) error { return writeReadme(w, man) }); err != nil {
+		return "", "", err
+	}
+	files, err := hashFiles(tmp)
+	if err != nil {
+		return "", "", fmt.Errorf("hash bundle files: %w", err)
+	}
+	man.Files = files
+	if err := writeJSONFile(filepath.Join(tmp, manifestName), man); err != nil {
+		return "", "", err
+	}
+	if err := syncDir(tmp); err != nil {
+		return "", "", fmt.Errorf("sync %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return "", "", fmt.Errorf("publish bundle: %w", err)
+	}
+	if err := syncDir(s.cfg.Dir); err != nil {
+		return "", "", fmt.Errorf("sync %s: %w", s.cfg.Dir, err)
+	}
+	zipPath := final + ".zip"
+	if err := writeZip(final, j.id, zipPath); err != nil {
+		return final, "", fmt.Errorf("pack %s: %w", filepath.Base(zipPath), err)
+	}
+	return final, zipPath, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func writeJSONFile(path string, v any) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", filepath.Base(path), err)
+	}
+	return f.Close()
+}
+
+// manifest assembles the manifest (without the file list).
+func (s *Snapshotter) manifest(j *job, sum captureSummary, results []ManifestResult) *Manifest {
+	st := sum.stats
+	m := &Manifest{
+		Format:        manifestFormat,
+		ID:            j.id,
+		ArpboxVersion: s.opts.Version,
+		Host:          s.opts.Hostname,
+		Created:       s.opts.Now().UTC(),
+		Trigger: ManifestTrigger{
+			Name: j.ev.Trigger, Check: j.ev.Check, Target: j.ev.Target, Reason: j.ev.Reason, Time: j.ev.Time.UTC(),
+		},
+		Window: ManifestWindow{
+			Requested: Window{From: j.from.UTC(), To: j.to.UTC()},
+			Before:    s.cfg.Before.String(),
+			After:     s.cfg.After.String(),
+		},
+		Capture: ManifestCapture{
+			File:         captureName,
+			Packets:      st.Packets,
+			TriggerNote:  sum.note,
+			OutOfOrder:   st.OutOfOrder,
+			TornSegments: st.Torn,
+			Unreadable:   st.Unreadable,
+		},
+		Freeze: ManifestFreeze{
+			At: j.freeze.At.UTC(), DurationMS: ms(j.freeze.Duration), Method: j.freeze.Method,
+			RingBytes: j.ring.Bytes, RingSegs: j.ring.Segments,
+		},
+		ConfigDigest: s.opts.ConfigDigest,
+		Collectors:   results,
+	}
+	if st.Packets > 0 {
+		m.Window.FirstPacket = timePtr(time.Unix(0, st.First).UTC())
+		m.Window.LastPacket = timePtr(time.Unix(0, st.Last).UTC())
+	}
+	if st.Trigger > 0 {
+		m.Capture.TriggerPacket = st.Trigger
+		m.Capture.TriggerTime = timePtr(time.Unix(0, st.TriggerTime).UTC())
+	}
+	if !j.ring.FirstPinTime.IsZero() {
+		m.Window.OldestSegmentStart = timePtr(j.ring.FirstPinTime.UTC())
+	}
+	m.Window.ShortBy, m.Window.Note = s.shortBy(j)
+	if m.Window.ShortBy != "" {
+		s.log.Warn("the ring did not hold the whole window before the trigger", "id", j.id, "short_by", m.Window.ShortBy, "note", m.Window.Note)
+	}
+
+	seen := map[string]bool{}
+	for i, in := range sum.ifaces {
+		seen[in.Name] = true
+		mi := ManifestIface{
+			Name: in.Name, Description: in.Description, Filter: in.Filter, OS: in.OS,
+			InCapture: true, Packets: st.PerIface[i], DropsKind: sum.drops[i].Kind,
+		}
+		for _, c := range s.opts.Interfaces {
+			mi.Configured = mi.Configured || c == in.Name
+		}
+		d := sum.drops[i]
+		if d.HasDrop {
+			mi.Dropped = u64Ptr(d.Dropped)
+		}
+		if d.HasRecv {
+			mi.Received = u64Ptr(d.Received)
+		}
+		if !d.From.IsZero() {
+			mi.DropsFrom = timePtr(d.From)
+		}
+		if !d.To.IsZero() {
+			mi.DropsTo = timePtr(d.To)
+		}
+		m.Interfaces = append(m.Interfaces, mi)
+	}
+	for _, c := range s.opts.Interfaces {
+		if !seen[c] {
+			m.Interfaces = append(m.Interfaces, ManifestIface{Name: c, Configured: true, DropsKind: "unknown"})
+		}
+	}
+	for _, in := range j.inputs() {
+		p := j.pins[in.Seq]
+		var size int64
+		if fi, err := os.Stat(p.Path); err == nil {
+			size = fi.Size()
+		}
+		m.Segments = append(m.Segments, ManifestSeg{Name: p.Name, Seq: p.Seq, Bytes: size, Copied: p.Copied})
+	}
+	return m
+}
+
+// shortBy reports how much of [T-before, T] the ring could not provide.
+func (s *Snapshotter) shortBy(j *job) (string, string) {
+	const tolerance = time.Second
+	if j.ring.FirstPinTime.IsZero() {
+		return s.cfg.Before.String(), "no ring segment overlapped the window before T"
+	}
+	short := j.ring.FirstPinTime.Sub(j.from)
+	if short <= tolerance {
+		return "", ""
+	}
+	span := j.freeze.At.Sub(j.ring.OldestStart)
+	note := fmt.Sprintf("the oldest segment in the ring started at %s, %v after T-before: either recording started then, or the ring's retention (max_size, max_segments, min_free) had already pruned older segments",
+		rfc(j.ring.FirstPinTime), short.Round(time.Millisecond))
+	if span > 0 && j.ring.Bytes > 0 {
+		note += fmt.Sprintf("; the ring held %d bytes in %d segments covering %v, so at the rate it sees it holds about that much, not %v",
+			j.ring.Bytes, j.ring.Segments, span.Round(time.Second), s.cfg.Before)
+	}
+	return short.Round(time.Millisecond).String(), note
+}
+
+// writeZip packs the bundle dir as <id>/<file> entries into zipPath, via a
+// temporary name and a rename.
+func writeZip(dir, id, zipPath string) error {
+	tmp := filepath.Join(filepath.Dir(zipPath), ".tmp-"+filepath.Base(zipPath))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	zw := zip.NewWriter(f)
+	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(w, flate.BestSpeed)
+	})
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if err := addZipFile(zw, filepath.Join(dir, e.Name()), id+"/"+e.Name()); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, zipPath); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(zipPath))
+}
+
+func addZipFile(zw *zip.Writer, path, name string) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	h, err := zip.FileInfoHeader(fi)
+	if err != nil {
+		return err
+	}
+	h.Name, h.Method = name, zip.Deflate
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(w, in)
+	return err
+}

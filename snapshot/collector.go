@@ -1,0 +1,71 @@
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/arpbox/arpbox/trigger"
+)
+
+// Collector adds files to a bundle after capture.pcapng is written and before
+// the manifest is computed. Its error is recorded in the manifest; it never
+// aborts the bundle.
+type Collector interface {
+	Name() string
+	Collect(ctx context.Context, b *Bundle) error
+}
+
+// Freezer is a Collector whose content must be taken at T, the moment of the
+// failure, not when the bundle is written at T+after. Freeze is called while
+// the snapshot is frozen; it returns the Collector that writes what it saw
+// into this bundle (so two queued snapshots never share state). A non-nil
+// Collector is used even when err is set (e.g. to write a partial result).
+type Freezer interface {
+	Collector
+	Freeze(ctx context.Context, ev trigger.Event) (Collector, error)
+}
+
+// Window is a time range, both ends inclusive.
+type Window struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// Bundle is the bundle being written, as collectors see it.
+type Bundle struct {
+	ID          string
+	Dir         string // staging directory; files written here are published
+	Event       trigger.Event
+	Window      Window // the requested window [T-before, T+after]
+	CapturePath string // the merged capture.pcapng
+}
+
+// WriteFile creates name in the bundle, lets write fill it, and syncs it.
+// name must be a plain file name.
+func (b *Bundle) WriteFile(name string, write func(w io.Writer) error) error {
+	if name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") || name == manifestName {
+		return fmt.Errorf("bundle file %q: not a plain file name", name)
+	}
+	p := filepath.Join(b.Dir, name)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return fmt.Errorf("bundle file %s: %w", name, err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("bundle file %s: %w", name, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("bundle file %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("bundle file %s: %w", name, err)
+	}
+	return nil
+}

@@ -1,0 +1,338 @@
+package snapshot
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+const (
+	// reorderSlack is how far out of time order packets inside one segment may
+	// be (packets of different interfaces are up to ~0.5 s apart); a packet is
+	// emitted once its segment has been read this far past it.
+	reorderSlack = 2 * time.Second
+	// openLead opens the next segment this long before its start name, as
+	// segments hold packets from about a second before they were opened.
+	openLead = reorderSlack + 2*time.Second
+	// maxReorder caps the packets buffered per segment, so memory stays
+	// bounded even at storm rates; past it packets may be written slightly
+	// out of order (counted in the manifest).
+	maxReorder = 1 << 16
+)
+
+// mergeInput is one frozen segment file.
+type mergeInput struct {
+	Path  string
+	Seq   uint64
+	Start time.Time
+}
+
+// mergeStats is what a merge saw.
+type mergeStats struct {
+	Packets     uint64
+	PerIface    []uint64 // by output interface id
+	First, Last int64    // ns; valid if Packets > 0
+	Trigger     uint64   // 1-based index of the packet carrying the trigger comment; 0 = none
+	TriggerTime int64
+	OutOfOrder  uint64
+	MaxBuffered int
+	Torn        []string // segment files whose tail was torn or invalid
+	Unreadable  []string // segment files that could not be read at all
+}
+
+// merger streams the packets of several nearly sorted segments into one
+// time-ordered pcapng, keeping only [from, to].
+type merger struct {
+	log     *slog.Logger
+	inputs  []mergeInput
+	from    int64
+	to      int64
+	trigger int64
+	comment string
+	slack   int64
+	maxBuf  int
+
+	ifaces []ifaceInfo // output interfaces
+	w      *ngWriter
+	stats  mergeStats
+	pool   []*qpkt
+	ord    uint64
+}
+
+type qpkt struct {
+	ts      int64
+	ord     uint64
+	iface   int
+	wireLen int
+	data    []byte
+}
+
+type pktHeap []*qpkt
+
+func (h pktHeap) Len() int { return len(h) }
+func (h pktHeap) Less(i, j int) bool {
+	if h[i].ts != h[j].ts {
+		return h[i].ts < h[j].ts
+	}
+	return h[i].ord < h[j].ord
+}
+func (h pktHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *pktHeap) Push(x any)   { *h = append(*h, x.(*qpkt)) }
+func (h *pktHeap) Pop() any {
+	old := *h
+	p := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return p
+}
+
+// source is one open segment with its reorder buffer.
+type source struct {
+	in      mergeInput
+	idx     int
+	f       *os.File
+	br      *blockReader
+	ifmap   []int // segment interface id -> output id
+	buf     pktHeap
+	maxSeen int64
+	done    bool
+}
+
+type sourceHeap []*source
+
+func (h sourceHeap) Len() int { return len(h) }
+func (h sourceHeap) Less(i, j int) bool {
+	a, b := h[i].buf[0], h[j].buf[0]
+	if a.ts != b.ts {
+		return a.ts < b.ts
+	}
+	return a.ord < b.ord
+}
+func (h sourceHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *sourceHeap) Push(x any)   { *h = append(*h, x.(*source)) }
+func (h *sourceHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return s
+}
+
+func newMerger(log *slog.Logger, inputs []mergeInput, from, to, trigger time.Time, comment string) *merger {
+	return &merger{
+		log:     log,
+		inputs:  inputs,
+		from:    from.UnixNano(),
+		to:      to.UnixNano(),
+		trigger: trigger.UnixNano(),
+		comment: comment,
+		slack:   int64(reorderSlack),
+		maxBuf:  maxReorder,
+	}
+}
+
+// scanInterfaces reads the interface blocks at the head of every input, so
+// every interface gets its output id (and IDB) before the first packet.
+func (m *merger) scanInterfaces() {
+	for _, in := range m.inputs {
+		f, err := os.Open(in.Path)
+		if err != nil {
+			m.log.Warn("cannot read frozen segment", "segment", filepath.Base(in.Path), "err", err)
+			continue
+		}
+		br := newBlockReader(f)
+		for {
+			typ, body, err := br.readBlock()
+			if err != nil || typ == blockEPB || typ == blockISB {
+				break
+			}
+			if typ == blockIDB {
+				if err := br.parseIDB(body); err != nil {
+					break
+				}
+				m.outIface(br.ifaces[len(br.ifaces)-1])
+			}
+		}
+		f.Close()
+	}
+}
+
+// outIface returns the output id for an interface, matched by name (and
+// link type), adding it if new.
+func (m *merger) outIface(in ifaceInfo) int {
+	for i, o := range m.ifaces {
+		if o.Name == in.Name && o.LinkType == in.LinkType {
+			return i
+		}
+	}
+	m.ifaces = append(m.ifaces, in)
+	m.stats.PerIface = append(m.stats.PerIface, 0)
+	if m.w != nil {
+		// an interface that first appears mid-stream: pcapng allows a late IDB
+		if err := m.w.writeIDB(in); err != nil {
+			m.log.Warn("write late interface block", "iface", in.Name, "err", err)
+		}
+	}
+	return len(m.ifaces) - 1
+}
+
+func (m *merger) getPkt() *qpkt {
+	if n := len(m.pool); n > 0 {
+		p := m.pool[n-1]
+		m.pool = m.pool[:n-1]
+		return p
+	}
+	return &qpkt{}
+}
+
+func (m *merger) putPkt(p *qpkt) {
+	if cap(p.data) <= 16<<10 {
+		m.pool = append(m.pool, p)
+	}
+}
+
+func (m *merger) open(idx int) (*source, error) {
+	in := m.inputs[idx]
+	f, err := os.Open(in.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open frozen segment %s: %w", filepath.Base(in.Path), err)
+	}
+	return &source{in: in, idx: idx, f: f, br: newBlockReader(f), maxSeen: -1 << 63}, nil
+}
+
+// fill reads until the oldest buffered packet is safe to emit (the segment
+// has been read slack past it), the buffer is full, or the segment ends.
+func (m *merger) fill(s *source) {
+	for !s.done {
+		if len(s.buf) > 0 && (s.maxSeen >= s.buf[0].ts+m.slack || len(s.buf) >= m.maxBuf) {
+			return
+		}
+		p, err := s.br.next()
+		if err != nil {
+			s.done = true
+			switch {
+			case errors.Is(err, io.EOF):
+			case errors.Is(err, errTorn):
+				if s.br.off == 0 {
+					m.stats.Unreadable = append(m.stats.Unreadable, filepath.Base(s.in.Path))
+				} else {
+					m.stats.Torn = append(m.stats.Torn, filepath.Base(s.in.Path))
+				}
+				m.log.Info("segment ends in a torn or invalid block; using the packets before it",
+					"segment", filepath.Base(s.in.Path), "valid_bytes", s.br.off, "err", err)
+			default:
+				m.stats.Unreadable = append(m.stats.Unreadable, filepath.Base(s.in.Path))
+				m.log.Warn("read frozen segment", "segment", filepath.Base(s.in.Path), "err", err)
+			}
+			break
+		}
+		for len(s.ifmap) < len(s.br.ifaces) {
+			s.ifmap = append(s.ifmap, m.outIface(s.br.ifaces[len(s.ifmap)]))
+		}
+		if p.ts > s.maxSeen {
+			s.maxSeen = p.ts
+		}
+		if p.ts < m.from {
+			continue
+		}
+		if p.ts > m.to {
+			if s.maxSeen > m.to+m.slack {
+				s.done = true
+			}
+			continue
+		}
+		q := m.getPkt()
+		q.ts, q.iface, q.wireLen = p.ts, s.ifmap[p.iface], p.wireLen
+		q.data = append(q.data[:0], p.data...)
+		m.ord++
+		q.ord = m.ord
+		heap.Push(&s.buf, q)
+		if len(s.buf) > m.stats.MaxBuffered {
+			m.stats.MaxBuffered = len(s.buf)
+		}
+	}
+	if s.done && s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
+}
+
+// run merges all inputs into w. The interface blocks must already be written
+// (scanInterfaces, then writeIDB for each of m.ifaces).
+func (m *merger) run(w *ngWriter) error {
+	m.w = w
+	var active sourceHeap
+	next := 0
+	lead := int64(openLead)
+	openNext := func() {
+		in := m.inputs[next]
+		next++
+		s, err := m.open(next - 1)
+		if err != nil {
+			m.stats.Unreadable = append(m.stats.Unreadable, filepath.Base(in.Path))
+			m.log.Warn("skip frozen segment", "err", err)
+			return
+		}
+		m.fill(s)
+		if len(s.buf) > 0 {
+			heap.Push(&active, s)
+		}
+	}
+	defer func() {
+		for _, s := range active {
+			if s.f != nil {
+				s.f.Close()
+			}
+		}
+	}()
+	last := int64(-1 << 63)
+	for {
+		if len(active) == 0 {
+			if next >= len(m.inputs) {
+				return nil
+			}
+			openNext()
+			continue
+		}
+		if next < len(m.inputs) && m.inputs[next].Start.UnixNano()-lead <= active[0].buf[0].ts {
+			openNext()
+			continue
+		}
+		s := active[0]
+		p := heap.Pop(&s.buf).(*qpkt)
+		if p.ts < last {
+			m.stats.OutOfOrder++
+		} else {
+			last = p.ts
+		}
+		comment := ""
+		if m.stats.Trigger == 0 && p.ts >= m.trigger {
+			comment = m.comment
+			m.stats.Trigger = m.stats.Packets + 1
+			m.stats.TriggerTime = p.ts
+		}
+		if err := w.writeEPB(p.iface, p.ts, p.wireLen, p.data, comment); err != nil {
+			return fmt.Errorf("write capture: %w", err)
+		}
+		if m.stats.Packets == 0 || p.ts < m.stats.First {
+			m.stats.First = p.ts
+		}
+		if p.ts > m.stats.Last {
+			m.stats.Last = p.ts
+		}
+		m.stats.Packets++
+		m.stats.PerIface[p.iface]++
+		m.putPkt(p)
+		m.fill(s)
+		if len(s.buf) == 0 {
+			heap.Pop(&active)
+		} else {
+			heap.Fix(&active, 0)
+		}
+	}
+}

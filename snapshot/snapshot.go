@@ -1,0 +1,389 @@
+// Package snapshot freezes the ring around an incident and writes a self-explaining bundle.
+//
+// On a trigger at time T the Snapshotter hard-links every ring segment that
+// overlaps [T-before, T] into a hidden staging directory inside
+// snapshots.dir (O(1): ring pruning then only removes the ring's name, the
+// data stays), records host state that must be taken at T (Freezer
+// collectors), waits until T+after, links the segments covering [T, T+after],
+// and writes one bundle: a time-ordered pcapng holding exactly the window
+// with the incident marked, the collectors' files, manifest.json and
+// README.txt. The bundle is published by rename and packed as <id>.zip.
+//
+// snapshots.dir must be on the same filesystem as the ring for the freeze to
+// be O(1); otherwise segments are copied (logged).
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/arpbox/arpbox/trigger"
+)
+
+// Sentinel errors; Request wraps the refusals in a *RefusedError.
+var (
+	// ErrCooldown: a snapshot was accepted less than snapshots.cooldown ago.
+	ErrCooldown = errors.New("snapshot: cooling down after the previous snapshot")
+	// ErrBusy: one snapshot is being written and another is already queued.
+	ErrBusy = errors.New("snapshot: another snapshot is already queued")
+	// ErrClosed: the snapshotter's Run has returned.
+	ErrClosed = errors.New("snapshot: snapshotter is not running")
+)
+
+// RefusedError says why a request was refused and when to try again.
+type RefusedError struct {
+	Err   error     // ErrCooldown or ErrBusy
+	Until time.Time // when the cooldown ends; zero if not known
+}
+
+func (e *RefusedError) Error() string {
+	if e.Until.IsZero() {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("%v until %s", e.Err, e.Until.UTC().Format(time.RFC3339))
+}
+
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// Result is the outcome of one snapshot request.
+type Result struct {
+	ID  string
+	Dir string // published bundle directory
+	Zip string // <Dir>.zip
+	Err error
+}
+
+// Options are the snapshotter's dependencies; all are optional.
+type Options struct {
+	Logger *slog.Logger     // nil = discard
+	Now    func() time.Time // nil = time.Now
+	// Sleep waits for d or until ctx is done; nil = a timer. Tests inject it
+	// together with Now.
+	Sleep        func(ctx context.Context, d time.Duration) error
+	Hostname     string
+	Version      string   // arpbox version
+	ConfigDigest string   // digest of the running configuration, copied into the manifest
+	Interfaces   []string // configured capture interfaces, listed in the manifest
+	Collectors   []Collector
+	// Flush asks the ring owner to flush the current segment to disk; the
+	// snapshotter then waits 1.5 s for it to land (it waits anyway, for the
+	// ring's once-a-second flush, when Flush is nil).
+	Flush func() error
+}
+
+const (
+	// settleDelay is how long the snapshotter waits after T+after (and after
+	// asking for a flush) so the ring's once-a-second flush has landed.
+	settleDelay = 1500 * time.Millisecond
+	// freezerTimeout bounds the Freeze hooks run at T.
+	freezerTimeout = 10 * time.Second
+	// collectorTimeout bounds each collector while the bundle is written.
+	collectorTimeout = 2 * time.Minute
+	// maxInflight is one snapshot being written plus one queued.
+	maxInflight = 2
+)
+
+// Snapshotter turns trigger events into bundles. Request freezes at once;
+// Run (one owner goroutine) writes the bundles one at a time.
+type Snapshotter struct {
+	cfg     Config
+	ringDir string
+	opts    Options
+	log     *slog.Logger
+
+	queue chan *job
+
+	mu       sync.Mutex
+	last     time.Time // when the last accepted request was frozen
+	inflight int
+	ids      map[string]bool
+	closed   bool
+}
+
+// New returns a snapshotter for the ring in ringDir. It starts nothing.
+func New(cfg Config, ringDir string, opts Options) *Snapshotter {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+	return &Snapshotter{
+		cfg:     cfg,
+		ringDir: ringDir,
+		opts:    opts,
+		log:     opts.Logger,
+		queue:   make(chan *job, maxInflight),
+		ids:     map[string]bool{},
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// job is one accepted request.
+type job struct {
+	id        string
+	ev        trigger.Event
+	from, to  time.Time
+	freezeDir string
+	result    chan Result
+
+	pins       map[uint64]pin
+	baseStats  map[string]ifaceStats // statistics at the end of the segment before the window
+	baseSeg    string
+	ring       ringInfo
+	freeze     freezeInfo
+	collectors []Collector // per-bundle collectors (Freezers replaced by what they froze)
+	collErrs   map[string]string
+}
+
+// Request freezes the window before ev.Time (now, if zero) and queues the
+// bundle. It refuses with a *RefusedError wrapping ErrCooldown or ErrBusy.
+// Failures after acceptance (an unwritable snapshots.dir, for example) are
+// reported in the Result, which is sent once on the returned channel.
+func (s *Snapshotter) Request(ev trigger.Event) (<-chan Result, error) {
+	now := s.opts.Now()
+	if ev.Time.IsZero() {
+		ev.Time = now
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if !s.last.IsZero() && now.Before(s.last.Add(s.cfg.Cooldown)) {
+		until := s.last.Add(s.cfg.Cooldown)
+		s.mu.Unlock()
+		s.log.Info("snapshot refused: cooling down", "trigger", ev.Trigger, "until", until)
+		return nil, &RefusedError{Err: ErrCooldown, Until: until}
+	}
+	if s.inflight >= maxInflight {
+		s.mu.Unlock()
+		s.log.Info("snapshot refused: one is being written and one is queued", "trigger", ev.Trigger)
+		return nil, &RefusedError{Err: ErrBusy}
+	}
+	prevLast := s.last
+	s.last = now
+	s.inflight++
+	id := s.newIDLocked(ev)
+	s.mu.Unlock()
+
+	j := &job{
+		id:     id,
+		ev:     ev,
+		from:   ev.Time.Add(-s.cfg.Before),
+		to:     ev.Time.Add(s.cfg.After),
+		result: make(chan Result, 1),
+	}
+	if err := s.freezeBefore(j); err != nil {
+		err = fmt.Errorf("snapshot %s (trigger %s): %w", id, ev.Trigger, err)
+		s.log.Error("snapshot failed at freeze; recording continues", "id", id, "err", err)
+		s.mu.Lock()
+		s.inflight--
+		delete(s.ids, id)
+		if s.last.Equal(now) {
+			s.last = prevLast // a snapshot that never happened does not start a cooldown
+		}
+		s.mu.Unlock()
+		j.result <- Result{ID: id, Err: err}
+		return j.result, nil
+	}
+	s.runFreezers(j)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		s.inflight--
+		delete(s.ids, id)
+		s.abandon(j, ErrClosed)
+		return j.result, nil
+	}
+	s.queue <- j // never blocks: inflight <= cap(queue)
+	return j.result, nil
+}
+
+// newIDLocked returns a bundle id not used by a published, staged or queued bundle.
+func (s *Snapshotter) newIDLocked(ev trigger.Event) string {
+	base := ev.Time.UTC().Format("20060102T150405Z") + "-" + sanitize(ev.Trigger)
+	id := base
+	for n := 2; ; n++ {
+		if !s.ids[id] && !exists(filepath.Join(s.cfg.Dir, id)) && !exists(filepath.Join(s.cfg.Dir, id+".zip")) {
+			break
+		}
+		id = fmt.Sprintf("%s-%d", base, n)
+	}
+	s.ids[id] = true
+	return id
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// sanitize makes a trigger name safe for a file name.
+func sanitize(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= 40 {
+			break
+		}
+	}
+	out := strings.Trim(b.String(), ".")
+	if out == "" {
+		return "trigger"
+	}
+	return out
+}
+
+// abandon cleans up a job that will not be written and reports err.
+func (s *Snapshotter) abandon(j *job, err error) {
+	if j.freezeDir != "" {
+		os.RemoveAll(j.freezeDir)
+	}
+	j.result <- Result{ID: j.id, Err: fmt.Errorf("snapshot %s (trigger %s) abandoned: %w", j.id, j.ev.Trigger, err)}
+}
+
+// Run writes queued bundles one at a time until ctx is done. A snapshot
+// still waiting for its after-window when ctx ends is abandoned (its staging
+// is removed and its Result carries the error). Run returns nil on cancellation.
+func (s *Snapshotter) Run(ctx context.Context) error {
+	s.cleanLeftovers()
+	defer func() {
+		s.mu.Lock()
+		s.closed = true
+		for {
+			select {
+			case j := <-s.queue:
+				s.inflight--
+				delete(s.ids, j.id)
+				s.abandon(j, ErrClosed)
+				continue
+			default:
+			}
+			break
+		}
+		s.mu.Unlock()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case j := <-s.queue:
+			res := s.process(ctx, j)
+			s.mu.Lock()
+			s.inflight--
+			delete(s.ids, j.id)
+			s.mu.Unlock()
+			j.result <- res
+		}
+	}
+}
+
+// cleanLeftovers removes staging directories of a previous run that crashed
+// (not those of requests accepted since this snapshotter was made).
+func (s *Snapshotter) cleanLeftovers() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ents, err := os.ReadDir(s.cfg.Dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		n := e.Name()
+		id := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(n, ".freeze-"), ".tmp-"), ".zip")
+		if s.ids[id] {
+			continue
+		}
+		if strings.HasPrefix(n, ".freeze-") || strings.HasPrefix(n, ".tmp-") {
+			p := filepath.Join(s.cfg.Dir, n)
+			if err := os.RemoveAll(p); err != nil {
+				s.log.Warn("remove leftover snapshot staging", "path", p, "err", err)
+			} else {
+				s.log.Info("removed leftover snapshot staging from an earlier run", "path", p)
+			}
+		}
+	}
+}
+
+// process waits for the after-window, then writes and publishes the bundle.
+func (s *Snapshotter) process(ctx context.Context, j *job) Result {
+	log := s.log.With("id", j.id, "trigger", j.ev.Trigger)
+	defer os.RemoveAll(j.freezeDir)
+	if err := s.opts.Sleep(ctx, j.to.Sub(s.opts.Now())); err != nil {
+		return s.failed(log, j, fmt.Errorf("waiting for the after-window: %w", err))
+	}
+	if s.opts.Flush != nil {
+		if err := s.opts.Flush(); err != nil {
+			log.Warn("asking the ring to flush failed; relying on its periodic flush", "err", err)
+		}
+	}
+	if err := s.opts.Sleep(ctx, settleDelay); err != nil {
+		return s.failed(log, j, fmt.Errorf("waiting for the ring flush: %w", err))
+	}
+	if err := s.freezeAfter(j); err != nil {
+		return s.failed(log, j, err)
+	}
+	dir, zip, err := s.writeBundle(ctx, log, j)
+	if err != nil {
+		return s.failed(log, j, err)
+	}
+	log.Info("snapshot written", "dir", dir, "zip", zip)
+	s.retain(log, j.id)
+	return Result{ID: j.id, Dir: dir, Zip: zip}
+}
+
+func (s *Snapshotter) failed(log *slog.Logger, j *job, err error) Result {
+	err = fmt.Errorf("snapshot %s (trigger %s): %w", j.id, j.ev.Trigger, err)
+	log.Error("snapshot failed; recording continues", "err", err)
+	os.RemoveAll(filepath.Join(s.cfg.Dir, ".tmp-"+j.id))
+	os.Remove(filepath.Join(s.cfg.Dir, ".tmp-"+j.id+".zip"))
+	return Result{ID: j.id, Err: err}
+}
+
+// copyFile copies src to dst (the fallback when hard links are impossible).
+func copyFile(src, dst string) (int64, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(out, in)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
+}
