@@ -36,6 +36,10 @@ func TestCaptureNamespace(t *testing.T) {
 	a.MustRun("ip", "addr", "add", "10.205.3.10/24", "dev", la.Name)
 	a.MustRun("ip", "route", "add", "default", "via", "10.205.3.2", "dev", la.Name)
 	a.MustRun("ip", "route", "add", "10.205.99.0/24", "via", "10.205.3.2", "metric", "7")
+	// A bridge with one member, for the master/kind columns.
+	a.MustRun("ip", "link", "add", "br0", "type", "bridge")
+	a.MustRun("ip", "link", "add", "brm0", "type", "veth", "peer", "name", "brm1")
+	a.MustRun("ip", "link", "set", "brm0", "master", "br0")
 	a.MustRun("ping", "-c", "1", "-W", "2", lb.Addr().String())
 
 	s := captureIn(t, a)
@@ -63,6 +67,15 @@ func TestCaptureNamespace(t *testing.T) {
 	}
 	if d := cmp.Diff(want, *got); d != "" {
 		t.Errorf("link %s (-want +got):\n%s", la.Name, d)
+	}
+
+	kinds := map[string]string{}
+	masters := map[string]string{}
+	for _, l := range s.Links {
+		kinds[l.Name], masters[l.Name] = l.Kind, l.Master
+	}
+	if kinds["br0"] != "bridge" || masters["brm0"] != "br0" || kinds["brm0"] != "veth" {
+		t.Errorf("bridge: kind br0 %q, brm0 %q master %q; want bridge, veth, br0", kinds["br0"], kinds["brm0"], masters["brm0"])
 	}
 
 	var addrs []Addr

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -307,4 +308,81 @@ func TestJournalRunBetween(t *testing.T) {
 		t.Errorf("journal text lacks the FAILED or carrier-lost line:\n%s", text.String())
 	}
 	t.Logf("journal after %v:\n%s", mid.UTC().Format(textTime), text.String())
+}
+
+func TestWatchResubscribesAfterOverflow(t *testing.T) {
+	nstest.RequireRoot(t)
+	a, la, _, _ := pair(t, 6)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan Change, 4096)
+	lost := make(chan error, 16)
+	var hold atomic.Bool
+	release := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- a.Do(func() error {
+			return watch(ctx, func(c Change) {
+				if hold.Load() {
+					<-release
+				}
+				ch <- c
+			}, watchOpts{
+				lost:   func(err error) { lost <- err },
+				rcvBuf: 1, // the kernel rounds up to its minimum, a few KiB
+			})
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("watch returned %v after cancel, want nil", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Errorf("watch did not return within 5s of cancel")
+		}
+	})
+	waitReady(t, a, ch)
+
+	// Stall the consumer, then add far more entries than the socket buffer
+	// holds: the kernel drops notifications and reports ENOBUFS.
+	hold.Store(true)
+	var batch strings.Builder
+	const n = 240
+	for i := range n {
+		fmt.Fprintf(&batch, "neigh add 10.205.6.%d lladdr 02:ab:cd:00:00:%02x dev %s nud permanent\n", i+10, i, la.Name)
+	}
+	cmd := a.Command(context.Background(), "ip", "-batch", "-")
+	cmd.Stdin = strings.NewReader(batch.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ip -batch: %v: %s", err, out)
+	}
+	close(release)
+	select {
+	case err := <-lost:
+		t.Logf("subscription lost as intended: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no receive error after overflowing the socket buffer")
+	}
+
+	// Every entry is reported, by notification or by the re-read after
+	// resubscribing.
+	seen := map[netip.Addr]bool{}
+	deadline := time.After(10 * time.Second)
+	for len(seen) < n {
+		select {
+		case c := <-ch:
+			if c.Kind == KindNeighbor && c.State == StatePermanent {
+				seen[c.IP] = true
+			}
+		case <-deadline:
+			t.Fatalf("saw %d of %d new entries after resubscribing", len(seen), n)
+		}
+	}
+	// And the new subscription delivers fresh changes.
+	a.MustRun("ip", "link", "set", la.Name, "mtu", "1280")
+	waitChange(t, ch, 5*time.Second, "mtu change after resubscribing", func(c Change) bool {
+		return c.Kind == KindLink && c.Iface == la.Name && strings.Contains(c.Detail, "mtu 1500 -> 1280")
+	})
 }

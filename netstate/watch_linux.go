@@ -50,6 +50,9 @@ type watchOpts struct {
 	// lost is called with the error that ended a subscription, before
 	// Watch resubscribes.
 	lost func(error)
+	// rcvBuf, if set, is the subscription sockets' receive buffer size
+	// (tests use a tiny one to provoke ENOBUFS).
+	rcvBuf int
 }
 
 type neighKey struct {
@@ -101,7 +104,7 @@ func watch(ctx context.Context, fn func(Change), opts watchOpts) error {
 	backoff := watchBackoffMin
 	for first := true; ; first = false {
 		start := time.Now()
-		subscribed, err := w.session(ctx, !first)
+		subscribed, err := w.session(ctx, !first, opts.rcvBuf)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -128,7 +131,7 @@ func watch(ctx context.Context, fn func(Change), opts watchOpts) error {
 // session subscribes, syncs both tables (reporting differences if report is
 // set) and relays notifications until ctx is cancelled or a subscription
 // ends. It returns whether it got subscribed and why it ended.
-func (w *watcher) session(ctx context.Context, report bool) (bool, error) {
+func (w *watcher) session(ctx context.Context, report bool, rcvBuf int) (bool, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 1)
@@ -143,13 +146,13 @@ func (w *watcher) session(ctx context.Context, report bool) (bool, error) {
 	// The library's reader goroutines close the channels when they stop;
 	// draining both until closed is how Watch waits for them.
 	err := netlink.NeighSubscribeWithOptions(neighCh, sctx.Done(), netlink.NeighSubscribeOptions{
-		ErrorCallback: cb, ListExisting: false,
+		ErrorCallback: cb, ListExisting: false, ReceiveBufferSize: rcvBuf,
 	})
 	if err != nil {
 		return false, fmt.Errorf("netstate: watch: subscribe to neighbor changes: %w", err)
 	}
 	err = netlink.LinkSubscribeWithOptions(linkCh, sctx.Done(), netlink.LinkSubscribeOptions{
-		ErrorCallback: cb, ListExisting: false,
+		ErrorCallback: cb, ListExisting: false, ReceiveBufferSize: rcvBuf,
 	})
 	if err != nil {
 		cancel()
