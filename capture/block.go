@@ -9,6 +9,9 @@ import (
 // _linux file so the frame path can be tested and benchmarked anywhere with
 // blocks built in memory.
 const (
+	// blockSize is one TPACKET_V3 ring block: about 2,000 ARP frames.
+	blockSize = 256 << 10
+
 	// struct tpacket_block_desc with its tpacket_hdr_v1
 	bdBlockStatus   = 8
 	bdNumPkts       = 12

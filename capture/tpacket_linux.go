@@ -13,8 +13,6 @@ import (
 
 // Ring geometry and timeouts of the TPACKET_V3 socket.
 const (
-	// blockSize is one TPACKET_V3 block: about 1,800 ARP frames.
-	blockSize = 256 << 10
 	// frameSize only sets the kernel's frame count bookkeeping in V3.
 	frameSize = 2048
 	// blockTimeoutMS retires a partly filled block, so a lone frame reaches

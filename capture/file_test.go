@@ -1,0 +1,312 @@
+package capture
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+type replayed struct {
+	Iface  int
+	Time   time.Time
+	Length int
+	Data   []byte
+}
+
+// replay runs ReplayFile and returns what it sent and its error.
+func replay(t *testing.T, path string, f Filter) ([]replayed, error) {
+	t.Helper()
+	out := make(chan *Batch, 4)
+	errc := make(chan error, 1)
+	go func() { errc <- ReplayFile(context.Background(), path, f, out) }()
+	var got []replayed
+	for {
+		select {
+		case b := <-out:
+			for _, fr := range b.Frames {
+				got = append(got, replayed{b.Iface, fr.Time.UTC(), fr.Length, bytes.Clone(fr.Data)})
+			}
+			b.Release()
+		case err := <-errc:
+			for {
+				select {
+				case b := <-out:
+					for _, fr := range b.Frames {
+						got = append(got, replayed{b.Iface, fr.Time.UTC(), fr.Length, bytes.Clone(fr.Data)})
+					}
+					b.Release()
+				default:
+					return got, err
+				}
+			}
+		}
+	}
+}
+
+// fileFrames are written to the test files: ARP on interface 0 and 1,
+// IPv4 in between, one ARP truncated by a snaplen.
+func fileFrames() []replayed {
+	t0 := time.Date(2026, 11, 26, 1, 2, 3, 123456789, time.UTC)
+	return []replayed{
+		{0, t0, 42, arpFrame()},
+		{0, t0.Add(time.Millisecond), 46, arpFrame(tagQ)},
+		{1, t0.Add(2 * time.Millisecond), 42, arpFrame()},
+		{1, t0.Add(3 * time.Millisecond), 46, ether(0x0800, ipv4UDPPayload())},
+		{0, t0.Add(4 * time.Millisecond), 1000, arpFrame()[:30]},
+	}
+}
+
+func wantARP(frames []replayed, pcap bool) []replayed {
+	var want []replayed
+	for _, f := range frames {
+		if mustParseArp.Match(f.Data) {
+			if pcap {
+				f.Iface = 0
+			}
+			want = append(want, f)
+		}
+	}
+	return want
+}
+
+var mustParseArp, _ = ParseFilter("arp")
+
+// writePcap writes frames as a nanosecond pcap and returns the file and the
+// offsets where the header and then each record end.
+func writePcap(t *testing.T, frames []replayed) (string, []int) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := pcapgo.NewWriterNanos(&buf)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	ends := []int{buf.Len()}
+	for _, f := range frames {
+		ci := gopacket.CaptureInfo{Timestamp: f.Time, CaptureLength: len(f.Data), Length: f.Length}
+		if err := w.WritePacket(ci, f.Data); err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, buf.Len())
+	}
+	path := filepath.Join(t.TempDir(), "x.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, ends
+}
+
+// writePcapng writes frames as pcapng with two Ethernet interfaces.
+func writePcapng(t *testing.T, frames []replayed) (string, []int) {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 65535, TimestampResolution: 9}, pcapgo.DefaultNgWriterOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.AddInterface(pcapgo.NgInterface{Name: "eth1", LinkType: layers.LinkTypeEthernet, SnapLength: 65535, TimestampResolution: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	ends := []int{buf.Len()}
+	for _, f := range frames {
+		ci := gopacket.CaptureInfo{Timestamp: f.Time, CaptureLength: len(f.Data), Length: f.Length, InterfaceIndex: f.Iface}
+		if err := w.WritePacket(ci, f.Data); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, buf.Len())
+	}
+	path := filepath.Join(t.TempDir(), "x.pcapng")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path, ends
+}
+
+func TestReplayFile(t *testing.T) {
+	frames := fileFrames()
+	pcap, _ := writePcap(t, frames)
+	pcapng, _ := writePcapng(t, frames)
+	gz := filepath.Join(t.TempDir(), "x.pcap.gz")
+	raw, _ := os.ReadFile(pcap)
+	var zbuf bytes.Buffer
+	zw := gzip.NewWriter(&zbuf)
+	zw.Write(raw)
+	zw.Close()
+	os.WriteFile(gz, zbuf.Bytes(), 0o644)
+
+	tests := []struct {
+		name   string
+		path   string
+		filter Filter
+		want   []replayed
+	}{
+		{"pcap arp", pcap, mustParseArp, wantARP(frames, true)},
+		{"pcapng arp", pcapng, mustParseArp, wantARP(frames, false)},
+		{"pcapng all", pcapng, Filter{}, frames},
+		{"gzip pcap", gz, mustParseArp, wantARP(frames, true)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := replay(t, tt.path, tt.filter)
+			if err != nil {
+				t.Fatalf("ReplayFile: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("frames (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Cutting a file anywhere after its header returns the frames before the
+// cut, and ErrTruncated unless the cut falls between records.
+func TestReplayFileTruncated(t *testing.T) {
+	frames := fileFrames()
+	for _, format := range []string{"pcap", "pcapng"} {
+		t.Run(format, func(t *testing.T) {
+			path, ends := writePcap(t, frames)
+			if format == "pcapng" {
+				path, ends = writePcapng(t, frames)
+			}
+			full, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			records, bounds := ends[1:], ends
+			if format == "pcapng" { // every block boundary is a clean end
+				bounds = records
+				for off := 0; off < ends[0]; {
+					off += int(binary.LittleEndian.Uint32(full[off+4:]))
+					bounds = append(bounds, off)
+				}
+			}
+			for cut := 1; cut < len(full); cut++ {
+				cutPath := filepath.Join(t.TempDir(), "cut")
+				if err := os.WriteFile(cutPath, full[:cut], 0o644); err != nil {
+					t.Fatal(err)
+				}
+				got, err := replay(t, cutPath, Filter{})
+				complete, boundary := 0, false
+				for _, e := range records {
+					if e <= cut {
+						complete++
+					}
+				}
+				for _, e := range bounds {
+					boundary = boundary || e == cut
+				}
+				if len(got) != complete {
+					t.Errorf("cut at %d: got %d frames, want %d", cut, len(got), complete)
+				}
+				if boundary && err != nil {
+					t.Errorf("cut at %d (between records): error %v, want nil", cut, err)
+				}
+				if !boundary && !errors.Is(err, ErrTruncated) {
+					t.Errorf("cut at %d (inside a record): error %v, want ErrTruncated", cut, err)
+				}
+			}
+		})
+	}
+}
+
+func TestReplayFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		return p
+	}
+	tests := []struct {
+		path    string
+		wantErr string
+	}{
+		{filepath.Join(dir, "missing"), "no such file"},
+		{write("empty", nil), "empty file"},
+		{write("text", []byte("hello world, not a capture")), "not a pcap or pcapng file"},
+		{write("short", []byte{0xd4, 0xc3}), "truncated"},
+	}
+	for _, tt := range tests {
+		_, err := replay(t, tt.path, Filter{})
+		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("ReplayFile(%s) = %v, want an error containing %q", filepath.Base(tt.path), err, tt.wantErr)
+		}
+	}
+	// Not Ethernet: a raw-IP pcap.
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	w.WriteFileHeader(65535, layers.LinkTypeRaw)
+	if _, err := replay(t, write("raw", buf.Bytes()), Filter{}); err == nil || !strings.Contains(err.Error(), "want Ethernet") {
+		t.Errorf("ReplayFile(raw IP pcap) = %v, want a link type error", err)
+	}
+}
+
+func TestReplayFileCancel(t *testing.T) {
+	path, _ := writePcap(t, fileFrames())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := ReplayFile(ctx, path, Filter{}, make(chan *Batch)); err != nil {
+		t.Errorf("ReplayFile with a cancelled context = %v, want nil", err)
+	}
+}
+
+// tsharkCount counts the frames tshark reads from path with a display filter.
+func tsharkCount(t *testing.T, path, display string) int {
+	t.Helper()
+	out, err := exec.Command("tshark", "-r", path, "-Y", display, "-T", "fields", "-e", "frame.number").Output()
+	if err != nil {
+		t.Fatalf("tshark -r %s: %v", path, err)
+	}
+	return len(strings.Fields(string(out)))
+}
+
+func TestReplayTcpdumpFiles(t *testing.T) {
+	for _, tool := range []string{"tshark", "editcap"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipping: %s not found on PATH (CI installs it via .ci/run)", tool)
+		}
+	}
+	// testdata/arp-tcpdump.pcap: written by tcpdump 4.99 (see
+	// TestLiveAgainstTcpdump for a fresh one); the pcapng is made from it.
+	pcap := filepath.Join("testdata", "arp-tcpdump.pcap")
+	pcapng := filepath.Join(t.TempDir(), "arp.pcapng")
+	if out, err := exec.Command("editcap", "-F", "pcapng", pcap, pcapng).CombinedOutput(); err != nil {
+		t.Fatalf("editcap: %v: %s", err, out)
+	}
+	for _, path := range []string{pcap, pcapng} {
+		for _, spec := range []string{"arp", "ndp", "arp+ndp"} {
+			got, err := replay(t, path, mustParse(t, spec))
+			if err != nil {
+				t.Fatalf("ReplayFile(%s): %v", path, err)
+			}
+			display := map[string]string{"arp": "arp", "ndp": "icmpv6.type == 135 || icmpv6.type == 136",
+				"arp+ndp": "arp || icmpv6.type == 135 || icmpv6.type == 136"}[spec]
+			if want := tsharkCount(t, path, display); len(got) != want || want == 0 {
+				t.Errorf("%s %s: ReplayFile sent %d frames, tshark -Y %q counts %d (want equal, > 0)",
+					filepath.Base(path), spec, len(got), display, want)
+			}
+		}
+		all, _ := replay(t, path, Filter{})
+		if want := tsharkCount(t, path, "frame"); len(all) != want {
+			t.Errorf("%s: ReplayFile without filter sent %d frames, tshark counts %s", filepath.Base(path), len(all), strconv.Itoa(want))
+		}
+	}
+}
