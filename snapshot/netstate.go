@@ -1,0 +1,82 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/arpbox/arpbox/netstate"
+	"github.com/arpbox/arpbox/trigger"
+)
+
+// NetstateCollector records the host's network state at T — neighbor table,
+// links, addresses, routes — as netstate.json and netstate.txt, and, given a
+// running netstate.Journal, the neighbor and link changes seen during the
+// window as journal.json and journal.txt.
+//
+// It is a Freezer: the state is read while the snapshot freezes, at the
+// moment of the failure, and written into the bundle at T+after.
+type NetstateCollector struct {
+	capture func(context.Context) (*netstate.State, error)
+	between func(from, to time.Time) []netstate.Change // nil: no journal
+}
+
+// NewNetstateCollector returns the collector; journal may be nil.
+func NewNetstateCollector(journal *netstate.Journal) *NetstateCollector {
+	c := &NetstateCollector{capture: netstate.Capture}
+	if journal != nil {
+		c.between = journal.Between
+	}
+	return c
+}
+
+var _ Freezer = (*NetstateCollector)(nil)
+
+// Name implements Collector.
+func (c *NetstateCollector) Name() string { return "netstate" }
+
+// Freeze reads the network state now (at T). If that fails, the returned
+// Collector still writes the journal; the error goes into the manifest.
+func (c *NetstateCollector) Freeze(ctx context.Context, ev trigger.Event) (Collector, error) {
+	st, err := c.capture(ctx)
+	if err != nil {
+		err = fmt.Errorf("read network state at T: %w", err)
+	}
+	return &frozenNetstate{c: c, state: st}, err
+}
+
+// Collect reads the state now (used only when Freeze was not called) and
+// writes the files.
+func (c *NetstateCollector) Collect(ctx context.Context, b *Bundle) error {
+	st, err := c.capture(ctx)
+	if err != nil {
+		err = fmt.Errorf("read network state: %w", err)
+	}
+	return errors.Join(err, (&frozenNetstate{c: c, state: st}).Collect(ctx, b))
+}
+
+// frozenNetstate holds the state read at T for one bundle.
+type frozenNetstate struct {
+	c     *NetstateCollector
+	state *netstate.State // nil if it could not be read
+}
+
+func (f *frozenNetstate) Name() string { return f.c.Name() }
+
+func (f *frozenNetstate) Collect(ctx context.Context, b *Bundle) error {
+	var errs []error
+	if f.state != nil {
+		errs = append(errs,
+			b.WriteFile("netstate.json", f.state.WriteJSON),
+			b.WriteFile("netstate.txt", f.state.WriteText))
+	}
+	if f.c.between != nil {
+		changes := f.c.between(b.Window.From, b.Window.To)
+		errs = append(errs,
+			b.WriteFile("journal.json", func(w io.Writer) error { return netstate.WriteChangesJSON(w, changes) }),
+			b.WriteFile("journal.txt", func(w io.Writer) error { return netstate.WriteChangesText(w, changes) }))
+	}
+	return errors.Join(errs...)
+}
