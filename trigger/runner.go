@@ -16,6 +16,9 @@ const (
 	StateUnknown State = "unknown" // no probe finished yet
 	StateUp      State = "up"      // healthy (armed: the next outage fires)
 	StateDown    State = "down"    // fail_after failures seen; fired (or suppressed) once
+	// StateDisabled: the check cannot run on this platform (a probe returned
+	// ErrUnsupported); it is not probed again and never fires.
+	StateDisabled State = "disabled"
 )
 
 // CheckStatus is a snapshot of one trigger's state, for the control API.
@@ -54,7 +57,9 @@ type RunnerOptions struct {
 // starts out failing fires too (the first outage seen). When an outage starts
 // within cooldown of the trigger's previous event it is logged and counted in
 // Suppressed but does not fire. Checks that implement Watcher also probe at
-// once when their watch reports a change (at most once per interval/4).
+// once when their watch reports a change (at most once per interval/4). A
+// check whose probe returns ErrUnsupported is disabled (logged, State
+// "disabled") and the others carry on.
 type Runner struct {
 	log       *slog.Logger
 	now       func() time.Time
@@ -166,7 +171,9 @@ func (r *Runner) loop(ctx context.Context, t *tracked, emit func(Event), wg *syn
 	var last time.Time
 	for {
 		last = r.now()
-		r.probe(ctx, t, emit)
+		if !r.probe(ctx, t, emit) {
+			return
+		}
 		for {
 			select {
 			case <-ctx.Done():
@@ -183,13 +190,22 @@ func (r *Runner) loop(ctx context.Context, t *tracked, emit func(Event), wg *syn
 	}
 }
 
-func (r *Runner) probe(ctx context.Context, t *tracked, emit func(Event)) {
+// probe runs one probe and records it; false means: stop probing.
+func (r *Runner) probe(ctx context.Context, t *tracked, emit func(Event)) bool {
 	pctx, cancel := context.WithTimeout(ctx, t.spec.Timeout)
 	err := t.check.Probe(pctx)
 	timedOut := pctx.Err() != nil
 	cancel()
 	if ctx.Err() != nil {
-		return // shutting down: the result means nothing
+		return false // shutting down: the result means nothing
+	}
+	if errors.Is(err, ErrUnsupported) {
+		t.mu.Lock()
+		t.setState(StateDisabled, r.now())
+		t.st.LastError = err.Error()
+		t.mu.Unlock()
+		t.log.Error("check disabled: not supported on this platform", "err", err)
+		return false
 	}
 	if timedOut {
 		if err == nil {
@@ -202,6 +218,7 @@ func (r *Runner) probe(ctx context.Context, t *tracked, emit func(Event)) {
 		emit(*ev)
 		r.emitMu.Unlock()
 	}
+	return true
 }
 
 // observe records one probe result and returns the event to emit, if any.
