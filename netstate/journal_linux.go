@@ -26,6 +26,7 @@ func (j *Journal) Run(ctx context.Context) error {
 	}
 	err = watch(ctx, j.add, watchOpts{
 		linkHook: sp.hook,
+		linkGone: func(index int) { delete(sp.last, index) },
 		lost: func(err error) {
 			j.log.Warn("netstate journal: netlink subscription lost, resubscribing; changes in the gap are reported after the re-read", "err", err)
 		},

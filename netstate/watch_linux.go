@@ -2,6 +2,7 @@ package netstate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -47,6 +48,9 @@ type watchOpts struct {
 	// added to the change's Detail and makes the event reportable even when
 	// nothing else changed.
 	linkHook func(index int, name string) string
+	// linkGone is called when a link disappears, so per-link state kept by
+	// linkHook does not grow without bound on hosts that churn links.
+	linkGone func(index int)
 	// lost is called with the error that ended a subscription, before
 	// Watch resubscribes.
 	lost func(error)
@@ -79,6 +83,7 @@ type watcher struct {
 	h      *netlink.Handle
 	fn     func(Change)
 	hook   func(index int, name string) string
+	gone   func(index int)
 	now    func() time.Time
 	neighs map[neighKey]neighSnap
 	links  map[int]linkSnap
@@ -97,7 +102,7 @@ func watch(ctx context.Context, fn func(Change), opts watchOpts) error {
 	}
 	defer h.Close()
 	w := &watcher{
-		h: h, fn: fn, hook: opts.linkHook, now: time.Now,
+		h: h, fn: fn, hook: opts.linkHook, gone: opts.linkGone, now: time.Now,
 		neighs: make(map[neighKey]neighSnap),
 		links:  make(map[int]linkSnap),
 	}
@@ -196,7 +201,7 @@ func lastErr(errc chan error) error {
 	case err := <-errc:
 		return err
 	default:
-		return fmt.Errorf("closed")
+		return errors.New("closed")
 	}
 }
 
@@ -351,6 +356,9 @@ func (w *watcher) linkUpdate(typ uint16, l netlink.Link) {
 
 func (w *watcher) linkGone(index int, s linkSnap) {
 	delete(w.links, index)
+	if w.gone != nil {
+		w.gone(index)
+	}
 	mac, _ := net.ParseMAC(s.mac)
 	w.fn(Change{Time: w.now(), Kind: KindLink, Iface: s.name, MAC: mac, State: s.oper, Detail: "deleted"})
 }
