@@ -1,0 +1,157 @@
+package analyze
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// DetectorConfig bounds a Detector.
+type DetectorConfig struct {
+	// ReplyTimeout is how long a request may wait before it counts as
+	// unanswered. Default 1s.
+	ReplyTimeout time.Duration
+	// MaxAddresses caps the IP addresses tracked. When full, the least
+	// recently active half without pending requests is evicted. Default 4096.
+	MaxAddresses int
+}
+
+// Detector runs the report's detectors incrementally on a live packet
+// stream, for triggers such as "N unanswered requests for a watched IP within
+// a window" (arp-unanswered) or "flip-flop or duplicate for an IP"
+// (arp-conflict).
+//
+// Memory is bounded: at most MaxAddresses addresses, each with a fixed-size
+// history (the last 64 unanswered request times, the last 16 conflict times,
+// up to 8 MACs, a bounded pending-request list), plus a per-sender table
+// reset when it reaches MaxAddresses entries.
+//
+// Observe and the query methods may be called from different goroutines.
+// Times are capture timestamps; queries take "now" from the same clock so
+// that tests can inject one.
+type Detector struct {
+	mu  sync.Mutex
+	eng *engine
+	pkt Packet
+}
+
+// NewDetector returns an empty detector. It starts nothing.
+func NewDetector(cfg DetectorConfig) *Detector {
+	if cfg.ReplyTimeout <= 0 {
+		cfg.ReplyTimeout = time.Second
+	}
+	if cfg.MaxAddresses <= 0 {
+		cfg.MaxAddresses = 4096
+	}
+	return &Detector{eng: newEngine(engineConfig{
+		timeout:    int64(cfg.ReplyTimeout),
+		stormRate:  1 << 30, // storms are a report matter, not a trigger
+		maxTargets: cfg.MaxAddresses,
+		evict:      true,
+	})}
+}
+
+// Observe feeds one Ethernet frame captured at ts. Frames that are not ARP
+// or NDP are ignored; the frame is not retained.
+func (d *Detector) Observe(ts time.Time, frame []byte) {
+	d.ObserveLink(ts, LinkEthernet, frame)
+}
+
+// ObserveLink is Observe for a frame of the given LINKTYPE_* (Ethernet,
+// Linux cooked v1/v2).
+func (d *Detector) ObserveLink(ts time.Time, link int, frame []byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if decode(link, frame, &d.pkt) != errNone {
+		return
+	}
+	if len(d.eng.senders) >= d.eng.cfg.maxTargets {
+		clear(d.eng.senders)
+	}
+	d.eng.observe(ts.UnixNano(), &d.pkt, Ref{})
+}
+
+// UnansweredStat describes unanswered requests for one address in a window.
+type UnansweredStat struct {
+	Count        int       // requests that got no reply within the timeout
+	First, Last  time.Time // first and last such request in the window
+	LastReply    time.Time // last reply ever seen for the address (zero if none)
+	LastReplyMAC string
+	Pending      int // requests still inside their timeout
+}
+
+// Unanswered reports requests for ip (on any VLAN) sent in (now-window, now]
+// that went unanswered. Requests older than the reply timeout at now count
+// as unanswered even if no packet has arrived since. At most the last 64
+// unanswered requests per address are remembered.
+func (d *Detector) Unanswered(ip netip.Addr, now time.Time, window time.Duration) UnansweredStat {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := now.UnixNano()
+	d.eng.expire(n)
+	from := n - int64(window)
+	var st UnansweredStat
+	var lastReply int64
+	for k, t := range d.eng.targets {
+		if k.ip != ip {
+			continue
+		}
+		cnt := min(t.recentUnansN, len(t.recentUnans))
+		for i := range cnt {
+			x := t.recentUnans[i]
+			if x <= from || x > n {
+				continue
+			}
+			st.Count++
+			if st.First.IsZero() || x < st.First.UnixNano() {
+				st.First = time.Unix(0, x)
+			}
+			if x > st.Last.UnixNano() || st.Last.IsZero() {
+				st.Last = time.Unix(0, x)
+			}
+		}
+		st.Pending += len(t.pending)
+		if t.lastReply.ok && t.lastReply.ts > lastReply {
+			lastReply = t.lastReply.ts
+			st.LastReply, st.LastReplyMAC = time.Unix(0, lastReply), t.lastReply.mac.String()
+		}
+	}
+	return st
+}
+
+// ConflictStat describes MAC conflicts for one address.
+type ConflictStat struct {
+	Count int       // flip-flops, duplicate answers and answered probes since the given time (last 16 remembered)
+	Last  time.Time // most recent one
+	MACs  []string  // MACs seen claiming the address (up to 8)
+}
+
+// Conflict reports flip-flops (A→B→A), duplicate answers (two MACs
+// answering one request) and answered RFC 5227 probes for ip since the
+// given time.
+func (d *Detector) Conflict(ip netip.Addr, since time.Time) ConflictStat {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := since.UnixNano()
+	var st ConflictStat
+	for k, t := range d.eng.targets {
+		if k.ip != ip {
+			continue
+		}
+		cnt := min(t.recentConfN, len(t.recentConflict))
+		for i := range cnt {
+			x := t.recentConflict[i]
+			if x < s {
+				continue
+			}
+			st.Count++
+			if x > st.Last.UnixNano() || st.Last.IsZero() {
+				st.Last = time.Unix(0, x)
+			}
+		}
+		for _, m := range t.macs {
+			st.MACs = append(st.MACs, m.mac.String())
+		}
+	}
+	return st
+}

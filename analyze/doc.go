@@ -1,0 +1,92 @@
+// Package analyze decodes ARP and NDP from captures and explains neighbor-resolution failures.
+//
+// It reads pcap and pcapng files, arpbox bundles (directory or zip) and ring
+// directories as a stream with bounded memory, decodes Ethernet (802.1Q and
+// QinQ tags, Linux cooked captures), ARP (RFC 826) and IPv6 neighbor
+// solicitations and advertisements (RFC 4861) without allocating per packet,
+// and finds:
+//
+//   - unanswered requests per target address, grouped into outages, with who
+//     asked and the last reply seen before (and after) the outage;
+//   - reply latency (p50, p99, max);
+//   - MAC changes, flip-flops (A→B→A) and duplicate addresses (two MACs
+//     answering one request), and answered RFC 5227 probes / DAD;
+//   - gratuitous ARP, RFC 5227 announcements and unsolicited NAs;
+//   - frames whose Ethernet source differs from the ARP sender MAC;
+//   - request storms per sender (one-second windows above a threshold);
+//   - unicast (cache refresh) versus broadcast requests.
+//
+// Given captures from two or more capture points, it matches requests across
+// them (estimating the clock offset) and says for each unanswered exchange
+// whether the request never arrived, arrived but got no reply, or got a reply
+// that never arrived. See twoside.go for the method.
+//
+// Analyze returns a Report; WriteText, WriteJSON and WriteHTML render it and
+// WriteReports writes all three into a bundle directory. Detector runs the
+// same detectors incrementally on a live stream for triggers.
+//
+// # JSON schema arpbox.report/v1
+//
+// The JSON encoding of Report is stable: fields are only added within v1.
+// Times are RFC 3339 UTC with nanoseconds; durations are milliseconds in
+// fields ending in _ms. Frame numbers are 1-based per file, as Wireshark
+// numbers them.
+//
+//	{
+//	  "schema": "arpbox.report/v1",
+//	  "settings": {"reply_timeout_ms": 1000, "storm_rate_per_s": 50},
+//	  "trigger": {"time": T, "label": "web1 (tcp 10.0.0.5:80): ..."},        // optional
+//	  "verdict": {
+//	    "summary": "plain sentence: the most likely explanation",
+//	    "findings": [{                                  // most likely first
+//	      "rank": 1, "kind": "unanswered|two-sided|duplicate|flip-flop|mac-change|
+//	               probe-conflict|unicast-refresh|storm|mismatch|gratuitous|slow-replies",
+//	      "severity": "likely cause|possible cause|informational",
+//	      "score": 0-100, "side": "gateway" (or "a ↔ b"), "ip": "10.0.0.5",
+//	      "vlan": "100" or "10.20" (outer.inner), "macs": ["02:..."],
+//	      "title": "...", "summary": "...", "first": T, "last": T, "count": N,
+//	      "evidence": [{"side": "...", "file": "capture.pcapng",
+//	                    "frames": [12, 15, 240], "total": 14, "note": "..."}]
+//	    }]
+//	  },
+//	  "sides": [{
+//	    "name": "gateway", "path": "...",
+//	    "files": [{"name", "format": "pcap|pcapng", "packets", "first", "last",
+//	               "truncated": bool, "error"}],
+//	    "packets", "arp", "ndp", "first", "last",
+//	    "targets": [{
+//	      "ip", "vlan", "proto": "ARP|NDP",
+//	      "requests", "broadcast_requests", "unicast_requests", "replies",
+//	      "answered", "unanswered", "probes", "announcements",
+//	      "gratuitous_replies", "flip_flops",
+//	      "latency": {"count", "p50_ms", "p99_ms", "max_ms"},
+//	      "macs": [{"mac", "first", "last", "packets"}],
+//	      "last_reply": {"time", "mac", "file", "frame"},
+//	      "unanswered_episodes": [{"start", "end", "count", "unicast",
+//	          "askers": [{"ip", "mac", "count"}],
+//	          "last_reply_before": Seen, "recovered": Seen, "evidence": Evidence}],
+//	      "mac_changes": [{"time", "from", "to", "via", "file", "frame"}],
+//	      "duplicates" / "probe_conflicts": [{"time", "macs": [a, b], "asker",
+//	          "file", "frames": [a, b]}]
+//	    }],
+//	    "targets_omitted": N, "untracked_addresses": N,
+//	    "storms": [{"mac", "ip", "start", "end", "packets", "peak_per_s", "evidence"}],
+//	    "mismatches": [{"ethernet_src", "sender_mac", "sender_ip", "first", "last", "evidence"}],
+//	    "top_senders": [{"mac", "ip", "requests"}]
+//	  }],
+//	  "two_sided": [{
+//	    "sides": ["gateway", "backend"],
+//	    "clock_offset_ms": 2.5,            // second side's clock minus the first's
+//	    "offset_basis": "...", "matched_requests": N, "truncated": bool,
+//	    "failures": [{"class": "request never arrived|request arrived, no reply sent|
+//	                  reply sent but never arrived",
+//	      "asker", "target", "vlan", "asker_side", "other_side", "count",
+//	      "first", "last", "reply_mac", "evidence": [Evidence]}]
+//	  }],
+//	  "neighbor_events": [{"time", "ip", "state", "side"}]
+//	}
+//
+// Memory is bounded by the number of distinct addresses (Options.MaxTargets)
+// and, with several inputs, by a per-side cap of 500,000 requests kept for
+// matching; everything else per address is fixed-size.
+package analyze
