@@ -63,7 +63,7 @@ type Capture struct {
 	Filter      capture.Filter
 	SnapLen     int
 	Promiscuous bool
-	BufferBytes int64
+	BufferBytes int
 }
 
 // Control configures the local control socket and the trigger file.
@@ -185,6 +185,7 @@ type rawTrigger struct {
 	RecoverAfter int       `yaml:"recover_after"`
 	Expect       []int     `yaml:"expect"`
 	Cooldown     string    `yaml:"cooldown"`
+	Socket       string    `yaml:"socket"`
 }
 
 // Parse checks a configuration read from name.
@@ -356,7 +357,7 @@ func (p *parser) convert(r *raw, c *Config) {
 		}
 	}
 	c.Capture.Promiscuous = rc.Promiscuous
-	c.Capture.BufferBytes = p.size("capture.buffer_size", rc.BufferSize, 8<<20)
+	c.Capture.BufferBytes = int(p.size("capture.buffer_size", rc.BufferSize, 8<<20))
 	if c.Capture.BufferBytes < 1<<20 || c.Capture.BufferBytes > 1<<30 {
 		p.fail("capture.buffer_size", fmt.Errorf("%s: want 1MiB to 1GiB", rc.BufferSize))
 	}
@@ -391,12 +392,14 @@ func (p *parser) convert(r *raw, c *Config) {
 
 	// snapshots
 	rs := r.Snapshots
+	def := snapshot.DefaultConfig()
 	c.Snapshots = snapshot.Config{
 		Dir:      rs.Dir,
-		Before:   p.duration("snapshots.before", rs.Before, 0),
-		After:    p.duration("snapshots.after", rs.After, 0),
-		Cooldown: p.duration("snapshots.cooldown", rs.Cooldown, 0),
-		MaxSize:  p.size("snapshots.max_size", rs.MaxSize, 0),
+		Before:   p.duration("snapshots.before", rs.Before, def.Before),
+		After:    p.duration("snapshots.after", rs.After, def.After),
+		Cooldown: p.duration("snapshots.cooldown", rs.Cooldown, def.Cooldown),
+		MaxCount: def.MaxCount,
+		MaxSize:  p.size("snapshots.max_size", rs.MaxSize, def.MaxSize),
 	}
 	if rs.MaxCount != nil {
 		c.Snapshots.MaxCount = *rs.MaxCount
@@ -404,7 +407,6 @@ func (p *parser) convert(r *raw, c *Config) {
 	if c.Snapshots.Dir == "" {
 		c.Snapshots.Dir = filepath.Join(c.DataDir, "snapshots")
 	}
-	c.Snapshots = c.Snapshots.WithDefaults()
 	if err := c.Snapshots.Validate(); err != nil {
 		p.failValidate("snapshots", err)
 	}
@@ -429,6 +431,7 @@ func (p *parser) convert(r *raw, c *Config) {
 			RecoverAfter: rt.RecoverAfter,
 			Expect:       rt.Expect,
 			Cooldown:     p.duration(field+".cooldown", rt.Cooldown, 0),
+			Socket:       rt.Socket,
 		}
 		switch rt.Target.Kind {
 		case 0:

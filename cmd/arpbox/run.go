@@ -104,9 +104,10 @@ func newDaemon(cfg *configs.Config, log *slog.Logger, replay string) (*daemon, e
 			ifaces = append(ifaces, ring.Interface{Name: n, Description: "replayed from " + replay, Filter: cfg.Capture.Filter.Text, OS: runtime.GOOS, SnapLen: cfg.Capture.SnapLen})
 		}
 	} else {
-		for _, name := range cfg.Capture.Interfaces {
+		for i, name := range cfg.Capture.Interfaces {
 			lc := capture.LiveConfig{
 				Iface:       name,
+				Index:       i,
 				Filter:      cfg.Capture.Filter,
 				SnapLen:     cfg.Capture.SnapLen,
 				Promiscuous: cfg.Capture.Promiscuous,
@@ -128,8 +129,8 @@ func newDaemon(cfg *configs.Config, log *slog.Logger, replay string) (*daemon, e
 
 	d.journal = netstate.NewJournal(log.With("part", "journal"), 10000)
 	collectors := []snapshot.Collector{
-		snapshot.NetstateCollector(d.journal),
-		reportCollector{},
+		snapshot.NewNetstateCollector(d.journal),
+		reportCollector{journal: d.journal},
 	}
 	d.snaps = snapshot.New(cfg.Snapshots, cfg.Ring.Dir, snapshot.Options{
 		Logger:       log.With("part", "snapshot"),
