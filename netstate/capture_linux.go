@@ -16,10 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrNoDefaultRoute is wrapped by DefaultRoute when the main table has no
-// usable default route.
-var ErrNoDefaultRoute = errors.New("no default route in the main routing table")
-
 // Capture reads the neighbor table (IPv4 and IPv6), links (with speed and
 // duplex from ethtool netlink), addresses and main-table routes. Each piece
 // that fails is recorded in State.Errors and the rest is still returned; the

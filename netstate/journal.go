@@ -22,7 +22,8 @@ const DefaultJournalSize = 4096
 // On link events it also re-reads speed and duplex (ethtool), so "eth1 speed
 // 1000Mb/s -> 100Mb/s" is journaled like any other change.
 //
-// Run records; Between and Len may be called from any goroutine.
+// Call Run once; Between and Len may be called from any goroutine, before,
+// during and after Run.
 type Journal struct {
 	log *slog.Logger
 	max int

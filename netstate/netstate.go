@@ -12,6 +12,10 @@ import (
 // implementation yet (everything but Linux).
 var ErrUnsupported = errors.New("netstate: not supported on this platform")
 
+// ErrNoDefaultRoute is wrapped by DefaultRoute when the main table has no
+// usable default route.
+var ErrNoDefaultRoute = errors.New("no default route in the main routing table")
+
 // Neighbor states, as `ip neigh` prints them. An entry with several NUD bits
 // set (rare) has them joined by a space in this order.
 const (
