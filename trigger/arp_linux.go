@@ -43,14 +43,15 @@ func (c *arpCheck) Probe(ctx context.Context) error {
 	req := arpRequest(ifi.HardwareAddr, src, c.ip)
 	buf := make([]byte, 1600)
 	for {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("no ARP reply from %s on %s (who-has from %s %s): %w", c.ip, ifi.Name, ifi.HardwareAddr, src, err)
+		dl, hasDL := ctx.Deadline()
+		if ctx.Err() != nil || hasDL && !time.Now().Before(dl) {
+			return fmt.Errorf("no ARP reply from %s on %s (who-has from %s %s): %w", c.ip, ifi.Name, ifi.HardwareAddr, src, ctxCause(ctx))
 		}
 		if _, err := f.Write(req); err != nil {
 			return fmt.Errorf("arp on %s: send who-has %s: %w", ifi.Name, c.ip, err)
 		}
 		next := time.Now().Add(arpResend)
-		if dl, ok := ctx.Deadline(); ok && dl.Before(next) {
+		if hasDL && dl.Before(next) {
 			next = dl
 		}
 		_ = f.SetReadDeadline(next)

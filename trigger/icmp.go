@@ -83,8 +83,8 @@ func (c *icmpCheck) Probe(ctx context.Context) error {
 	for {
 		n, peer, err := conn.ReadFrom(buf)
 		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("no echo reply from %s: %w", ip, ctx.Err())
+			if errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil {
+				return fmt.Errorf("no echo reply from %s: %w", ip, ctxCause(ctx))
 			}
 			return fmt.Errorf("icmp from %s: %w", ip, err)
 		}
@@ -177,4 +177,13 @@ func peerIP(a net.Addr) netip.Addr {
 
 func addrIs(a net.Addr, want netip.Addr) bool {
 	return peerIP(a) == want.WithZone("")
+}
+
+// ctxCause is ctx.Err(), or DeadlineExceeded when a socket deadline taken
+// from ctx fired a moment before ctx itself.
+func ctxCause(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return context.DeadlineExceeded
 }

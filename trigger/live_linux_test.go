@@ -62,16 +62,29 @@ func wantProbe(t *testing.T, what string, err error, want string) {
 	}
 }
 
-// nftDrop installs an nft table in h from a ruleset script.
+// waitLink waits until h reaches ip (a fresh veth may take a moment).
+func waitLink(t *testing.T, h *nstest.Host, ip string) {
+	t.Helper()
+	var err error
+	for range 20 {
+		if _, err = h.Run("ping", "-c", "1", "-W", "1", ip); err == nil {
+			return
+		}
+	}
+	t.Fatalf("%s does not reach %s: %v", h.NS, ip, err)
+}
+
+// nftRules installs an nft table in h from a ruleset script.
 func nftRules(t *testing.T, h *nstest.Host, ruleset string) {
 	t.Helper()
 	h.MustRun("nft", ruleset)
 }
 
 func TestTCPLive(t *testing.T) {
-	nstest.RequireRoot(t, "nft")
+	nstest.RequireRoot(t, "nft", "ping")
 	a, b := nstest.NewHost(t, "ta"), nstest.NewHost(t, "tb")
 	_, lb := nstest.Veth(t, a, "10.204.1.1/24", b, "10.204.1.2/24")
+	waitLink(t, a, "10.204.1.2")
 	var ln net.Listener
 	if err := b.Do(func() (err error) {
 		ln, err = net.Listen("tcp", lb.Addr().String()+":8080")
@@ -83,7 +96,7 @@ func TestTCPLive(t *testing.T) {
 
 	open := mustCheck(t, Spec{Check: CheckTCP, Target: "10.204.1.2:8080"})
 	closed := mustCheck(t, Spec{Check: CheckTCP, Target: "10.204.1.2:8081"})
-	wantProbe(t, "listening", probeIn(t, a, open, time.Second), "")
+	wantProbe(t, "listening", probeIn(t, a, open, 2*time.Second), "")
 	wantProbe(t, "closed port", probeIn(t, a, closed, time.Second), `connection refused`)
 
 	nftRules(t, b, "add table inet t; add chain inet t in { type filter hook input priority 0; policy accept; }; add rule inet t in tcp dport 8080 drop")
@@ -95,9 +108,10 @@ func TestTCPLive(t *testing.T) {
 }
 
 func TestHTTPLive(t *testing.T) {
-	nstest.RequireRoot(t)
+	nstest.RequireRoot(t, "ping")
 	a, b := nstest.NewHost(t, "ha"), nstest.NewHost(t, "hb")
 	nstest.Veth(t, a, "10.204.2.1/24", b, "10.204.2.2/24")
+	waitLink(t, a, "10.204.2.2")
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/ok":
@@ -159,9 +173,12 @@ func TestHTTPLive(t *testing.T) {
 	}
 	for _, tc := range tests {
 		c := mustCheck(t, Spec{Check: CheckHTTP, Target: tc.url, Expect: tc.expect})
-		timeout := 500 * time.Millisecond
-		if strings.HasPrefix(tc.url, "https") {
+		timeout := 2 * time.Second
+		switch {
+		case strings.HasPrefix(tc.url, "https"):
 			timeout = 3 * time.Second // a TLS handshake under -race on a busy box
+		case strings.HasSuffix(tc.url, "/slow"):
+			timeout = 500 * time.Millisecond
 		}
 		start := time.Now()
 		wantProbe(t, fmt.Sprintf("%s expect %v", tc.url, tc.expect), probeIn(t, a, c, timeout), tc.want)
@@ -172,12 +189,13 @@ func TestHTTPLive(t *testing.T) {
 }
 
 func TestICMPLive(t *testing.T) {
-	nstest.RequireRoot(t, "nft")
+	nstest.RequireRoot(t, "nft", "ping")
 	a, b := nstest.NewHost(t, "ia"), nstest.NewHost(t, "ib")
 	nstest.Veth(t, a, "10.204.3.1/24", b, "10.204.3.2/24")
+	waitLink(t, a, "10.204.3.2")
 	c := mustCheck(t, Spec{Check: CheckICMP, Target: "10.204.3.2"})
-	wantProbe(t, "echo", probeIn(t, a, c, time.Second), "")
-	wantProbe(t, "second echo", probeIn(t, a, c, time.Second), "")
+	wantProbe(t, "echo", probeIn(t, a, c, 2*time.Second), "")
+	wantProbe(t, "second echo", probeIn(t, a, c, 2*time.Second), "")
 	wantProbe(t, "nobody there", probeIn(t, a, mustCheck(t, Spec{Check: CheckICMP, Target: "10.204.3.9"}), 500*time.Millisecond), `no echo reply from 10.204.3.9|unreachable`)
 	nftRules(t, b, "add table inet t; add chain inet t in { type filter hook input priority 0; policy accept; }; add rule inet t in icmp type echo-request drop")
 	start := time.Now()
@@ -188,15 +206,16 @@ func TestICMPLive(t *testing.T) {
 }
 
 func TestARPLive(t *testing.T) {
-	nstest.RequireRoot(t, "nft")
+	nstest.RequireRoot(t, "nft", "ping")
 	a, b := nstest.NewHost(t, "aa"), nstest.NewHost(t, "ab")
 	la, _ := nstest.Veth(t, a, "10.204.4.1/24", b, "10.204.4.2/24")
+	waitLink(t, a, "10.204.4.2")
 	a.MustRun("ip", "route", "add", "10.204.99.0/24", "via", "10.204.4.2")
 
 	explicit := mustCheck(t, Spec{Check: CheckARP, Target: "10.204.4.2", Interface: la.Name})
 	routed := mustCheck(t, Spec{Check: CheckARP, Target: "10.204.4.2"})
-	wantProbe(t, "reply, interface given", probeIn(t, a, explicit, time.Second), "")
-	wantProbe(t, "reply, interface from route", probeIn(t, a, routed, time.Second), "")
+	wantProbe(t, "reply, interface given", probeIn(t, a, explicit, 2*time.Second), "")
+	wantProbe(t, "reply, interface from route", probeIn(t, a, routed, 2*time.Second), "")
 	wantProbe(t, "off-link", probeIn(t, a, mustCheck(t, Spec{Check: CheckARP, Target: "10.204.99.5"}), time.Second),
 		`^arp: 10.204.99.5 is not on a directly connected network \(route via 10.204.4.2 dev `+la.Name+`\)`)
 	wantProbe(t, "no route", probeIn(t, a, mustCheck(t, Spec{Check: CheckARP, Target: "192.0.2.1"}), time.Second), `no route to 192.0.2.1`)
@@ -210,7 +229,7 @@ func TestARPLive(t *testing.T) {
 		t.Errorf("dropped probe took %v", took)
 	}
 	b.MustRun("nft", "delete", "table", "arp", "t")
-	wantProbe(t, "ARP back", probeIn(t, a, explicit, time.Second), "")
+	wantProbe(t, "ARP back", probeIn(t, a, explicit, 2*time.Second), "")
 }
 
 func TestNeighborLive(t *testing.T) {
