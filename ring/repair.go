@@ -52,7 +52,7 @@ func scan(r io.Reader) (scanResult, error) {
 		body  []byte
 		tsres []tsUnit // per interface of the current section
 	)
-	br := bufio.NewReaderSize(r, 256<<10)
+	br := bufio.NewReaderSize(r, 64<<10)
 	for {
 		_, err := io.ReadFull(br, hdr[:])
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -81,7 +81,7 @@ func scan(r io.Reader) (scanResult, error) {
 		}
 		rest := int(length) - len(hdr)
 		if cap(body) < rest {
-			body = make([]byte, rest, max(rest, 64<<10))
+			body = make([]byte, rest, max(rest, 4<<10))
 		}
 		body = body[:rest]
 		_, err = io.ReadFull(br, body)

@@ -35,7 +35,7 @@ func (w *Writer) enforce(now time.Time) {
 		}
 	}
 	if w.cfg.MinFreePercent > 0 || w.cfg.MinFreeBytes > 0 {
-		w.keepFree(now, 0, false)
+		w.keepFree(now, 0, "min_free", false)
 	}
 }
 
@@ -50,9 +50,9 @@ func (w *Writer) minFree(total uint64) uint64 {
 }
 
 // keepFree removes the oldest sealed segments until the file system has
-// min_free plus extra bytes free (at least one segment if force). It reports
-// whether it removed anything.
-func (w *Writer) keepFree(now time.Time, extra uint64, force bool) bool {
+// min_free plus extra bytes free. When free space cannot be read it removes
+// nothing, or one segment if blind. It reports whether it removed anything.
+func (w *Writer) keepFree(now time.Time, extra uint64, reason string, blind bool) bool {
 	removed := false
 	for len(w.sealed) > 0 {
 		free, total, err := w.diskFree(w.cfg.Dir)
@@ -61,13 +61,13 @@ func (w *Writer) keepFree(now time.Time, extra uint64, force bool) bool {
 				w.log.Warn("ring: cannot read free disk space; min_free not enforced", "err", err)
 				w.freeErrLog = true
 			}
-			if !force || removed {
+			if !blind || removed {
 				return removed
 			}
-		} else if free >= w.minFree(total)+extra && (!force || removed) {
+		} else if free >= w.minFree(total)+extra {
 			return removed
 		}
-		if !w.removeOldest(now, "min_free") {
+		if !w.removeOldest(now, reason) {
 			return removed
 		}
 		removed = true
@@ -78,14 +78,14 @@ func (w *Writer) keepFree(now time.Time, extra uint64, force bool) bool {
 // ensureRoom makes room for a whole new segment above min_free before one is
 // started, so that a ring on a small file system prunes instead of failing.
 func (w *Writer) ensureRoom(now time.Time) {
-	w.keepFree(now, uint64(w.cfg.SegmentBytes), false)
+	w.keepFree(now, uint64(w.cfg.SegmentBytes), "room for next segment", false)
 }
 
-// pruneHard reacts to a full disk: it removes at least the oldest sealed
-// segment, then more until a new segment fits. It reports whether it removed
-// anything.
+// pruneHard reacts to a full disk: it removes the oldest sealed segments
+// until a new segment fits above min_free (one segment if free space is
+// unknown). It reports whether it removed anything.
 func (w *Writer) pruneHard(now time.Time) bool {
-	return w.keepFree(now, uint64(w.cfg.SegmentBytes), true)
+	return w.keepFree(now, uint64(w.cfg.SegmentBytes), "disk full", true)
 }
 
 // removeOldest deletes the oldest sealed segment. It reports false if the

@@ -185,10 +185,11 @@ func TestRetention(t *testing.T) {
 			frame := testFrame(500)
 			for i := range 1500 {
 				w.WritePacket(0, clk.Now(), 500, frame)
-				if i%10 == 0 {
-					clk.Advance(100 * time.Millisecond)
-					w.Tick(clk.Now())
+				if i%10 != 0 {
+					continue
 				}
+				clk.Advance(100 * time.Millisecond)
+				w.Tick(clk.Now())
 				used := dirBytes(t, dir)
 				if used > w.cfg.MaxBytes+w.cfg.SegmentBytes {
 					t.Fatalf("after packet %d: ring uses %d bytes > max_size %d + one segment", i, used, w.cfg.MaxBytes)
