@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -67,6 +68,9 @@ func NewHost(t testing.TB, prefix string) *Host {
 		// half-alive namespace behind.
 		if out, err := exec.Command("ip", "netns", "pids", h.NS).Output(); err == nil {
 			for _, pid := range strings.Fields(string(out)) {
+				if pid == strconv.Itoa(os.Getpid()) {
+					continue // a thread of ours still inside; never kill the test itself
+				}
 				_ = exec.Command("kill", "-9", pid).Run()
 			}
 		}
