@@ -93,11 +93,16 @@ func (w *Writer) pruneHard(now time.Time) bool {
 // for now).
 func (w *Writer) removeOldest(now time.Time, reason string) bool {
 	s := w.sealed[0]
+	if s.job != nil {
+		<-s.job.done // still being sealed (a very small ring)
+		_ = w.reap(s)
+	}
 	if err := os.Remove(s.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		w.st.WriteErrors++
 		w.logErr(now, "ring: remove old segment", err)
 		return false
 	}
+	w.sealed[0] = nil
 	w.sealed = w.sealed[1:]
 	w.sealedBytes -= s.Size
 	w.st.SegmentsPruned++

@@ -80,16 +80,19 @@ type Writer struct {
 	reserve  int64 // room kept for the statistics blocks written on seal
 	hostname string
 
-	seq         uint64    // sequence number of the next segment
-	sealed      []Segment // oldest first
-	sealedBytes int64
-	retryAt     time.Time // when to try starting a segment again
-	backoff     time.Duration
-	opened      bool
-	closed      bool
-	lastErrLog  time.Time
-	suppressed  int
-	freeErrLog  bool
+	seq          uint64     // sequence number of the next segment
+	sealed       []*ringSeg // oldest first
+	pending      []*ringSeg // sealed segments the sealer has not been reaped for
+	jobs         chan *sealJob
+	sealerExited chan struct{}
+	sealedBytes  int64
+	retryAt      time.Time // when to try starting a segment again
+	backoff      time.Duration
+	opened       bool
+	closed       bool
+	lastErrLog   time.Time
+	suppressed   int
+	freeErrLog   bool
 
 	st  Stats
 	mu  sync.Mutex
@@ -199,15 +202,17 @@ func (w *Writer) Open() error {
 		if s.Current {
 			continue // could not be recovered; logged
 		}
-		w.sealed = append(w.sealed, s)
+		w.sealed = append(w.sealed, &ringSeg{Segment: s})
 		w.sealedBytes += s.Size
 	}
 	w.buf = make([]byte, 0, bufSize)
 	w.opened = true
+	w.startSealer()
 	now := w.now()
 	w.enforce(now)
 	if err := w.start(now); err != nil && !isDiskFull(err) {
 		w.closed = true
+		w.stopSealer()
 		return err
 	}
 	w.publish()
@@ -275,7 +280,7 @@ func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) 
 	pad := (4 - capLen&3) & 3
 	blockLen := 32 + capLen + pad
 	if w.cur.packets > 0 && w.curSize()+int64(blockLen)+w.reserve > w.cfg.SegmentBytes {
-		w.rotate(w.now())
+		w.rotate(w.now(), false)
 		if w.cur == nil {
 			w.st.PacketsDropped++
 			return nil
@@ -321,11 +326,12 @@ func (w *Writer) Tick(now time.Time) error {
 	if !w.opened || w.closed {
 		return ErrClosed
 	}
+	_ = w.reapPending(false) // errors logged and counted
 	if w.cur != nil {
 		age := now.Sub(w.cur.start)
 		switch {
 		case age >= w.cfg.SegmentAge || age < -TimestampSlack: // old, or the clock stepped back
-			w.rotate(now)
+			w.rotate(now, false)
 		case now.Sub(w.cur.lastFlush) >= w.cfg.FlushInterval || now.Before(w.cur.lastFlush):
 			w.flush(now)
 		}
@@ -351,24 +357,31 @@ func (w *Writer) Flush() error {
 	return nil
 }
 
-// Rotate seals the current segment and starts the next one.
+// Rotate seals the current segment and starts the next one. When it
+// returns, the sealed segment has its final name (rotations by size and age
+// finish sealing in the background).
 func (w *Writer) Rotate() error {
 	if !w.opened || w.closed {
 		return ErrClosed
 	}
-	w.rotate(w.now())
+	w.rotate(w.now(), true)
 	w.publish()
 	return nil
 }
 
-// Close seals the current segment. The Writer cannot be used afterwards.
+// Close seals the current segment and waits until every sealed segment has
+// its final name. The Writer cannot be used afterwards.
 func (w *Writer) Close() error {
 	if !w.opened || w.closed {
 		return nil
 	}
 	var err error
 	if w.cur != nil {
-		err = w.seal(w.now())
+		err = w.seal(w.now(), false)
+	}
+	w.stopSealer()
+	if rerr := w.reapPending(true); err == nil {
+		err = rerr
 	}
 	w.closed = true
 	w.publish()
@@ -406,9 +419,9 @@ func (w *Writer) flush(now time.Time) {
 	w.cur.lastFlush = now
 }
 
-func (w *Writer) rotate(now time.Time) {
+func (w *Writer) rotate(now time.Time, wait bool) {
 	if w.cur != nil {
-		_ = w.seal(now) // failure handled by fail
+		_ = w.seal(now, wait) // failure handled by fail
 	}
 	w.enforce(now)
 	if w.cur == nil && !now.Before(w.retryAt) {
@@ -480,9 +493,9 @@ func ngInterface(ifc Interface) pcapgo.NgInterface {
 	}
 }
 
-// seal writes the statistics blocks, flushes, syncs and renames the current
-// segment to its sealed name.
-func (w *Writer) seal(now time.Time) error {
+// seal writes the statistics blocks and the buffer to the current segment
+// and hands it to the sealer to sync and rename (waiting for that if wait).
+func (w *Writer) seal(now time.Time, wait bool) error {
 	s := w.cur
 	for i := range w.ifaces {
 		st := pcapgo.NgInterfaceStatistics{
@@ -505,36 +518,46 @@ func (w *Writer) seal(now time.Time) error {
 	if err := w.writeBuf(); err != nil {
 		return w.fail(now, "flush", err)
 	}
-	if err := s.f.Sync(); err != nil {
-		return w.fail(now, "sync", err)
-	}
-	if err := s.f.Close(); err != nil {
-		return w.fail(now, "close", err)
-	}
 	w.cur = nil
-	return w.rename(s, now, s.written)
+	rs := w.addSealed(s, now, s.written)
+	rs.job = &sealJob{f: s.f, part: s.path, final: rs.Path, done: make(chan struct{})}
+	w.pending = append(w.pending, rs)
+	w.jobs <- rs.job
+	if wait {
+		<-rs.job.done
+		return w.reap(rs)
+	}
+	return nil
 }
 
-// rename gives a closed segment its sealed name and adds it to the list.
-func (w *Writer) rename(s *segment, end time.Time, size int64) error {
-	final := filepath.Join(w.cfg.Dir, sealedName(s.seq, s.start, end))
-	if err := os.Rename(s.path, final); err != nil {
-		// The data is intact under the .part name; the next Open seals it.
+// addSealed adds a segment to the list of sealed segments under its sealed
+// name.
+func (w *Writer) addSealed(s *segment, end time.Time, size int64) *ringSeg {
+	rs := &ringSeg{Segment: Segment{
+		Path: filepath.Join(w.cfg.Dir, sealedName(s.seq, s.start, end)),
+		Seq:  s.seq, Start: s.start.UTC().Truncate(time.Millisecond),
+		End: end.UTC().Truncate(time.Millisecond), Size: size,
+	}}
+	w.sealed = append(w.sealed, rs)
+	w.sealedBytes += size
+	w.st.SegmentsSealed++
+	return rs
+}
+
+// renameNow seals a closed segment in the owner goroutine (after a write
+// error, when the file was cut back to its last complete block).
+func (w *Writer) renameNow(s *segment, end time.Time, size int64) {
+	rs := w.addSealed(s, end, size)
+	if err := os.Rename(s.path, rs.Path); err != nil {
+		// Whole under the .part name; the next Open seals it.
+		rs.Path = s.path
 		w.st.WriteErrors++
-		err = fmt.Errorf("ring: seal segment %s: %w", s.path, err)
-		w.logErr(end, "ring: seal segment", err)
-		return err
+		w.logErr(end, "ring: seal segment", fmt.Errorf("ring: seal segment %s: %w", s.path, err))
+		return
 	}
 	if err := syncDir(w.cfg.Dir); err != nil {
 		w.logErr(end, "ring: sync directory", err)
 	}
-	w.sealed = append(w.sealed, Segment{
-		Path: final, Seq: s.seq, Start: s.start.UTC().Truncate(time.Millisecond),
-		End: end.UTC().Truncate(time.Millisecond), Size: size,
-	})
-	w.sealedBytes += size
-	w.st.SegmentsSealed++
-	return nil
 }
 
 // fail handles a write error in the current segment: the file is cut back
@@ -563,7 +586,7 @@ func (w *Writer) fail(now time.Time, op string, err error) error {
 			w.logErr(now, "ring: remove failed segment", rmErr)
 		}
 	} else {
-		_ = w.rename(s, now, res.valid)
+		w.renameNow(s, now, res.valid)
 	}
 	w.scheduleRetry(now)
 	if full && w.pruneHard(now) {

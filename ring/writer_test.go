@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +115,7 @@ func TestRotation(t *testing.T) {
 			clk := &fakeClock{t: t0}
 			w := newTestWriter(t, tt.cfg, clk)
 			tt.run(w, clk)
+			w.waitSealed()
 			files := segmentFiles(t, w.cfg.Dir)
 			if diff := cmp.Diff(tt.want, baseNames(files)); diff != "" {
 				t.Errorf("segments (-want +got):\n%s", diff)
@@ -181,7 +181,6 @@ func TestRetention(t *testing.T) {
 			w.diskFree = func(string) (uint64, uint64, error) {
 				return uint64(max(tt.capacity-dirBytes(t, dir), 0)), uint64(tt.capacity), nil
 			}
-			var created []string // every sealed name ever seen
 			frame := testFrame(500)
 			for i := range 1500 {
 				w.WritePacket(0, clk.Now(), 500, frame)
@@ -197,32 +196,26 @@ func TestRetention(t *testing.T) {
 				if n := len(segmentFiles(t, dir)); tt.cfg.MaxSegments > 0 && n > tt.cfg.MaxSegments {
 					t.Fatalf("after packet %d: %d segments > max_segments %d", i, n, tt.cfg.MaxSegments)
 				}
-				for _, f := range baseNames(segmentFiles(t, dir)) {
-					if !slices.Contains(created, f) {
-						created = append(created, f)
-					}
-				}
 			}
-			kept := baseNames(segmentFiles(t, dir))
-			// Oldest first: what is kept is the newest suffix of what was made.
-			var createdNow []string
-			for _, f := range created {
-				if strings.HasSuffix(f, ".part") && !slices.Contains(kept, f) {
-					continue // later sealed under another name
-				}
-				createdNow = append(createdNow, f)
+			w.waitSealed()
+			segs, _ := List(dir)
+			// Oldest first: what is kept is the newest run of sequence
+			// numbers, ending with the current segment.
+			var gotSeqs, wantSeqs []uint64
+			for i, s := range segs {
+				gotSeqs = append(gotSeqs, s.Seq)
+				wantSeqs = append(wantSeqs, w.cur.seq-uint64(len(segs)-1-i))
 			}
-			if len(kept) < 2 || len(kept) == len(createdNow) {
-				t.Fatalf("kept %d of %d segments; test does not exercise retention", len(kept), len(createdNow))
+			if len(segs) < 2 || segs[0].Seq == 0 {
+				t.Fatalf("kept segments %v; test does not exercise retention", gotSeqs)
 			}
-			if diff := cmp.Diff(createdNow[len(createdNow)-len(kept):], kept); diff != "" {
+			if diff := cmp.Diff(wantSeqs, gotSeqs); diff != "" {
 				t.Errorf("kept segments are not the newest (-want +got):\n%s", diff)
 			}
-			if !strings.HasSuffix(kept[len(kept)-1], ".part") {
-				t.Errorf("current segment missing: %v", kept)
+			if !segs[len(segs)-1].Current {
+				t.Errorf("current segment missing: %v", segmentFiles(t, dir))
 			}
 			// Not more than needed.
-			segs, _ := List(dir)
 			var sum int64
 			for _, s := range segs {
 				sum += s.Size
