@@ -60,7 +60,7 @@ func (s *Snapshotter) sectionComment(j *job) string {
 }
 
 // writeCapture merges the pinned segments into path.
-func (s *Snapshotter) writeCapture(log *slog.Logger, j *job, path string) (captureSummary, error) {
+func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job, path string) (captureSummary, error) {
 	var sum captureSummary
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
@@ -85,7 +85,7 @@ func (s *Snapshotter) writeCapture(log *slog.Logger, j *job, path string) (captu
 			return sum, fmt.Errorf("write %s: %w", captureName, err)
 		}
 	}
-	if err := m.run(nw); err != nil {
+	if err := m.run(ctx, nw); err != nil {
 		return sum, err
 	}
 	sum.stats, sum.ifaces = m.stats, m.ifaces
@@ -171,10 +171,12 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 		return "", "", fmt.Errorf("create bundle dir in %s: %w", s.cfg.Dir, err)
 	}
 	b := &Bundle{ID: j.id, Dir: tmp, Event: j.ev, Window: Window{From: j.from, To: j.to}, CapturePath: filepath.Join(tmp, captureName)}
-	sum, err := s.writeCapture(log, j, b.CapturePath)
+	start := time.Now()
+	sum, err := s.writeCapture(ctx, log, j, b.CapturePath)
 	if err != nil {
 		return "", "", err
 	}
+	log.Info("snapshot capture written", "packets", sum.stats.Packets, "segments", len(j.pins), "took", time.Since(start))
 
 	var results []ManifestResult
 	for _, c := range j.collectors {
@@ -230,9 +232,11 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 		return "", "", fmt.Errorf("sync %s: %w", s.cfg.Dir, err)
 	}
 	zipPath := final + ".zip"
+	start = time.Now()
 	if err := writeZip(final, j.id, zipPath); err != nil {
 		return final, "", fmt.Errorf("pack %s: %w", filepath.Base(zipPath), err)
 	}
+	log.Debug("snapshot zip written", "took", time.Since(start))
 	return final, zipPath, nil
 }
 

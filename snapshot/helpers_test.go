@@ -245,3 +245,5 @@ func tshark(t testing.TB, args ...string) []string {
 	}
 	return strings.Split(s, "\n")
 }
+
+func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o644) }

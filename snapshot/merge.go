@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"container/heap"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -13,9 +14,11 @@ import (
 
 const (
 	// reorderSlack is how far out of time order packets inside one segment may
-	// be (packets of different interfaces are up to ~0.5 s apart); a packet is
-	// emitted once its segment has been read this far past it.
-	reorderSlack = 2 * time.Second
+	// be (packets of different interfaces are up to ~0.5 s apart; this is
+	// twice that); a packet is emitted once its segment has been read this
+	// far past it. Memory is bounded by the packets of this long, per open
+	// segment (normally one, two at a boundary).
+	reorderSlack = time.Second
 	// openLead opens the next segment this long before its start name, as
 	// segments hold packets from about a second before they were opened.
 	openLead = reorderSlack + 2*time.Second
@@ -264,7 +267,7 @@ func (m *merger) fill(s *source) {
 
 // run merges all inputs into w. The interface blocks must already be written
 // (scanInterfaces, then writeIDB for each of m.ifaces).
-func (m *merger) run(w *ngWriter) error {
+func (m *merger) run(ctx context.Context, w *ngWriter) error {
 	m.w = w
 	var active sourceHeap
 	next := 0
@@ -302,6 +305,9 @@ func (m *merger) run(w *ngWriter) error {
 		if next < len(m.inputs) && m.inputs[next].Start.UnixNano()-lead <= active[0].buf[0].ts {
 			openNext()
 			continue
+		}
+		if m.stats.Packets%4096 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("merging the window: %w", ctx.Err())
 		}
 		s := active[0]
 		p := heap.Pop(&s.buf).(*qpkt)

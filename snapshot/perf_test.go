@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,8 +16,8 @@ import (
 	"github.com/arpbox/arpbox/trigger"
 )
 
-var ringBytes = flag.Int64("snapshot.ringbytes", 48<<20,
-	"size of the real ring TestMergeMemory builds and merges (use 1073741824 for the 1GiB measurement)")
+var ringBytes = flag.Int64("snapshot.ringbytes", 0,
+	"size of the real ring TestMergeMemory builds and merges; 0 = 32MiB (4MiB under -race); 1073741824 for the 1GiB measurement")
 
 // TestFreezeSparse1GiB freezes a 1GiB ring of 100 segments of 10MiB (sparse
 // files: the freeze only links, so their content does not matter) and
@@ -67,7 +68,7 @@ func TestFreezeSparse1GiB(t *testing.T) {
 
 const segTime = "20060102T150405.000Z"
 
-// TestMergeMemory builds a real ring of -snapshot.ringbytes (default 48MiB;
+// TestMergeMemory builds a real ring of -snapshot.ringbytes (default 32MiB;
 // 1GiB for the measurement in the report), snapshots a window covering all
 // of it, and reports the freeze time and the peak heap while merging. Peak
 // heap must not grow with the window: it is bounded by the reorder buffers,
@@ -78,10 +79,20 @@ func TestMergeMemory(t *testing.T) {
 	}
 	ringDir := filepath.Join(t.TempDir(), "ring")
 	r := newTestRing(t, ringDir, []string{"eth0", "eth1"}, t0)
-	const perPacket = 92 // 42-byte frame in an EPB
-	n := int(*ringBytes / perPacket)
-	window := 10 * time.Minute
-	step := window / time.Duration(n)
+	const perPacket = 76 // 42-byte frame in an EPB
+	// A fixed rate (an ARP storm), so a bigger ring is a longer window:
+	// memory must not grow with it.
+	const rate = 20000 // packets per second
+	size := *ringBytes
+	if size == 0 {
+		size = 32 << 20
+		if raceEnabled {
+			size = 4 << 20
+		}
+	}
+	n := int(size / perPacket)
+	step := time.Second / rate
+	window := time.Duration(n) * step
 	segBytes := int64(10 << 20)
 	var written int64
 	buildStart := time.Now()
@@ -141,7 +152,11 @@ func TestMergeMemory(t *testing.T) {
 	cfg.Before, cfg.After = window+time.Second, time.Minute // eth1 lags 400ms: the first ones are before t0
 	T := at(window)
 	start := time.Now()
-	res := runSnapshot(t, cfg, ringDir, trigger.Event{Trigger: "mem", Check: "manual", Reason: "memory test", Time: T}, Options{})
+	var opts Options
+	if testing.Verbose() {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	res := runSnapshot(t, cfg, ringDir, trigger.Event{Trigger: "mem", Check: "manual", Reason: "memory test", Time: T}, opts)
 	took := time.Since(start)
 	cancel()
 	wg.Wait()

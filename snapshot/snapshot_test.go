@@ -605,3 +605,55 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("DefaultConfig (-want +got):\n%s", diff)
 	}
 }
+
+// TestFreezeAcrossFilesystems puts the snapshots dir on another filesystem
+// (/dev/shm, a tmpfs): hard links fail with EXDEV and the segments are
+// copied, the current one again after the after-window.
+func TestFreezeAcrossFilesystems(t *testing.T) {
+	shm, err := os.MkdirTemp("/dev/shm", "arpbox-snapshot-test-")
+	if err != nil {
+		t.Skipf("skipping: no second filesystem at /dev/shm: %v", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	ringDir := filepath.Join(t.TempDir(), "ring")
+	if err := os.Link(os.Args[0], filepath.Join(shm, "probe")); err == nil {
+		t.Skip("skipping: /dev/shm is on the same filesystem as the temp dir")
+	}
+	r := newTestRing(t, ringDir, []string{"eth0"}, t0)
+	for i := range 10 {
+		r.packet(0, at(time.Duration(i)*time.Second), uint32(i))
+	}
+	r.flush()
+	release := make(chan struct{})
+	sleep := func(ctx context.Context, d time.Duration) error {
+		if d > time.Second && d != settleDelay {
+			<-release // waiting for T+after: the ring records meanwhile
+		}
+		return nil
+	}
+	clk := &fakeClock{t: at(5 * time.Second)}
+	cfg := testConfig(shm)
+	cfg.Before, cfg.After = time.Minute, time.Minute
+	s, stop := startSnapshotter(t, cfg, ringDir, Options{Now: clk.Now, Sleep: sleep})
+	defer stop()
+	ch, err := s.Request(trigger.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(5 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 10; i < 20; i++ { // after T, into the same (copied) current segment
+		r.packet(0, at(time.Duration(i)*time.Second), uint32(i))
+	}
+	r.flush()
+	close(release)
+	res := <-ch
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	m, _ := ReadManifest(res.Dir)
+	if m.Freeze.Method != "copy" || len(m.Segments) != 1 || !m.Segments[0].Copied {
+		t.Errorf("freeze %+v segments %+v, want one copied segment", m.Freeze, m.Segments)
+	}
+	if m.Capture.Packets != 20 {
+		t.Errorf("packets = %d, want 20 (the copy must be refreshed after the after-window)", m.Capture.Packets)
+	}
+}
