@@ -53,30 +53,39 @@ func (c *haproxyCheck) Probe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("haproxy stats socket %s: reading show stat: %w", c.socket, err)
 	}
-	status, err := haproxyServerStatus(data, c.backend, c.server)
+	st, err := haproxyServerStatus(data, c.backend, c.server)
 	if err != nil {
 		return fmt.Errorf("haproxy %s: %w", c.socket, err)
 	}
-	if strings.HasPrefix(status, "DOWN") {
-		return fmt.Errorf("haproxy server %s/%s is %s", c.backend, c.server, status)
+	if strings.HasPrefix(st.status, "DOWN") {
+		if st.check != "" {
+			return fmt.Errorf("haproxy server %s/%s is %s (check: %s)", c.backend, c.server, st.status, st.check)
+		}
+		return fmt.Errorf("haproxy server %s/%s is %s", c.backend, c.server, st.status)
 	}
 	return nil
 }
 
-// haproxyServerStatus finds the status column of backend/server in a
-// `show stat` CSV answer ("# pxname,svname,...,status,...").
-func haproxyServerStatus(data []byte, backend, server string) (string, error) {
+// serverStat is one server's row of `show stat`.
+type serverStat struct {
+	status string // "UP", "DOWN", "MAINT", "DOWN 1/2", ...
+	check  string // HAProxy's last check: check_status and last_chk, e.g. "L4CON Connection refused"
+}
+
+// haproxyServerStatus finds backend/server in a `show stat` CSV answer
+// ("# pxname,svname,...,status,...,check_status,...,last_chk,...").
+func haproxyServerStatus(data []byte, backend, server string) (serverStat, error) {
 	data = bytes.TrimLeft(data, " \r\n")
 	if !bytes.HasPrefix(data, []byte("# ")) {
 		first, _, _ := bytes.Cut(data, []byte("\n"))
-		return "", fmt.Errorf("unexpected answer to show stat: %q", SanitizeReason(first))
+		return serverStat{}, fmt.Errorf("unexpected answer to show stat: %q", SanitizeReason(first))
 	}
 	r := csv.NewReader(bytes.NewReader(data[2:]))
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = false
 	header, err := r.Read()
 	if err != nil {
-		return "", fmt.Errorf("show stat header: %w", err)
+		return serverStat{}, fmt.Errorf("show stat header: %w", err)
 	}
 	col := map[string]int{}
 	for i, h := range header {
@@ -86,7 +95,7 @@ func haproxyServerStatus(data []byte, backend, server string) (string, error) {
 	sv, okSv := col["svname"]
 	st, okSt := col["status"]
 	if !okPx || !okSv || !okSt {
-		return "", errors.New("show stat header lacks pxname, svname or status")
+		return serverStat{}, errors.New("show stat header lacks pxname, svname or status")
 	}
 	backendSeen := false
 	for {
@@ -95,18 +104,26 @@ func haproxyServerStatus(data []byte, backend, server string) (string, error) {
 			break
 		}
 		if err != nil {
-			return "", fmt.Errorf("show stat: %w", err)
+			return serverStat{}, fmt.Errorf("show stat: %w", err)
 		}
 		if len(rec) <= max(px, sv, st) || rec[px] != backend {
 			continue
 		}
 		backendSeen = true
 		if rec[sv] == server {
-			return rec[st], nil
+			out := serverStat{status: rec[st]}
+			var check []string
+			for _, name := range []string{"check_status", "last_chk"} {
+				if i, ok := col[name]; ok && i < len(rec) && rec[i] != "" {
+					check = append(check, rec[i])
+				}
+			}
+			out.check = SanitizeReason([]byte(strings.Join(check, " ")))
+			return out, nil
 		}
 	}
 	if !backendSeen {
-		return "", fmt.Errorf("backend %q not found in show stat", backend)
+		return serverStat{}, fmt.Errorf("backend %q not found in show stat", backend)
 	}
-	return "", fmt.Errorf("server %q not found in backend %q", server, backend)
+	return serverStat{}, fmt.Errorf("server %q not found in backend %q", server, backend)
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -32,6 +33,13 @@ func probeIn(t *testing.T, h *nstest.Host, c Check, timeout time.Duration) error
 		t.Fatal(err)
 	}
 	return perr
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func mustCheck(t *testing.T, s Spec) Check {
@@ -298,4 +306,84 @@ func TestNeighborLive(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	wantProbe(t, "ARP back", err, "")
+}
+
+func TestHAProxyLive(t *testing.T) {
+	nstest.RequireRoot(t, "haproxy", "ping")
+	lbh, beh := nstest.NewHost(t, "la"), nstest.NewHost(t, "lb")
+	nstest.Veth(t, lbh, "10.204.6.1/24", beh, "10.204.6.2/24")
+	waitLink(t, lbh, "10.204.6.2")
+
+	var ln net.Listener
+	if err := beh.Do(func() (err error) {
+		ln, err = net.Listen("tcp", "10.204.6.2:8080")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	defer ln.Close()
+
+	dir := t.TempDir()
+	sock := dir + "/admin.sock"
+	cfg := dir + "/haproxy.cfg"
+	writeFile(t, cfg, `global
+    stats socket `+sock+` mode 600 level admin
+defaults
+    mode tcp
+    timeout connect 500ms
+    timeout client 5s
+    timeout server 5s
+frontend fe
+    bind 127.0.0.1:18080
+    default_backend www
+backend www
+    server web1 10.204.6.2:8080 check inter 200ms fall 2 rise 1
+    server web2 10.204.6.2:8080 check inter 200ms fall 2 rise 1 disabled
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := lbh.Command(ctx, "haproxy", "-db", "-f", cfg)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		_ = cmd.Wait()
+		t.Logf("haproxy output:\n%s", out.String())
+	}()
+
+	web1 := mustCheck(t, Spec{Check: CheckHAProxy, Target: "www/web1", Socket: sock})
+	var err error
+	for range 50 {
+		if err = probeIn(t, lbh, web1, time.Second); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wantProbe(t, "web1 up", err, "")
+	wantProbe(t, "web2 in maintenance", probeIn(t, lbh, mustCheck(t, Spec{Check: CheckHAProxy, Target: "www/web2", Socket: sock}), time.Second), "")
+	wantProbe(t, "unknown server", probeIn(t, lbh, mustCheck(t, Spec{Check: CheckHAProxy, Target: "www/web9", Socket: sock}), time.Second),
+		`^haproxy `+regexp.QuoteMeta(sock)+`: server "web9" not found in backend "www"$`)
+	wantProbe(t, "no socket", probeIn(t, lbh, mustCheck(t, Spec{Check: CheckHAProxy, Target: "www/web1", Socket: dir + "/nope.sock"}), time.Second),
+		`^haproxy stats socket: dial unix .*nope.sock: connect: no such file or directory$`)
+
+	// The backend goes away: HAProxy's own checks mark web1 DOWN.
+	ln.Close()
+	for range 50 {
+		if err = probeIn(t, lbh, web1, time.Second); err != nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wantProbe(t, "backend gone", err, `^haproxy server www/web1 is DOWN \(check: L4CON Connection refused\)$`)
 }
