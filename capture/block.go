@@ -121,7 +121,7 @@ func (f *filler) room(n int, emit func(*Batch) bool) *Batch {
 		}
 	}
 	if f.cur == nil {
-		f.cur = f.pool.get(f.iface)
+		f.cur = f.pool.get(f.iface) // nil if the source is stopping
 	}
 	return f.cur
 }

@@ -75,7 +75,7 @@ func TestFillBlock(t *testing.T) {
 		// Truncated by the snaplen: wire length larger than the data.
 		{data: arp[:30], wireLen: 1500, ts: t0.Add(4)},
 	})
-	f := &filler{pool: newBatchPool(batchBytes), iface: 2, snap: DefaultSnapLen, match: mustParse(t, "arp")}
+	f := &filler{pool: newBatchPool(batchBytes, nil), iface: 2, snap: DefaultSnapLen, match: mustParse(t, "arp")}
 	var got []*Batch
 	emit := func(b *Batch) bool { got = append(got, b); return true }
 	if !f.fillBlock(blk, emit) || !f.flush(emit) {
@@ -109,16 +109,16 @@ func TestFillBlock(t *testing.T) {
 }
 
 func TestFillBlockSplitsBatches(t *testing.T) {
-	frames := make([]ringFrame, 600)
+	frames := make([]ringFrame, 1500)
 	for i := range frames {
 		frames[i] = ringFrame{data: arpFrame(), wireLen: 42, ts: time.Unix(1, int64(i))}
 	}
-	f := &filler{pool: newBatchPool(batchBytes), snap: DefaultSnapLen}
+	f := &filler{pool: newBatchPool(batchBytes, nil), snap: DefaultSnapLen}
 	var sizes []int
 	emit := func(b *Batch) bool { sizes = append(sizes, len(b.Frames)); b.Release(); return true }
 	f.fillBlock(makeBlock(blockSize, frames), emit)
 	f.flush(emit)
-	if diff := cmp.Diff([]int{256, 256, 88}, sizes); diff != "" {
+	if diff := cmp.Diff([]int{batchFrames, 1500 - batchFrames}, sizes); diff != "" {
 		t.Errorf("batch sizes (-want +got):\n%s", diff)
 	}
 
@@ -146,7 +146,7 @@ func TestFillBlockSplitsBatches(t *testing.T) {
 func TestSnapLenCapsTaggedFrames(t *testing.T) {
 	data := make([]byte, 200)
 	copy(data, arpFrame())
-	f := &filler{pool: newBatchPool(batchBytes), snap: 100}
+	f := &filler{pool: newBatchPool(batchBytes, nil), snap: 100}
 	var got *Batch
 	f.fillBlock(makeBlock(blockSize, []ringFrame{{data: data, wireLen: 200, vlan: true, tci: 5}}), nil)
 	f.flush(func(b *Batch) bool { got = b; return true })
@@ -155,8 +155,33 @@ func TestSnapLenCapsTaggedFrames(t *testing.T) {
 	}
 }
 
+func TestBatchPoolBounded(t *testing.T) {
+	done := make(chan struct{})
+	p := newBatchPool(batchBytes, done)
+	var out []*Batch
+	for range poolMax {
+		out = append(out, p.get(0))
+	}
+	got := make(chan *Batch)
+	go func() { got <- p.get(1) }()
+	select {
+	case <-got:
+		t.Fatal("get returned a batch beyond poolMax")
+	case <-time.After(50 * time.Millisecond):
+	}
+	out[3].Release()
+	if b := <-got; b != out[3] || b.Iface != 1 {
+		t.Errorf("get after Release = %p (Iface %d), want the released batch %p with Iface 1", b, b.Iface, out[3])
+	}
+	go func() { got <- p.get(2) }()
+	close(done)
+	if b := <-got; b != nil {
+		t.Errorf("get after done = %p, want nil", b)
+	}
+}
+
 func TestBatchReleaseTwicePanics(t *testing.T) {
-	b := newBatchPool(batchBytes).get(0)
+	b := newBatchPool(batchBytes, nil).get(0)
 	b.Release()
 	defer func() {
 		if recover() == nil {
@@ -178,7 +203,7 @@ func stormBlock(tagged bool) ([]byte, int) {
 func TestFillBlockDoesNotAllocate(t *testing.T) {
 	for _, tagged := range []bool{false, true} {
 		blk, n := stormBlock(tagged)
-		f := &filler{pool: newBatchPool(batchBytes), snap: DefaultSnapLen, match: mustParse(t, "arp")}
+		f := &filler{pool: newBatchPool(batchBytes, nil), snap: DefaultSnapLen, match: mustParse(t, "arp")}
 		emit := func(b *Batch) bool { b.Release(); return true }
 		allocs := testing.AllocsPerRun(50, func() {
 			f.fillBlock(blk, emit)
@@ -200,7 +225,7 @@ func BenchmarkFillBlock(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			blk, n := stormBlock(tagged)
-			f := &filler{pool: newBatchPool(batchBytes), snap: DefaultSnapLen, match: mustParse(b, "arp")}
+			f := &filler{pool: newBatchPool(batchBytes, nil), snap: DefaultSnapLen, match: mustParse(b, "arp")}
 			emit := func(bt *Batch) bool { bt.Release(); return true }
 			b.ReportAllocs()
 			for b.Loop() {

@@ -47,7 +47,7 @@ func ReplayFile(ctx context.Context, path string, filter Filter, out chan<- *Bat
 		return fmt.Errorf("replay %s: link type %v, want Ethernet", path, lt)
 	}
 
-	pool := newBatchPool(batchBytes)
+	pool := newBatchPool(batchBytes, ctx.Done())
 	var b *Batch
 	send := func() bool {
 		if b == nil || len(b.Frames) == 0 {
@@ -92,7 +92,9 @@ func ReplayFile(ctx context.Context, path string, filter Filter, out chan<- *Bat
 			return nil
 		}
 		if b == nil {
-			b = pool.get(ci.InterfaceIndex)
+			if b = pool.get(ci.InterfaceIndex); b == nil {
+				return nil
+			}
 		}
 		b.add(ci.Timestamp, ci.Length, data)
 		if ctx.Err() != nil {

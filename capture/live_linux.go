@@ -29,7 +29,7 @@ func (l *Live) Run(ctx context.Context, out chan<- *Batch) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("capture %s: %w", cfg.Iface, err)
 	}
-	fl := &filler{pool: newBatchPool(batchBytes), iface: cfg.Index, snap: cfg.SnapLen, match: cfg.Filter}
+	fl := &filler{pool: newBatchPool(batchBytes, ctx.Done()), iface: cfg.Index, snap: cfg.SnapLen, match: cfg.Filter}
 	defer fl.drop()
 	emit := func(b *Batch) bool {
 		select {
@@ -89,7 +89,9 @@ func (l *Live) Run(ctx context.Context, out chan<- *Batch) error {
 		}
 		opened, lostAt, lastErr, backoff = true, time.Time{}, "", minBackoff
 
+		stopInterrupt := context.AfterFunc(ctx, s.interrupt)
 		err = l.read(ctx, s, fl, emit)
+		stopInterrupt()
 		l.sample(s)
 		s.close()
 		if ctx.Err() != nil {
@@ -133,15 +135,21 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 			}
 		}
 		// Nothing more in the ring: hand on what we have before waiting.
-		if !fl.flush(emit) || ctx.Err() != nil {
+		if !fl.flush(emit) {
 			return nil
 		}
 		if now := time.Now(); !now.Before(nextStats) {
 			l.sample(s)
 			nextStats = now.Add(time.Second)
 		}
-		if err := s.wait(pollTimeoutMS); err != nil {
+		// Wake for the next block, the stats, or cancellation (ctx's
+		// AfterFunc interrupts the wait; checking ctx after wait set its
+		// deadline closes the gap where the interrupt could be lost).
+		if err := s.wait(nextStats, ctx); err != nil {
 			return err
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 	}
 }

@@ -18,9 +18,10 @@ import (
 
 // logWatch is a slog handler that lets a test wait for a log message.
 type logWatch struct {
-	t  testing.TB
-	mu sync.Mutex
-	ch map[string]chan struct{}
+	t     testing.TB
+	quiet bool
+	mu    sync.Mutex
+	ch    map[string]chan struct{}
 }
 
 func newLogWatch(t testing.TB) *logWatch { return &logWatch{t: t, ch: map[string]chan struct{}{}} }
@@ -31,7 +32,9 @@ func (w *logWatch) WithGroup(string) slog.Handler            { return w }
 func (w *logWatch) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
 	r.Attrs(func(a slog.Attr) bool { fmt.Fprintf(&b, " %s=%v", a.Key, a.Value); return true })
-	w.t.Logf("log: %s %s%s", r.Level, r.Message, b.String())
+	if !w.quiet {
+		w.t.Logf("log: %s %s%s", r.Level, r.Message, b.String())
+	}
 	w.c(r.Message)
 	select {
 	case <-w.c(r.Message):

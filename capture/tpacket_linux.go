@@ -1,10 +1,13 @@
 package capture
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/net/bpf"
@@ -18,9 +21,6 @@ const (
 	// blockTimeoutMS retires a partly filled block, so a lone frame reaches
 	// user space within about this long.
 	blockTimeoutMS = 20
-	// pollTimeoutMS bounds how long Run waits before it looks at ctx and the
-	// stats timer again.
-	pollTimeoutMS = 100
 )
 
 // errFatal marks errors that reopening cannot fix (bad filter, no permission).
@@ -33,6 +33,8 @@ func (e errFatal) Unwrap() error { return e.err }
 // one interface. Not safe for concurrent use.
 type tpSocket struct {
 	fd      int
+	file    *os.File        // fd in the Go netpoller, once open
+	rc      syscall.RawConn // file's, for waiting without a blocked thread
 	ring    []byte
 	nblocks int
 	cur     int // next block to read
@@ -107,6 +109,16 @@ func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 			return nil, fmt.Errorf("capture %s: promiscuous mode: %w (%w)", cfg.Iface, ErrLinkDown, err)
 		}
 	}
+	// Waiting in the runtime's netpoller rather than in poll(2) keeps the
+	// thread free and spares the runtime a syscall handoff per wait, which
+	// under a storm cost more CPU than reading the frames.
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return nil, errFatal{fmt.Errorf("capture %s: nonblocking: %w", cfg.Iface, err)}
+	}
+	s.file = os.NewFile(uintptr(fd), "AF_PACKET:"+cfg.Iface)
+	if s.rc, err = s.file.SyscallConn(); err != nil {
+		return nil, errFatal{fmt.Errorf("capture %s: %w", cfg.Iface, err)}
+	}
 	return s, nil
 }
 
@@ -140,23 +152,42 @@ func (s *tpSocket) release() {
 	}
 }
 
-// wait polls until a block may be ready or timeoutMS passes. It returns an
-// error wrapping ErrLinkDown when the socket reports an error (the kernel
-// sets ENETDOWN when the interface goes down or is deleted).
-func (s *tpSocket) wait(timeoutMS int) error {
-	pfd := [1]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}}
-	_, err := unix.Poll(pfd[:], timeoutMS)
-	if err != nil && err != unix.EINTR {
-		return fmt.Errorf("poll: %w", err)
+// wait waits until a block is ready, the deadline passes, ctx is cancelled
+// (given ctx's AfterFunc calls interrupt); it returns an error wrapping ErrLinkDown when the socket reports
+// an error (the kernel sets ENETDOWN when the interface goes down or is
+// deleted, and wakes the waiter).
+func (s *tpSocket) wait(deadline time.Time, ctx context.Context) error {
+	if err := s.file.SetReadDeadline(deadline); err != nil {
+		return fmt.Errorf("wait: %w", err)
 	}
-	if pfd[0].Revents&(unix.POLLERR|unix.POLLHUP|unix.POLLNVAL) != 0 {
-		e, gerr := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
-		if gerr != nil {
-			return fmt.Errorf("socket error (%w): %w", gerr, ErrLinkDown)
+	if ctx.Err() != nil {
+		return nil // cancelled before the deadline was set: interrupt was overwritten
+	}
+	var sockErr int
+	err := s.rc.Read(func(fd uintptr) bool {
+		if _, ready := s.block(); ready {
+			return true
 		}
-		return fmt.Errorf("socket error %w: %w", unix.Errno(e), ErrLinkDown)
+		// Woken with nothing to read: an error, or the first look.
+		e, gerr := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
+		if gerr != nil {
+			e = int(unix.EBADF)
+		}
+		sockErr = e
+		return e != 0
+	})
+	if sockErr != 0 {
+		return fmt.Errorf("socket error %w: %w", unix.Errno(sockErr), ErrLinkDown)
+	}
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("wait: %w", err)
 	}
 	return nil
+}
+
+// interrupt makes a pending or later wait return now. Safe from any goroutine.
+func (s *tpSocket) interrupt() {
+	_ = s.file.SetReadDeadline(time.Unix(1, 0))
 }
 
 // stats reads the kernel counters, which the read resets.
@@ -173,7 +204,12 @@ func (s *tpSocket) close() {
 		_ = unix.Munmap(s.ring)
 		s.ring = nil
 	}
-	if s.fd >= 0 {
+	switch {
+	case s.file != nil:
+		_ = s.file.Close()
+		s.file = nil
+		s.fd = -1
+	case s.fd >= 0:
 		_ = unix.Close(s.fd)
 		s.fd = -1
 	}
