@@ -191,3 +191,13 @@ func fastTempDir(t testing.TB) string {
 	}
 	return t.TempDir()
 }
+
+// capinfosOutput returns the full capinfos report of one file.
+func capinfosOutput(t testing.TB, path string) []byte {
+	t.Helper()
+	out, err := exec.Command("capinfos", path).CombinedOutput()
+	if err != nil {
+		t.Errorf("capinfos %s: %v\n%s", path, err, out)
+	}
+	return out
+}

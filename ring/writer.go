@@ -40,6 +40,8 @@ type Options struct {
 	Stats    func(iface int) (received, dropped uint64)
 	Hostname string // named in each section header; "" = os.Hostname()
 	Version  string // arpbox version, written as shb_userappl "arpbox <Version>"
+	OS       string // shb_os, e.g. "Linux 6.1.0-18-amd64"; "" = runtime.GOOS
+	Hardware string // shb_hardware; "" = runtime.GOARCH
 }
 
 // Stats are cumulative counters of a Writer.
@@ -461,9 +463,15 @@ func (w *Writer) writeHeaders(s *segment) error {
 		app += " " + w.opts.Version
 	}
 	info := pcapgo.NgSectionInfo{
-		Hardware:    runtime.GOARCH,
-		OS:          runtime.GOOS,
+		Hardware:    w.opts.Hardware,
+		OS:          w.opts.OS,
 		Application: app,
+	}
+	if info.Hardware == "" {
+		info.Hardware = runtime.GOARCH
+	}
+	if info.OS == "" {
+		info.OS = runtime.GOOS
 	}
 	if w.hostname != "" {
 		info.Comment = "captured on host " + w.hostname
