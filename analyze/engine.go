@@ -148,7 +148,7 @@ const (
 	maxMACs      = 8
 	maxChanges   = 32
 	maxDups      = 16
-	maxEpisodes  = 32
+	maxEpisodes  = 8
 	maxAskers    = 8
 	maxGratMACs  = 8
 	maxStorms    = 8

@@ -189,3 +189,22 @@ func TestDecode(t *testing.T) {
 		})
 	}
 }
+
+func TestLatencyQuantiles(t *testing.T) {
+	var l latency
+	for i := int64(1); i <= 1000; i++ {
+		l.add(i * 1000) // 1 µs .. 1 ms
+	}
+	for _, q := range []struct {
+		q    float64
+		want int64
+	}{{0.5, 500_000}, {0.99, 990_000}} {
+		got := l.quantile(q.q)
+		if got < q.want || float64(got) > float64(q.want)*1.13 {
+			t.Errorf("q%.2f = %d, want %d within 13%%", q.q, got, q.want)
+		}
+	}
+	if l.max != 1_000_000 {
+		t.Errorf("max = %d", l.max)
+	}
+}

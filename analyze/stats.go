@@ -5,16 +5,20 @@ import (
 	"slices"
 )
 
-// latency records reply latencies: exact samples while few, a log-linear
-// histogram (about 6% resolution) always, so memory stays bounded.
+// latency records reply latencies: exact samples while few, then a
+// log-linear histogram (16 sub-buckets per power of two, about 6%
+// resolution), so memory per address stays small and bounded.
 type latency struct {
 	n       uint64
 	max     int64
 	samples []int64 // exact, up to maxSamples
-	hist    [64 * 16]uint32
+	hist    *[histSize]uint32
 }
 
-const maxSamples = 1024
+const (
+	maxSamples = 32
+	histSize   = 512
+)
 
 func (l *latency) add(ns int64) {
 	if ns < 0 {
@@ -23,7 +27,22 @@ func (l *latency) add(ns int64) {
 	l.n++
 	l.max = max(l.max, ns)
 	if len(l.samples) < maxSamples {
+		if l.samples == nil {
+			l.samples = make([]int64, 0, maxSamples)
+		}
 		l.samples = append(l.samples, ns)
+	}
+	if l.hist == nil {
+		if l.n <= maxSamples {
+			return
+		}
+		l.hist = new([histSize]uint32)
+		for _, s := range l.samples {
+			l.hist[histBucket(uint64(s))]++
+		}
+		if l.n == uint64(len(l.samples)) {
+			return
+		}
 	}
 	b := histBucket(uint64(ns))
 	if l.hist[b] < ^uint32(0) {
@@ -31,22 +50,22 @@ func (l *latency) add(ns int64) {
 	}
 }
 
-// histBucket maps v to 16 sub-buckets per power of two.
+// histBucket maps v to 8 sub-buckets per power of two.
 func histBucket(v uint64) int {
-	if v < 16 {
+	if v < 8 {
 		return int(v)
 	}
-	e := bits.Len64(v) - 5 // v >> e is in [16, 32)
-	return (e+1)*16 + int(v>>uint(e)) - 16
+	e := bits.Len64(v) - 4 // v >> e is in [8, 16)
+	return (e+1)*8 + int(v>>uint(e)) - 8
 }
 
 // histValue is the upper bound of bucket b.
 func histValue(b int) int64 {
-	if b < 16 {
+	if b < 8 {
 		return int64(b)
 	}
-	e := b/16 - 1
-	m := uint64(b%16 + 16)
+	e := b/8 - 1
+	m := uint64(b%8 + 8)
 	return int64((m+1)<<uint(e) - 1)
 }
 
@@ -94,7 +113,7 @@ type tlBucket struct {
 	n   [4]uint32
 }
 
-const maxBuckets = 240
+const maxBuckets = 120
 
 func (tl *timeline) add(origin, ts int64, f tlField) {
 	if tl.width == 0 {

@@ -206,3 +206,43 @@ func WritePcap(w io.Writer, snaplen uint32, frames []Frame) error {
 	}
 	return bw.Flush()
 }
+
+// PcapNGWriter streams frames into a pcapng file (one section, one Ethernet
+// interface with nanosecond timestamps) without holding them in memory.
+type PcapNGWriter struct {
+	bw  *bufio.Writer
+	buf []byte
+}
+
+// NewPcapNGWriter writes the section and interface headers to w.
+func NewPcapNGWriter(w io.Writer) (*PcapNGWriter, error) {
+	pw := &PcapNGWriter{bw: bufio.NewWriterSize(w, 1<<20)}
+	if err := WritePcapNG(pw.bw, nil); err != nil {
+		return nil, err
+	}
+	return pw, nil
+}
+
+// WriteFrame appends one enhanced packet block.
+func (pw *PcapNGWriter) WriteFrame(ts time.Time, data []byte) error {
+	le := binary.LittleEndian
+	pad := (4 - len(data)%4) % 4
+	n := uint32(32 + len(data) + pad)
+	ns := uint64(ts.UnixNano())
+	b := le.AppendUint32(pw.buf[:0], 6)
+	b = le.AppendUint32(b, n)
+	b = le.AppendUint32(b, 0)
+	b = le.AppendUint32(b, uint32(ns>>32))
+	b = le.AppendUint32(b, uint32(ns))
+	b = le.AppendUint32(b, uint32(len(data)))
+	b = le.AppendUint32(b, uint32(len(data)))
+	b = append(b, data...)
+	b = append(b, make([]byte, pad)...)
+	b = le.AppendUint32(b, n)
+	pw.buf = b
+	_, err := pw.bw.Write(b)
+	return err
+}
+
+// Flush writes buffered data.
+func (pw *PcapNGWriter) Flush() error { return pw.bw.Flush() }
