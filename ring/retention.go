@@ -18,16 +18,10 @@ func (w *Writer) enforce(now time.Time) {
 		if w.cur != nil {
 			size += w.curSize()
 		}
-		var reason string
-		switch {
-		case w.cfg.MaxSegments > 0 && n > w.cfg.MaxSegments:
+		reason := "max_size"
+		if w.cfg.MaxSegments > 0 && n > w.cfg.MaxSegments {
 			reason = "max_segments"
-		case size > w.cfg.MaxBytes:
-			reason = "max_size"
-		default:
-			reason = ""
-		}
-		if reason == "" {
+		} else if size <= w.cfg.MaxBytes {
 			break
 		}
 		if !w.removeOldest(now, reason) {

@@ -218,6 +218,8 @@ func (w *Writer) Open() error {
 		return err
 	}
 	w.publish()
+	w.log.Info("ring: opened", "sealed_segments", len(w.sealed), "sealed_bytes", w.sealedBytes,
+		"segment_size", w.cfg.SegmentBytes, "segment_duration", w.cfg.SegmentAge, "max_size", w.cfg.MaxBytes)
 	return nil
 }
 
@@ -528,6 +530,7 @@ func (w *Writer) seal(now time.Time, wait bool) error {
 	}
 	w.cur = nil
 	rs := w.addSealed(s, now, s.written)
+	w.log.Debug("ring: sealing segment", "file", filepath.Base(rs.Path), "packets", s.packets, "bytes", s.written)
 	rs.job = &sealJob{f: s.f, part: s.path, final: rs.Path, done: make(chan struct{})}
 	w.pending = append(w.pending, rs)
 	w.jobs <- rs.job

@@ -492,3 +492,29 @@ func BenchmarkEPBDevNull(b *testing.B) {
 	w.cur.f = f
 	w.Close()
 }
+
+// TestStatsConcurrent reads Stats from another goroutine while the owner
+// writes (run with -race).
+func TestStatsConcurrent(t *testing.T) {
+	clk := &fakeClock{t: t0}
+	w := newTestWriter(t, Config{SegmentBytes: 64 << 10}, clk)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 1000 {
+			_ = w.Stats()
+		}
+	}()
+	for i := range 5000 {
+		w.WritePacket(0, clk.Now(), 100, testFrame(100))
+		if i%100 == 0 {
+			clk.Advance(200 * time.Millisecond)
+			w.Tick(clk.Now())
+		}
+	}
+	<-done
+	w.Close()
+	if st := w.Stats(); st.PacketsWritten != 5000 || st.SegmentsSealed < 5 {
+		t.Errorf("stats %+v", st)
+	}
+}
