@@ -30,6 +30,8 @@ type icmpCheck struct {
 	host string
 	log  *slog.Logger
 	seq  atomic.Uint32
+
+	datagramOnly bool // tests: skip the raw socket
 }
 
 const (
@@ -43,7 +45,7 @@ func (c *icmpCheck) Probe(ctx context.Context) error {
 		return err
 	}
 	v6 := ip.Is6()
-	conn, raw, err := listenICMP(v6)
+	conn, raw, err := listenICMP(v6, c.datagramOnly)
 	if err != nil {
 		return err
 	}
@@ -124,17 +126,21 @@ func quotesEcho(data []byte, v6 bool, id, seq int) bool {
 	return int(binary.BigEndian.Uint16(e[4:6])) == id && int(binary.BigEndian.Uint16(e[6:8])) == seq
 }
 
-func listenICMP(v6 bool) (*icmp.PacketConn, bool, error) {
+func listenICMP(v6, datagramOnly bool) (*icmp.PacketConn, bool, error) {
 	rawNet, rawAddr, dgNet := "ip4:icmp", "0.0.0.0", "udp4"
 	if v6 {
 		rawNet, rawAddr, dgNet = "ip6:ipv6-icmp", "::", "udp6"
 	}
-	conn, rawErr := icmp.ListenPacket(rawNet, rawAddr)
-	if rawErr == nil {
-		return conn, true, nil
-	}
-	if !errors.Is(rawErr, os.ErrPermission) {
-		return nil, false, fmt.Errorf("icmp: raw socket: %w", rawErr)
+	rawErr := os.ErrPermission
+	if !datagramOnly {
+		conn, err := icmp.ListenPacket(rawNet, rawAddr)
+		if err == nil {
+			return conn, true, nil
+		}
+		if !errors.Is(err, os.ErrPermission) {
+			return nil, false, fmt.Errorf("icmp: raw socket: %w", err)
+		}
+		rawErr = err
 	}
 	conn, err := icmp.ListenPacket(dgNet, rawAddr)
 	if err != nil {

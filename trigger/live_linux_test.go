@@ -197,14 +197,26 @@ func TestHTTPLive(t *testing.T) {
 }
 
 func TestICMPLive(t *testing.T) {
-	nstest.RequireRoot(t, "nft", "ping")
+	nstest.RequireRoot(t, "nft", "ping", "sysctl")
 	a, b := nstest.NewHost(t, "ia"), nstest.NewHost(t, "ib")
-	nstest.Veth(t, a, "10.204.3.1/24", b, "10.204.3.2/24")
+	la, lb := nstest.Veth(t, a, "10.204.3.1/24", b, "10.204.3.2/24")
 	waitLink(t, a, "10.204.3.2")
+	a.MustRun("ip", "-6", "addr", "add", "fd00:204:3::1/64", "dev", la.Name, "nodad")
+	b.MustRun("ip", "-6", "addr", "add", "fd00:204:3::2/64", "dev", lb.Name, "nodad")
+	wantProbe(t, "echo over IPv6", probeIn(t, a, mustCheck(t, Spec{Check: CheckICMP, Target: "fd00:204:3::2"}), 2*time.Second), "")
+	wantProbe(t, "IPv6, nobody there", probeIn(t, a, mustCheck(t, Spec{Check: CheckICMP, Target: "fd00:204:3::9"}), 500*time.Millisecond), `no echo reply from fd00:204:3::9|unreachable`)
 	c := mustCheck(t, Spec{Check: CheckICMP, Target: "10.204.3.2"})
 	wantProbe(t, "echo", probeIn(t, a, c, 2*time.Second), "")
 	wantProbe(t, "second echo", probeIn(t, a, c, 2*time.Second), "")
 	wantProbe(t, "nobody there", probeIn(t, a, mustCheck(t, Spec{Check: CheckICMP, Target: "10.204.3.9"}), 500*time.Millisecond), `no echo reply from 10.204.3.9|unreachable`)
+	// The unprivileged ping socket, as a non-root arpbox would use it.
+	a.MustRun("sysctl", "-q", "-w", "net.ipv4.ping_group_range=0 2147483647")
+	dg := &icmpCheck{host: "10.204.3.2", log: discard(), datagramOnly: true}
+	wantProbe(t, "echo over ping socket", probeIn(t, a, dg, 2*time.Second), "")
+	wantProbe(t, "ping socket, nobody there", probeIn(t, a, &icmpCheck{host: "10.204.3.9", log: discard(), datagramOnly: true}, 500*time.Millisecond), `no echo reply from 10.204.3.9`)
+	a.MustRun("sysctl", "-q", "-w", "net.ipv4.ping_group_range=1 0")
+	wantProbe(t, "ping socket not allowed", probeIn(t, a, dg, time.Second), `ping socket \(see sysctl net.ipv4.ping_group_range\)`)
+
 	nftRules(t, b, "add table inet t; add chain inet t in { type filter hook input priority 0; policy accept; }; add rule inet t in icmp type echo-request drop")
 	start := time.Now()
 	wantProbe(t, "dropped", probeIn(t, a, c, 500*time.Millisecond), `^no echo reply from 10.204.3.2: context deadline exceeded$`)

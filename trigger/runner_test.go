@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -309,5 +310,78 @@ func TestRunnerStopsOnCancel(t *testing.T) {
 	}
 	if st := r.Status()[0]; st.Probes != 0 || st.State != StateUnknown {
 		t.Errorf("a probe cut short by shutdown was counted: %+v", st)
+	}
+}
+
+type unsupportedCheck struct{ probes int }
+
+func (u *unsupportedCheck) Probe(context.Context) error {
+	u.probes++
+	return fmt.Errorf("arp check: %w", ErrUnsupported)
+}
+
+// A check the platform cannot run is disabled; the others carry on.
+func TestRunnerDisablesUnsupported(t *testing.T) {
+	uc := &unsupportedCheck{}
+	ok := make(chan struct{}, 100)
+	r, err := NewRunner([]Spec{
+		{Name: "arp", Check: CheckARP, Target: "10.0.0.1", Interval: 10 * time.Millisecond, Timeout: 5 * time.Millisecond},
+		{Name: "tcp", Check: CheckTCP, Target: "10.0.0.1:1", Interval: 10 * time.Millisecond, Timeout: 5 * time.Millisecond},
+	}, RunnerOptions{NewCheck: func(s Spec, _ *slog.Logger) (Check, error) {
+		if s.Check == CheckARP {
+			return uc, nil
+		}
+		return checkFunc(func(context.Context) error { ok <- struct{}{}; return nil }), nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx, func(e Event) { t.Errorf("unexpected event %+v", e) }) }()
+	for range 5 {
+		<-ok
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st := r.Status()
+	if st[0].State != StateDisabled || uc.probes != 1 || st[1].State != StateUp {
+		t.Errorf("states %s (%d probes) / %s, want disabled after 1 probe / up", st[0].State, uc.probes, st[1].State)
+	}
+}
+
+type checkFunc func(context.Context) error
+
+func (f checkFunc) Probe(ctx context.Context) error { return f(ctx) }
+
+// Status is safe while Run probes (run with -race).
+func TestRunnerStatusConcurrent(t *testing.T) {
+	r, err := NewRunner([]Spec{{Name: "a", Check: CheckTCP, Target: "x:1", Interval: time.Millisecond * 4, Timeout: time.Millisecond * 2, FailAfter: 1, RecoverAfter: 1}},
+		RunnerOptions{NewCheck: func(Spec, *slog.Logger) (Check, error) {
+			n := 0
+			return checkFunc(func(context.Context) error {
+				n++
+				if n%2 == 0 {
+					return errors.New("flap")
+				}
+				return nil
+			}), nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var fires int
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx, func(Event) { fires++ }) }()
+	for ctx.Err() == nil {
+		_ = r.Status()
+	}
+	<-done
+	if st := r.Status()[0]; st.Fires != fires || fires == 0 {
+		t.Errorf("Status().Fires = %d, emitted %d", st.Fires, fires)
 	}
 }
