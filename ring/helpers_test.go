@@ -57,6 +57,14 @@ func newTestWriter(t testing.TB, cfg Config, clk *fakeClock) *Writer {
 	if err := w.Open(); err != nil {
 		t.Fatalf("Open: %v", err)
 	}
+	if tt, ok := t.(*testing.T); ok {
+		// Whatever the test did, every file it left must open in capinfos.
+		tt.Cleanup(func() {
+			if _, err := os.Stat(cfg.Dir); err == nil && !tt.Failed() {
+				capinfos(tt, segmentFiles(tt, cfg.Dir)...)
+			}
+		})
+	}
 	return w
 }
 

@@ -415,6 +415,7 @@ func TestWriterMisuse(t *testing.T) {
 	if err := w.WritePacket(0, t0, 60, testFrame(60)); err != ErrClosed {
 		t.Errorf("WritePacket after Close = %v, want ErrClosed", err)
 	}
+	capinfos(t, segmentFiles(t, w.cfg.Dir)...)
 	if err := NewWriter(Config{Dir: t.TempDir(), SegmentBytes: 10}, testIfaces, Options{}).Open(); err == nil || !strings.Contains(err.Error(), "segment_size:") {
 		t.Errorf("Open with bad config = %v", err)
 	}
@@ -422,7 +423,8 @@ func TestWriterMisuse(t *testing.T) {
 
 // BenchmarkWritePacket measures the hot path with 60-byte ARP frames into
 // a real file on the test's temporary directory (disk) and on a RAM file
-// system (CPU cost only), rotation and fsync on seal included.
+// system (CPU and memory copies only), with the default 10MiB segments:
+// rotation, background fsync and pruning included.
 func BenchmarkWritePacket(b *testing.B) {
 	for _, fs := range []struct {
 		name string
@@ -430,7 +432,7 @@ func BenchmarkWritePacket(b *testing.B) {
 	}{{"disk", func(tb testing.TB) string { return tb.TempDir() }}, {"ram", fastTempDir}} {
 		b.Run(fs.name, func(b *testing.B) {
 			clk := &fakeClock{t: t0}
-			w := newTestWriter(b, Config{Dir: fs.dir(b), SegmentBytes: 64 << 20, MaxBytes: 256 << 20}, clk)
+			w := newTestWriter(b, Config{Dir: fs.dir(b), SegmentBytes: 10 << 20, MaxBytes: 100 << 20}, clk)
 			frame := testFrame(60)
 			ts := t0
 			b.ReportAllocs()
