@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/arpbox/arpbox/internal/nstest"
+	"github.com/arpbox/arpbox/snapshot"
+)
+
+// TestManualTriggers: a person can ask for a bundle with `arpbox snapshot`,
+// SIGUSR1 or the trigger file, and list bundles with `arpbox snapshots`.
+func TestManualTriggers(t *testing.T) {
+	nstest.RequireRoot(t, "tshark", "capinfos")
+	gw, peer := nstest.NewHost(t, "gw"), nstest.NewHost(t, "pe")
+	lg, _ := nstest.Veth(t, gw, "10.208.3.1/24", peer, "10.208.3.2/24")
+	dir := t.TempDir()
+	sock := dir + "/arpbox.sock"
+	cfg := writeConfig(t, fmt.Sprintf(`
+capture:
+  interfaces: [%[1]s]
+ring:
+  dir: %[2]s/ring
+snapshots:
+  dir: %[2]s/snapshots
+  before: 30s
+  after: 1s
+  cooldown: 1s
+control:
+  socket: %[3]s
+  trigger_file: %[2]s/trigger
+`, lg.Name, dir, sock))
+	d := startDaemon(t, gw, cfg)
+	if !d.waitLog("arpbox recording", 20*time.Second) {
+		t.Fatal("arpbox did not start recording")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	// 1. The CLI prints the bundle's path once it is written.
+	out, err := gw.Command(ctx, binPath, "snapshot", "-socket", sock, "-reason", "web1 unreachable from the LB").Output()
+	if err != nil {
+		t.Fatalf("arpbox snapshot: %v", err)
+	}
+	paths := strings.Fields(string(out))
+	if len(paths) < 1 {
+		t.Fatalf("arpbox snapshot printed %q", out)
+	}
+	m, err := snapshot.ReadManifest(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Trigger.Reason != "web1 unreachable from the LB" || m.Trigger.Check != "api" {
+		t.Errorf("manifest trigger = %+v", m.Trigger)
+	}
+	capinfosCount(t, filepath.Join(paths[0], "capture.pcapng"))
+	for _, f := range []string{"report.txt", "report.json", "report.html", "netstate.txt", "netstate.json", "README.txt"} {
+		if _, err := os.Stat(filepath.Join(paths[0], f)); err != nil {
+			t.Errorf("bundle lacks %s: %v", f, err)
+		}
+	}
+
+	// 2. SIGUSR1.
+	time.Sleep(1200 * time.Millisecond) // past the cooldown
+	if err := d.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	waitBundles(t, dir+"/snapshots", 2, 30*time.Second)
+
+	// 3. The trigger file, with binary junk in it: the reason must come out clean.
+	time.Sleep(1200 * time.Millisecond)
+	junk := []byte("switch\x00port\x1b[31m 7 \xff\xfe flapping\n\x07")
+	if err := os.WriteFile(dir+"/trigger", junk, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitBundles(t, dir+"/snapshots", 3, 30*time.Second)
+
+	// 4. arpbox snapshots lists all three, with their triggers.
+	out, err = gw.Command(ctx, binPath, "snapshots", "-socket", sock, "-json").Output()
+	if err != nil {
+		t.Fatalf("arpbox snapshots: %v", err)
+	}
+	var list []snapshot.Info
+	if err := json.Unmarshal(out, &list); err != nil {
+		t.Fatalf("arpbox snapshots -json: %v: %s", err, out)
+	}
+	checks := map[string]string{}
+	for _, i := range list {
+		checks[i.Check] = i.Reason
+	}
+	if len(list) != 3 || checks["api"] == "" || checks["signal"] == "" || checks["file"] == "" {
+		t.Fatalf("arpbox snapshots = %+v, want one each from api, signal and file", list)
+	}
+	reason := checks["file"]
+	for _, r := range reason {
+		if r < 0x20 || r == 0x7f {
+			t.Errorf("trigger-file reason %q holds a control character", reason)
+		}
+	}
+	if !strings.Contains(reason, "switch") || !strings.Contains(reason, "flapping") {
+		t.Errorf("trigger-file reason %q lost the text", reason)
+	}
+}
