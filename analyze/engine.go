@@ -111,6 +111,7 @@ type target struct {
 	gratEv                                 evidence
 	gratMACs                               []MAC
 	untracked                              uint64
+	undecided                              uint64 // still waiting for a reply when the capture ended
 
 	pending   []pending
 	lat       latency
@@ -520,6 +521,13 @@ func (e *engine) unanswered(t *target, pd pending) {
 // timeout at the last packet are unanswered; younger ones stay undecided.
 func (e *engine) finish() {
 	e.expire(e.now)
+	for _, t := range e.targets {
+		for _, pd := range t.pending {
+			if !pd.probe {
+				t.undecided++
+			}
+		}
+	}
 	for _, s := range e.senders {
 		s.closeSecond(e.cfg.stormRate)
 		s.closeStorm()

@@ -227,6 +227,9 @@ func (s *sideRun) unansweredFinding(f Finding, t *target, trig *Mark) Finding {
 	if ls := t.lastSent; ls.ok && ls.ts > last.start {
 		f.Summary += fmt.Sprintf(" %s itself still sent %s at %s (%s frame %d), so the host was up.", ip, word(t.proto, "ARP", "solicitations"), clock(ls.ts), s.fileName(ls.ref), ls.ref.Frame)
 	}
+	if open && t.undecided > 0 {
+		f.Summary += fmt.Sprintf(" %s more in the last second of the capture could not be judged.", plural2(t.undecided, "One request", count(t.undecided)+" requests"))
+	}
 	if len(eps) > 1 {
 		f.Summary += fmt.Sprintf(" This is the last of %s; %s unanswered in total.", plural(t.episodesN, "outage"), plural(t.unanswered, "request"))
 	}
