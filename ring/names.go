@@ -86,6 +86,12 @@ func parseName(name string) (Segment, bool) {
 // List returns the segments in dir sorted by sequence number (which is
 // creation order). It reads the directory and stats nothing else: sizes come
 // from the directory entries. Files that are not segments are ignored.
+//
+// Sealed segments are complete pcapng files. A current (.part) segment grows
+// block by block but a reader can catch a block half-copied; read it up to
+// ValidLength. A segment whose sealing is still finishing in the background
+// shows, complete, under its .part name for a moment (with a newer .part
+// after it).
 func List(dir string) ([]Segment, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {

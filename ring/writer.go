@@ -63,7 +63,14 @@ type Stats struct {
 //
 // A Writer has a single owner goroutine: Open, WritePacket, Tick, Flush,
 // Rotate and Close must not be called concurrently. Stats may be called from
-// any goroutine.
+// any goroutine. The owner must call Tick regularly (about every 200ms):
+// flushing, age rotation and retention happen there, not on packet arrival.
+// Open starts one helper goroutine that fsyncs and renames sealed segments
+// so that the owner never waits for the disk; Close stops it.
+//
+// Crash safety: packets reach the file (the page cache) at least every
+// FlushInterval, so a crash of the process loses at most about that much;
+// sealed segments are fsynced before they get their sealed name.
 //
 // Disk errors do not stop the Writer. A segment whose write fails is cut
 // back to its last complete block and sealed, retention prunes harder when
