@@ -113,7 +113,7 @@ func newDaemon(cfg *configs.Config, log *slog.Logger, replay string) (*daemon, e
 				Promiscuous: cfg.Capture.Promiscuous,
 				BufferBytes: cfg.Capture.BufferBytes,
 			}
-			d.lives = append(d.lives, capture.NewLive(lc, log.With("iface", name)))
+			d.lives = append(d.lives, capture.NewLive(lc, log))
 			ifaces = append(ifaces, ring.Interface{Name: name, Filter: cfg.Capture.Filter.Text, OS: runtime.GOOS, SnapLen: cfg.Capture.SnapLen})
 		}
 	}
