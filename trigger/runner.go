@@ -121,9 +121,10 @@ func NewRunner(specs []Spec, opts RunnerOptions) (*Runner, error) {
 	return r, nil
 }
 
-// Run probes every check, one goroutine each, until ctx is cancelled, then
-// waits for them and returns nil. emit is called for each event, never
-// concurrently; it should return quickly.
+// Run probes every check, one goroutine each (plus one per Watcher), until
+// ctx is cancelled, then waits for them all and returns nil. Call it once.
+// emit is called for each event, never concurrently; it should return
+// quickly, since other checks wait while it runs.
 func (r *Runner) Run(ctx context.Context, emit func(Event)) error {
 	var wg sync.WaitGroup
 	for _, t := range r.triggers {
