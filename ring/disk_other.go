@@ -17,3 +17,6 @@ func isDiskFull(err error) bool { return errors.Is(err, syscall.ENOSPC) }
 
 // syncDir is a no-op here.
 func syncDir(string) error { return nil }
+
+// lockDir does not lock on this platform.
+func lockDir(string) (unlock func() error, err error) { return func() error { return nil }, nil }

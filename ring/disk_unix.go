@@ -38,3 +38,20 @@ func syncDir(dir string) error {
 	}
 	return err
 }
+
+// lockDir takes an exclusive lock on dir (a lock file in it), so that two
+// writers never share a ring. The kernel drops it when the process dies.
+func lockDir(dir string) (unlock func() error, err error) {
+	f, err := os.OpenFile(lockPath(dir), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, errLocked
+		}
+		return nil, &os.PathError{Op: "flock", Path: f.Name(), Err: err}
+	}
+	return f.Close, nil
+}

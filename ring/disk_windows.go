@@ -30,3 +30,22 @@ func isDiskFull(err error) bool {
 // syncDir is a no-op: Windows cannot open a directory for flushing, and
 // NTFS journals renames itself.
 func syncDir(string) error { return nil }
+
+// lockDir takes an exclusive lock on dir (a lock file in it), so that two
+// writers never share a ring. Windows drops it when the process dies.
+func lockDir(dir string) (unlock func() error, err error) {
+	f, err := os.OpenFile(lockPath(dir), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	ol := new(windows.Overlapped)
+	err = windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
+	if err != nil {
+		f.Close()
+		if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
+			return nil, errLocked
+		}
+		return nil, &os.PathError{Op: "LockFileEx", Path: f.Name(), Err: err}
+	}
+	return f.Close, nil
+}

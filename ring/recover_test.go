@@ -2,8 +2,10 @@ package ring
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -113,4 +115,24 @@ func TestDiskFullSealsWhatIsValid(t *testing.T) {
 		t.Errorf("after recovery: files %v, want a second segment with 1 packet", files)
 	}
 	capinfos(t, files...)
+}
+
+// TestOpenLocksDir checks that a second writer cannot open a ring another
+// writer is using (it would "repair" the other's current segment).
+func TestOpenLocksDir(t *testing.T) {
+	clk := &fakeClock{t: t0}
+	w1 := newTestWriter(t, Config{}, clk)
+	w2 := NewWriter(Config{Dir: w1.cfg.Dir}, testIfaces, Options{Now: clk.Now})
+	err := w2.Open()
+	if runtime.GOOS == "linux" || runtime.GOOS == "windows" {
+		if !errors.Is(err, errLocked) {
+			t.Fatalf("second Open = %v, want errLocked", err)
+		}
+	}
+	w1.Close()
+	w3 := NewWriter(Config{Dir: w1.cfg.Dir}, testIfaces, Options{Now: clk.Now})
+	if err := w3.Open(); err != nil {
+		t.Fatalf("Open after the first writer closed: %v", err)
+	}
+	w3.Close()
 }

@@ -3,6 +3,7 @@ package ring
 
 import (
 	"errors"
+	"path/filepath"
 	"time"
 )
 
@@ -17,3 +18,11 @@ var ErrClosed = errors.New("ring: writer is not open")
 // ErrNotPcapng is returned by Repair and ValidLength for a file that does not
 // start with a complete pcapng section header block.
 var ErrNotPcapng = errors.New("not a pcapng file")
+
+// lockFile is the lock file a Writer holds in its ring directory.
+const lockFile = ".arpbox-ring.lock"
+
+func lockPath(dir string) string { return filepath.Join(dir, lockFile) }
+
+// errLocked means another process writes into the ring directory.
+var errLocked = errors.New("ring directory is in use by another writer")

@@ -102,6 +102,7 @@ type Writer struct {
 	lastErrLog   time.Time
 	suppressed   int
 	freeErrLog   bool
+	unlock       func() error // releases the directory lock
 
 	st  Stats
 	mu  sync.Mutex
@@ -118,6 +119,13 @@ type segment struct {
 	start     time.Time
 	packets   uint64
 	lastFlush time.Time
+}
+
+func (w *Writer) unlockDir() {
+	if w.unlock != nil {
+		_ = w.unlock()
+		w.unlock = nil
+	}
 }
 
 // curSize is the current segment's length including buffered bytes.
@@ -190,12 +198,18 @@ func (w *Writer) Open() error {
 	if err := os.MkdirAll(w.cfg.Dir, 0o750); err != nil {
 		return fmt.Errorf("ring: create %s: %w", w.cfg.Dir, err)
 	}
+	unlock, err := lockDir(w.cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("ring: lock %s: %w", w.cfg.Dir, err)
+	}
+	w.unlock = unlock
 	w.hostname = w.opts.Hostname
 	if w.hostname == "" {
 		w.hostname, _ = os.Hostname()
 	}
 	segs, err := List(w.cfg.Dir)
 	if err != nil {
+		w.unlockDir()
 		return err
 	}
 	for _, s := range segs {
@@ -205,6 +219,7 @@ func (w *Writer) Open() error {
 		}
 	}
 	if segs, err = List(w.cfg.Dir); err != nil {
+		w.unlockDir()
 		return err
 	}
 	for _, s := range segs {
@@ -222,6 +237,7 @@ func (w *Writer) Open() error {
 	if err := w.start(now); err != nil && !isDiskFull(err) {
 		w.closed = true
 		w.stopSealer()
+		w.unlockDir()
 		return err
 	}
 	w.publish()
@@ -394,6 +410,7 @@ func (w *Writer) Close() error {
 	if rerr := w.reapPending(true); err == nil {
 		err = rerr
 	}
+	w.unlockDir()
 	w.closed = true
 	w.publish()
 	return err
