@@ -302,7 +302,7 @@ func (h *htmlWriter) timelines() {
 
 	const (
 		W, left, right = 1100.0, 200.0, 1085.0
-		rowH, top      = 58.0, 34.0
+		rowH, top      = 64.0, 34.0
 	)
 	// Other sides are drawn on the first side's clock, using the offset the
 	// two-sided analysis estimated.
@@ -401,13 +401,29 @@ func (h *htmlWriter) timelines() {
 			xx := x(c.Time)
 			h.p("<path d=\"M%.1f %.1f l4 6 l-4 6 l-4 -6 z\" fill=\"#7a3fb0\"><title>%s: %s → %s (%s, frame %d)</title></path>", xx, y0+rowH-15, c.Time.Format("15:04:05.000"), c.From, c.To, esc(c.Via), c.Frame)
 		}
+		// State labels go on the bottom edge of the row, or the top edge
+		// when the bottom one would overlap the previous label.
+		var endBottom, endTop float64
 		for _, n := range r.Neighbor {
 			if n.IP != t.IP || (n.Side != "" && n.Side != l.side) {
 				continue
 			}
 			xx := x(n.Time)
-			h.p("<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#c77800\" stroke-width=\"1.5\"/><text x=\"%.1f\" y=\"%.0f\" fill=\"#c77800\" font-size=\"10\">%s</text><title>%s %s</title>",
-				xx, xx, y0+4, y0+rowH-4, xx+3, y0+rowH-5, esc(n.State), n.Time.Format("15:04:05.000"), esc(n.State))
+			h.p("<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#c77800\" stroke-width=\"1.5\"><title>%s %s</title></line>",
+				xx, xx, y0+4, y0+rowH-4, n.Time.Format("15:04:05.000"), esc(n.State))
+			w := 6*float64(len(n.State)) + 8
+			ly := y0 + rowH - 5
+			switch {
+			case xx+3 >= endBottom:
+				endBottom = xx + 3 + w
+			case xx+3 >= endTop:
+				endTop = xx + 3 + w
+				ly = y0 + 12
+			default:
+				continue // no room: the line and its tooltip remain
+			}
+			h.p("<rect x=\"%.1f\" y=\"%.0f\" width=\"%.0f\" height=\"12\" rx=\"2\" fill=\"#fff\" opacity=\"0.85\"/><text x=\"%.1f\" y=\"%.0f\" fill=\"#9a5d00\" font-size=\"10\" font-weight=\"600\">%s</text>",
+				xx+2, ly-9, w-4, xx+4, ly, esc(n.State))
 		}
 		h.p("\n")
 	}

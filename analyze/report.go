@@ -247,9 +247,8 @@ type SenderReport struct {
 
 // PairReport is the two-sided analysis of two inputs.
 type PairReport struct {
-	A, B        string        `json:"-"`
 	Sides       [2]string     `json:"sides"`
-	OffsetMS    float64       `json:"clock_offset_ms"` // B's clock minus A's clock
+	OffsetMS    float64       `json:"clock_offset_ms"` // Sides[1]'s clock minus Sides[0]'s
 	OffsetBasis string        `json:"offset_basis"`
 	Matched     uint64        `json:"matched_requests"`
 	Exchanges   []PairFailure `json:"failures"`
@@ -261,7 +260,6 @@ const (
 	NeverArrived = "request never arrived"
 	NoReplySent  = "request arrived, no reply sent"
 	ReplyLost    = "reply sent but never arrived"
-	ReplyLate    = "reply arrived late"
 )
 
 // PairFailure aggregates unanswered exchanges from one asker to one target
