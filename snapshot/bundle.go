@@ -211,6 +211,9 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 	}
 
 	man := s.manifest(j, sum, results)
+	if man.Files, err = listFiles(tmp); err != nil { // for the README; hashed below
+		return "", "", fmt.Errorf("list bundle files: %w", err)
+	}
 	if err := b.WriteFile(readmeName, func(w io.Writer) error { return writeReadme(w, man) }); err != nil {
 		return "", "", err
 	}

@@ -156,6 +156,21 @@ func hashFiles(dir string) ([]ManifestFile, error) {
 	return out, nil
 }
 
+// listFiles lists the regular files of dir with their sizes (no hashes).
+func listFiles(dir string) ([]ManifestFile, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []ManifestFile
+	for _, e := range ents {
+		if fi, err := e.Info(); err == nil && fi.Mode().IsRegular() {
+			out = append(out, ManifestFile{Name: e.Name(), Size: fi.Size()})
+		}
+	}
+	return out, nil
+}
+
 // ReadManifest reads manifest.json from a bundle directory.
 func ReadManifest(dir string) (*Manifest, error) {
 	b, err := os.ReadFile(filepath.Join(dir, manifestName))

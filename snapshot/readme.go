@@ -52,8 +52,11 @@ func writeReadme(w io.Writer, m *Manifest) error {
 	p("README.txt      This file.\n\n")
 	p("Files in this bundle:\n")
 	for _, f := range m.Files {
-		p("  %-16s %12d bytes\n", f.Name, f.Size)
+		if f.Name != readmeName && f.Name != manifestName {
+			p("  %-16s %12d bytes\n", f.Name, f.Size)
+		}
 	}
+	p("  %s\n  %s\n", manifestName, readmeName)
 	for _, c := range m.Collectors {
 		if !c.OK {
 			p("  (%s could not be written completely: %s)\n", c.Name, c.Error)
@@ -73,8 +76,8 @@ func writeReadme(w io.Writer, m *Manifest) error {
 	p("  tshark -r capture.pcapng -T fields -e frame.number -e frame.time_epoch \\\n")
 	p("         -e frame.interface_name -e frame.comment\n")
 	p("  capinfos capture.pcapng                                   counts, first/last time\n\n")
-	p("To check the files are intact: sha256sum -c is not directly usable; compare\n")
-	p("each file's SHA-256 with the \"files\" list in manifest.json.\n")
+	p("To check that the files are intact (each file's SHA-256 is in manifest.json):\n")
+	p("  jq -r '.files[] | \"\\(.sha256)  \\(.name)\"' manifest.json | sha256sum -c\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -161,9 +161,14 @@ type job struct {
 }
 
 // Request freezes the window before ev.Time (now, if zero) and queues the
-// bundle. It refuses with a *RefusedError wrapping ErrCooldown or ErrBusy.
+// bundle. It refuses with a *RefusedError wrapping ErrCooldown or ErrBusy
+// (not logged: the caller decides), or ErrClosed after Run has returned.
 // Failures after acceptance (an unwritable snapshots.dir, for example) are
-// reported in the Result, which is sent once on the returned channel.
+// logged and reported in the Result, sent once on the returned channel.
+//
+// Request returns after the freeze: the hard links (milliseconds) and the
+// Freezer collectors' Freeze (the network state at T; bounded by 10s).
+// It is safe to call from any goroutine.
 func (s *Snapshotter) Request(ev trigger.Event) (<-chan Result, error) {
 	now := s.opts.Now()
 	if ev.Time.IsZero() {
@@ -177,12 +182,10 @@ func (s *Snapshotter) Request(ev trigger.Event) (<-chan Result, error) {
 	if !s.last.IsZero() && now.Before(s.last.Add(s.cfg.Cooldown)) {
 		until := s.last.Add(s.cfg.Cooldown)
 		s.mu.Unlock()
-		s.log.Info("snapshot refused: cooling down", "trigger", ev.Trigger, "until", until)
 		return nil, &RefusedError{Err: ErrCooldown, Until: until}
 	}
 	if s.inflight >= maxInflight {
 		s.mu.Unlock()
-		s.log.Info("snapshot refused: one is being written and one is queued", "trigger", ev.Trigger)
 		return nil, &RefusedError{Err: ErrBusy}
 	}
 	prevLast := s.last

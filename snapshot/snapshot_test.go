@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/arpbox/arpbox/ring"
 	"github.com/arpbox/arpbox/trigger"
 )
 
@@ -405,8 +406,11 @@ func TestTornPartTolerated(t *testing.T) {
 				r.packet(0, at(time.Duration(i)*time.Second), uint32(i))
 			}
 			r.flush()
-			segs, _ := os.ReadDir(ringDir)
-			tc.tear(t, filepath.Join(ringDir, segs[0].Name()))
+			segs, err := ring.List(ringDir)
+			if err != nil || len(segs) != 1 || !segs[0].Current {
+				t.Fatalf("ring: %v %+v, want one current segment", err, segs)
+			}
+			tc.tear(t, segs[0].Path)
 			cfg := testConfig(filepath.Join(t.TempDir(), "snap"))
 			res := runSnapshot(t, cfg, ringDir, trigger.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(10 * time.Second)}, Options{})
 			if res.Err != nil {
