@@ -87,7 +87,7 @@ func (f *filler) fillBlock(block []byte, emit func(*Batch) bool) bool {
 		if f.match.kind != kindAll && f.match.kind != kindRaw && !f.match.Match(data) {
 			f.rejected++
 		} else {
-			ts := time.Unix(int64(u32(block, off+tp3Sec)), int64(u32(block, off+tp3Nsec)))
+			ts := time.Unix(int64(u32(block, off+tp3Sec)), int64(u32(block, off+tp3Nsec))).UTC()
 			status := u32(block, off+tp3Status)
 			tci := u32(block, off+tp3VLANTCI)
 			if (status&tpStatusVLANValid != 0 || tci != 0) && snap >= 12 {

@@ -21,9 +21,13 @@ import (
 //
 // A batch is sent when it is full, when no more frames are waiting in the
 // ring, or when its first frame is 100 ms old; the kernel retires a partly
-// filled ring block after 20 ms, so a lone frame reaches out within about
-// 20 ms. If out is full Run waits, the ring fills and the kernel counts
-// drops (Stats.Dropped).
+// filled ring block after 50 ms, so a lone frame reaches out within about
+// 50 ms. If out is full Run waits, the ring fills and the kernel counts
+// drops (Stats.Dropped). Cancelling ctx wakes Run at once.
+//
+// Run waits in the Go netpoller, not in poll(2): an idle capture wakes only
+// for frames, for the kernel counters a second after frames, and once a
+// minute.
 func (l *Live) Run(ctx context.Context, out chan<- *Batch) error {
 	cfg := l.cfg
 	if err := cfg.Validate(); err != nil {
@@ -110,10 +114,19 @@ func (l *Live) Run(ctx context.Context, out chan<- *Batch) error {
 	}
 }
 
+// statsEvery is how soon after frames arrive the kernel counters are read
+// (they change only when frames arrive, so an idle socket is not woken for
+// them); idleWake bounds any wait anyway.
+const (
+	statsEvery = time.Second
+	idleWake   = time.Minute
+)
+
 // read copies frames from the ring into batches until ctx is cancelled
 // (nil) or the socket reports an error (wrapping ErrLinkDown).
 func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Batch) bool) error {
-	nextStats := time.Now().Add(time.Second)
+	nextStats := time.Now().Add(statsEvery)
+	dirty := false // frames arrived since the counters were last read
 	for {
 		for {
 			blk, ready := s.block()
@@ -122,6 +135,7 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 			}
 			ok := fl.fillBlock(blk, emit)
 			s.release()
+			dirty = true
 			if !ok || ctx.Err() != nil {
 				return nil
 			}
@@ -131,21 +145,25 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 			}
 			if !now.Before(nextStats) {
 				l.sample(s)
-				nextStats = now.Add(time.Second)
+				nextStats, dirty = now.Add(statsEvery), false
 			}
 		}
 		// Nothing more in the ring: hand on what we have before waiting.
 		if !fl.flush(emit) {
 			return nil
 		}
-		if now := time.Now(); !now.Before(nextStats) {
+		now := time.Now()
+		if dirty && !now.Before(nextStats) {
 			l.sample(s)
-			nextStats = now.Add(time.Second)
+			nextStats, dirty = now.Add(statsEvery), false
 		}
-		// Wake for the next block, the stats, or cancellation (ctx's
-		// AfterFunc interrupts the wait; checking ctx after wait set its
-		// deadline closes the gap where the interrupt could be lost).
-		if err := s.wait(nextStats, ctx); err != nil {
+		deadline := now.Add(idleWake)
+		if dirty {
+			deadline = nextStats
+		}
+		// Wake for the next block, the counters, or cancellation (ctx's
+		// AfterFunc interrupts the wait).
+		if err := s.wait(deadline, ctx); err != nil {
 			return err
 		}
 		if ctx.Err() != nil {

@@ -421,3 +421,57 @@ func TestLiveDropsCounted(t *testing.T) {
 		t.Errorf("Stats.Received = %d > %d ARP frames sent: the filter let other frames count", st.Received, sent)
 	}
 }
+
+func TestLiveNDP(t *testing.T) {
+	nstest.RequireRoot(t, "ping", "arping")
+	ha, hb := nstest.NewHost(t, "ca"), nstest.NewHost(t, "cb")
+	la, lb := nstest.Veth(t, ha, "10.201.6.1/24", hb, "10.201.6.2/24")
+	ha.MustRun("ip", "-6", "addr", "add", "fd00:201:6::1/64", "dev", la.Name, "nodad")
+	hb.MustRun("ip", "-6", "addr", "add", "fd00:201:6::2/64", "dev", lb.Name, "nodad")
+	logs := newLogWatch(t)
+	l := NewLive(LiveConfig{Iface: lb.Name, Filter: mustParse(t, "ndp")}, slog.New(logs))
+	out, _ := liveRun(t, hb, l, 16)
+	logs.wait("capture: started")
+	ha.MustRun("ping", "-6", "-c", "2", "-i", "0.2", "-W", "1", "fd00:201:6::2")
+	ha.MustRun("arping", "-c", "1", "-w", "0.1", "-i", la.Name, lb.Addr().String())
+	frames := collect(t, out, 2*time.Second, func(f []Frame) bool { return len(f) >= 2 })
+	frames = append(frames, collect(t, out, 300*time.Millisecond, func([]Frame) bool { return false })...)
+	types := map[byte]int{}
+	for i, f := range frames {
+		if etherTypeOf(f.Data) != etherTypeIPv6 || len(f.Data) < 55 || f.Data[20] != protoICMPv6 {
+			t.Errorf("frame %d is not ICMPv6: % x", i, f.Data[:min(len(f.Data), 24)])
+			continue
+		}
+		types[f.Data[54]]++
+	}
+	if types[icmp6NS] == 0 || types[icmp6NA] == 0 || len(types) != 2 {
+		t.Errorf("ICMPv6 types captured %v, want NS (135) and NA (136) only", types)
+	}
+}
+
+func TestLivePromiscuous(t *testing.T) {
+	nstest.RequireRoot(t)
+	ha, hb := nstest.NewHost(t, "ca"), nstest.NewHost(t, "cb")
+	_, lb := nstest.Veth(t, ha, "", hb, "")
+	promiscuity := func() string {
+		out := hb.MustRun("ip", "-d", "link", "show", lb.Name)
+		if i := strings.Index(out, "promiscuity "); i >= 0 {
+			return strings.Fields(out[i:])[1]
+		}
+		t.Fatalf("no promiscuity in %q", out)
+		return ""
+	}
+	logs := newLogWatch(t)
+	l := NewLive(LiveConfig{Iface: lb.Name, Promiscuous: true}, slog.New(logs))
+	_, stop := liveRun(t, hb, l, 16)
+	logs.wait("capture: started")
+	if got := promiscuity(); got != "1" {
+		t.Errorf("promiscuity while capturing = %s, want 1", got)
+	}
+	if err, _ := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if got := promiscuity(); got != "0" {
+		t.Errorf("promiscuity after Run returned = %s, want 0", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,10 +25,7 @@ import (
 //	go test -run XX -bench LiveStorm -benchtime 1x ./capture
 func BenchmarkLiveStorm(b *testing.B) {
 	nstest.RequireRoot(b)
-	bin := filepath.Join(b.TempDir(), "arpstorm")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/arpbox/arpbox/cmd/arpstorm").CombinedOutput(); err != nil {
-		b.Skipf("skipping: cannot build cmd/arpstorm: %v: %s", err, out)
-	}
+	bin := buildArpstorm(b)
 	for range b.N {
 		ha, hb := nstest.NewHost(b, "sa"), nstest.NewHost(b, "sb")
 		la, lb := nstest.Veth(b, ha, "", hb, "")
@@ -105,4 +103,81 @@ func tcpdumpStorm(b *testing.B, ha, hb *nstest.Host, la, lb *nstest.Link, bin st
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	b.Logf("tcpdump: sender %s; %s; CPU %v (user %v, sys %v)", strings.TrimSpace(sender),
 		strings.Join(strings.Fields(stderr.String()), " "), cpu, time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano()))
+}
+
+func buildArpstorm(b *testing.B) string {
+	bin := filepath.Join(b.TempDir(), "arpstorm")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/arpbox/arpbox/cmd/arpstorm").CombinedOutput(); err != nil {
+		b.Skipf("skipping: cannot build cmd/arpstorm: %v: %s", err, out)
+	}
+	return bin
+}
+
+// BenchmarkLiveIdle measures Live's CPU time over 10 s of a quiet LAN
+// (10 ARP/s): the target is under 5 ms.
+//
+//	go test -run XX -bench LiveIdle -benchtime 1x ./capture
+func BenchmarkLiveIdle(b *testing.B) {
+	nstest.RequireRoot(b)
+	bin := buildArpstorm(b)
+	for range b.N {
+		ha, hb := nstest.NewHost(b, "ia"), nstest.NewHost(b, "ib")
+		la, lb := nstest.Veth(b, ha, "", hb, "")
+		l := NewLive(LiveConfig{Iface: lb.Name}, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		out := make(chan *Batch, 64)
+		errc := make(chan error, 1)
+		var tid int
+		go func() {
+			errc <- hb.Do(func() error {
+				tid = unix.Gettid()
+				return l.Run(ctx, out)
+			})
+		}()
+		var frames int
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for bt := range out {
+				frames += len(bt.Frames)
+				bt.Release()
+			}
+		}()
+		time.Sleep(200 * time.Millisecond)
+		sender := ha.Command(context.Background(), bin, "-i", la.Name, "-rate", "10", "-duration", "11s")
+		if err := sender.Start(); err != nil {
+			b.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		var before, after unix.Rusage
+		unix.Getrusage(unix.RUSAGE_SELF, &before)
+		runBefore := threadCPU(b, tid)
+		time.Sleep(10 * time.Second)
+		runAfter := threadCPU(b, tid)
+		unix.Getrusage(unix.RUSAGE_SELF, &after)
+		sender.Wait()
+		cancel()
+		if err := <-errc; err != nil {
+			b.Fatal(err)
+		}
+		close(out)
+		<-done
+		cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+		b.Logf("idle 10 s: %d frames; process CPU %v (all threads, whole test binary); Run's thread %v",
+			frames, cpu, runAfter-runBefore)
+		b.ReportMetric(float64(cpu.Microseconds())/1000, "cpu-ms/10s")
+	}
+}
+
+// threadCPU is the time thread tid of this process has been on a CPU.
+func threadCPU(b *testing.B, tid int) time.Duration {
+	raw, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/schedstat")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ns, err := strconv.ParseInt(strings.Fields(string(raw))[0], 10, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ns)
 }

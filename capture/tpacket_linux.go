@@ -19,8 +19,9 @@ const (
 	// frameSize only sets the kernel's frame count bookkeeping in V3.
 	frameSize = 2048
 	// blockTimeoutMS retires a partly filled block, so a lone frame reaches
-	// user space within about this long.
-	blockTimeoutMS = 20
+	// user space within about this long; frames closer together than this
+	// share a wakeup.
+	blockTimeoutMS = 50
 )
 
 // errFatal marks errors that reopening cannot fix (bad filter, no permission).
@@ -164,11 +165,17 @@ func (s *tpSocket) wait(deadline time.Time, ctx context.Context) error {
 		return nil // cancelled before the deadline was set: interrupt was overwritten
 	}
 	var sockErr int
+	first := true
 	err := s.rc.Read(func(fd uintptr) bool {
 		if _, ready := s.block(); ready {
 			return true
 		}
-		// Woken with nothing to read: an error, or the first look.
+		if first { // the caller just found the ring empty: go to sleep
+			first = false
+			return false
+		}
+		// Woken with nothing to read: the socket has an error, or the
+		// wakeup was spurious.
 		e, gerr := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
 		if gerr != nil {
 			e = int(unix.EBADF)
