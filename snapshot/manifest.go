@@ -137,7 +137,9 @@ func hashFiles(dir string) ([]ManifestFile, error) {
 		if !e.Type().IsRegular() || e.Name() == manifestName {
 			continue
 		}
-		f, err := os.Open(filepath.Join(dir, e.Name()))
+		// opened for writing only so that Sync works everywhere (Windows
+		// cannot flush a read-only handle)
+		f, err := os.OpenFile(filepath.Join(dir, e.Name()), os.O_RDWR, 0)
 		if err != nil {
 			return nil, err
 		}

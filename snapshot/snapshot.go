@@ -233,7 +233,8 @@ func (s *Snapshotter) newIDLocked(ev trigger.Event) string {
 	base := ev.Time.UTC().Format("20060102T150405Z") + "-" + sanitize(ev.Trigger)
 	id := base
 	for n := 2; ; n++ {
-		if !s.ids[id] && !exists(filepath.Join(s.cfg.Dir, id)) && !exists(filepath.Join(s.cfg.Dir, id+".zip")) {
+		if !s.ids[id] && !exists(filepath.Join(s.cfg.Dir, id)) && !exists(filepath.Join(s.cfg.Dir, id+".zip")) &&
+			!exists(filepath.Join(s.cfg.Dir, ".freeze-"+id)) && !exists(filepath.Join(s.cfg.Dir, ".tmp-"+id)) {
 			break
 		}
 		id = fmt.Sprintf("%s-%d", base, n)
