@@ -355,3 +355,27 @@ func FuzzReplayFile(f *testing.F) {
 		_ = err
 	})
 }
+
+func TestFileInterfaces(t *testing.T) {
+	pcap, _ := writePcap(t, fileFrames())
+	pcapng, _ := writePcapng(t, fileFrames())
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{pcap, []string{"x.pcap"}},
+		{pcapng, []string{"eth0", "eth1"}},
+	}
+	for _, tt := range tests {
+		got, err := FileInterfaces(tt.path)
+		if err != nil {
+			t.Fatalf("FileInterfaces(%s): %v", tt.path, err)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("FileInterfaces(%s) (-want +got):\n%s", filepath.Base(tt.path), diff)
+		}
+	}
+	if _, err := FileInterfaces(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("FileInterfaces(missing file) = nil error")
+	}
+}

@@ -163,7 +163,7 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 		}
 		// Wake for the next block, the counters, or cancellation (ctx's
 		// AfterFunc interrupts the wait).
-		if err := s.wait(deadline, ctx); err != nil {
+		if err := s.wait(ctx, deadline); err != nil {
 			return err
 		}
 		if ctx.Err() != nil {

@@ -40,6 +40,7 @@ type tpSocket struct {
 	nblocks int
 	cur     int // next block to read
 	ifindex int
+	closed  bool
 }
 
 // openSocket opens a capture socket on cfg.Iface. The socket is created
@@ -153,11 +154,11 @@ func (s *tpSocket) release() {
 	}
 }
 
-// wait waits until a block is ready, the deadline passes, ctx is cancelled
-// (given ctx's AfterFunc calls interrupt); it returns an error wrapping ErrLinkDown when the socket reports
-// an error (the kernel sets ENETDOWN when the interface goes down or is
-// deleted, and wakes the waiter).
-func (s *tpSocket) wait(deadline time.Time, ctx context.Context) error {
+// wait waits until a block is ready, the deadline passes or ctx is
+// cancelled (the caller has ctx's AfterFunc call interrupt). It returns an
+// error wrapping ErrLinkDown when the socket reports an error: the kernel
+// sets ENETDOWN and wakes the waiter when the interface goes down or away.
+func (s *tpSocket) wait(ctx context.Context, deadline time.Time) error {
 	if err := s.file.SetReadDeadline(deadline); err != nil {
 		return fmt.Errorf("wait: %w", err)
 	}
@@ -206,18 +207,21 @@ func (s *tpSocket) stats() (packets, drops uint32, err error) {
 	return st.Packets, st.Drops, nil
 }
 
+// close unmaps the ring and closes the socket. It leaves s.file as it is:
+// interrupt may still be running on another goroutine, and a deadline set
+// on a closed file is harmless.
 func (s *tpSocket) close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
 	if s.ring != nil {
 		_ = unix.Munmap(s.ring)
 		s.ring = nil
 	}
-	switch {
-	case s.file != nil:
+	if s.file != nil {
 		_ = s.file.Close()
-		s.file = nil
-		s.fd = -1
-	case s.fd >= 0:
+	} else {
 		_ = unix.Close(s.fd)
-		s.fd = -1
 	}
 }
