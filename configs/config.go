@@ -186,6 +186,8 @@ type rawTrigger struct {
 	Expect       []int     `yaml:"expect"`
 	Cooldown     string    `yaml:"cooldown"`
 	Socket       string    `yaml:"socket"`
+	Threshold    int       `yaml:"threshold"`
+	Window       string    `yaml:"window"`
 }
 
 // Parse checks a configuration read from name.
@@ -432,6 +434,8 @@ func (p *parser) convert(r *raw, c *Config) {
 			Expect:       rt.Expect,
 			Cooldown:     p.duration(field+".cooldown", rt.Cooldown, 0),
 			Socket:       rt.Socket,
+			Threshold:    rt.Threshold,
+			Window:       p.duration(field+".window", rt.Window, 0),
 		}
 		switch rt.Target.Kind {
 		case 0:

@@ -50,6 +50,8 @@ func NewCheck(spec Spec, log *slog.Logger) (Check, error) {
 		c, err = newNeighborCheck(spec.Target, spec.Interface)
 	case CheckHAProxy:
 		c, err = newHAProxyCheck(spec.Socket, spec.Target)
+	case CheckARPUnanswered, CheckARPConflict:
+		err = fmt.Errorf("check %s reads the recorded frames: the Runner builds it from RunnerOptions.Detector", spec.Check)
 	default:
 		err = fmt.Errorf("unknown check %q", spec.Check)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/arpbox/arpbox/analyze"
 	"log/slog"
 	"sync"
 	"time"
@@ -47,6 +48,10 @@ type RunnerOptions struct {
 	NewTicker func(d time.Duration) (<-chan time.Time, func())
 	// NewCheck builds the check for a spec. nil: NewCheck.
 	NewCheck func(Spec, *slog.Logger) (Check, error)
+	// Detector is fed every recorded frame by the recorder; the stream
+	// checks (arp-unanswered, arp-conflict) read it. nil: those checks are
+	// refused.
+	Detector *analyze.Detector
 }
 
 // Runner runs every health check on its interval and turns failures into
@@ -109,7 +114,16 @@ func NewRunner(specs []Spec, opts RunnerOptions) (*Runner, error) {
 		}
 		seen[s.Name] = true
 		log := r.log.With("trigger", s.Name, "check", s.Check, "target", s.DisplayTarget())
-		c, err := newCheck(s, log)
+		var c Check
+		var err error
+		if isStream(s.Check) {
+			c, err = newStreamCheck(s, opts.Detector, r.now)
+			if err != nil {
+				err = fmt.Errorf("trigger %s: %w", s.Name, err)
+			}
+		} else {
+			c, err = newCheck(s, log)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -273,7 +273,7 @@ func TestNewRunnerErrors(t *testing.T) {
 		specs []Spec
 		want  string
 	}{
-		{"bad spec", []Spec{{Name: "a", Check: "ping", Target: "x"}}, `trigger 1 (a): check: unknown check "ping" (want one of icmp, tcp, http, arp, neighbor, haproxy, exec)`},
+		{"bad spec", []Spec{{Name: "a", Check: "ping", Target: "x"}}, `trigger 1 (a): check: unknown check "ping" (want one of icmp, tcp, http, arp, neighbor, haproxy, exec, arp-unanswered, arp-conflict)`},
 		{"duplicate", []Spec{{Name: "a", Check: "tcp", Target: "x:1"}, {Name: "a", Check: "tcp", Target: "y:1"}}, `trigger 2: name: duplicate trigger name "a"`},
 	}
 	for _, tc := range tests {

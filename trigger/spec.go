@@ -20,11 +20,14 @@ const (
 	CheckNeighbor = "neighbor"
 	CheckHAProxy  = "haproxy"
 	CheckExec     = "exec"
+	// The stream checks read the frames arpbox records (see stream.go).
+	CheckARPUnanswered = "arp-unanswered"
+	CheckARPConflict   = "arp-conflict"
 )
 
 // Checks lists the check types in the order they are documented.
 func Checks() []string {
-	return []string{CheckICMP, CheckTCP, CheckHTTP, CheckARP, CheckNeighbor, CheckHAProxy, CheckExec}
+	return []string{CheckICMP, CheckTCP, CheckHTTP, CheckARP, CheckNeighbor, CheckHAProxy, CheckExec, CheckARPUnanswered, CheckARPConflict}
 }
 
 // Defaults filled in by WithDefaults.
@@ -34,6 +37,8 @@ const (
 	DefaultFailAfter     = 3
 	DefaultRecoverAfter  = 2
 	DefaultHAProxySocket = "/run/haproxy/admin.sock" // Debian's stats socket
+	DefaultWindow        = 30 * time.Second          // arp-unanswered, arp-conflict
+	DefaultUnanswered    = 3                         // arp-unanswered threshold
 )
 
 // Spec configures one health-check trigger (YAML: one item of triggers[]).
@@ -48,6 +53,10 @@ const (
 //	haproxy   backend/server; the stats socket is Socket  www/web1
 //	exec      an argv list, run without a shell: YAML target: [/usr/local/bin/probe, -q]
 //	          (the config loader puts the list in Command; Target stays empty)
+//	arp-unanswered  IP address: fails while Threshold requests for it went
+//	                unanswered within Window, in the frames arpbox records
+//	arp-conflict    IP address: fails while Threshold flip-flops or duplicate
+//	                answers for it were seen within Window
 type Spec struct {
 	Name, Check, Target string
 	Interface           string // arp, neighbor (YAML interface); optional
@@ -65,6 +74,12 @@ type Spec struct {
 	// Socket (YAML socket) is the HAProxy stats socket of a haproxy check
 	// (default /run/haproxy/admin.sock).
 	Socket string
+	// Threshold (YAML threshold) is how many unanswered requests
+	// (arp-unanswered, default 3) or conflicts (arp-conflict, default 1)
+	// within Window make a failure.
+	Threshold int
+	// Window (YAML window) is how far back the stream checks look; default 30s.
+	Window time.Duration
 }
 
 // FieldError is a Validate error naming the YAML key it is about.
@@ -102,6 +117,17 @@ func (s Spec) WithDefaults() Spec {
 	}
 	if s.Check == CheckHAProxy && s.Socket == "" {
 		s.Socket = DefaultHAProxySocket
+	}
+	if isStream(s.Check) {
+		if s.Window == 0 {
+			s.Window = DefaultWindow
+		}
+		if s.Threshold == 0 {
+			s.Threshold = 1
+			if s.Check == CheckARPUnanswered {
+				s.Threshold = DefaultUnanswered
+			}
+		}
 	}
 	return s
 }
@@ -163,6 +189,21 @@ func (s Spec) Validate() error {
 	}
 	if len(s.Command) > 0 && s.Check != CheckExec {
 		return fieldErr("target", "an argv list is only for check exec; check %s takes a string", s.Check)
+	}
+	if !isStream(s.Check) && (s.Threshold != 0 || s.Window != 0) {
+		key := "threshold"
+		if s.Window != 0 {
+			key = "window"
+		}
+		return fieldErr(key, "only used by checks %s and %s, not %s", CheckARPUnanswered, CheckARPConflict, s.Check)
+	}
+	if isStream(s.Check) {
+		switch {
+		case s.Threshold < 1:
+			return fieldErr("threshold", "must be at least 1, got %d", s.Threshold)
+		case s.Window <= 0:
+			return fieldErr("window", "must be positive, got %v", s.Window)
+		}
 	}
 	return nil
 }
@@ -231,6 +272,10 @@ func validateTarget(s Spec) error {
 	case CheckHAProxy:
 		if _, _, err := splitHAProxyTarget(t); err != nil {
 			return fieldErr("target", "%v", err)
+		}
+	case CheckARPUnanswered, CheckARPConflict:
+		if a, err := netip.ParseAddr(t); err != nil || a.Zone() != "" {
+			return fieldErr("target", "%q needs an IP address for check %s", t, s.Check)
 		}
 	}
 	return nil

@@ -78,7 +78,7 @@ func TestValidate(t *testing.T) {
 		{"exec target", with(ok("exec", "/bin/true"), func(s *Spec) { s.Command = []string{"/bin/true"} }), `target: check exec needs an argv list (run without a shell), e.g. target: [/usr/bin/curl, -f, http://x/]`},
 		{"command on tcp", with(ok("tcp", "x:1"), func(s *Spec) { s.Command = []string{"x"} }), `target: an argv list is only for check exec; check tcp takes a string`},
 		{"no name", with(ok("tcp", "x:1"), func(s *Spec) { s.Name = "" }), `name: must not be empty`},
-		{"unknown check", ok("ping", "10.0.0.1"), `check: unknown check "ping" (want one of icmp, tcp, http, arp, neighbor, haproxy, exec)`},
+		{"unknown check", ok("ping", "10.0.0.1"), `check: unknown check "ping" (want one of icmp, tcp, http, arp, neighbor, haproxy, exec, arp-unanswered, arp-conflict)`},
 		{"no target", ok("tcp", ""), `target: must not be empty for check tcp`},
 		{"negative interval", with(ok("tcp", "x:1"), func(s *Spec) { s.Interval = -time.Second }), `interval: must not be negative, got -1s`},
 		{"zero interval", with(ok("tcp", "x:1"), func(s *Spec) { s.Interval = 0 }), `interval: must be positive, got 0s`},

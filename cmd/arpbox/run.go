@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/arpbox/arpbox/analyze"
 	"github.com/arpbox/arpbox/capture"
 	"github.com/arpbox/arpbox/configs"
 	"github.com/arpbox/arpbox/control"
@@ -83,7 +84,10 @@ type daemon struct {
 	journal *netstate.Journal
 	snaps   *snapshot.Snapshotter
 	runner  *trigger.Runner
-	started time.Time
+	// detector sees every recorded frame when a stream check
+	// (arp-unanswered, arp-conflict) needs it; nil otherwise.
+	detector *analyze.Detector
+	started  time.Time
 
 	ringStats atomic.Pointer[ring.Stats] // published by the ring owner
 
@@ -140,7 +144,13 @@ func newDaemon(cfg *configs.Config, log *slog.Logger, replay string) (*daemon, e
 		Collectors:   collectors,
 		Flush:        d.flushRing,
 	})
-	runner, err := trigger.NewRunner(cfg.Triggers, trigger.RunnerOptions{Logger: log.With("part", "trigger")})
+	for _, t := range cfg.Triggers {
+		if t.Check == trigger.CheckARPUnanswered || t.Check == trigger.CheckARPConflict {
+			d.detector = analyze.NewDetector(analyze.DetectorConfig{})
+			break
+		}
+	}
+	runner, err := trigger.NewRunner(cfg.Triggers, trigger.RunnerOptions{Logger: log.With("part", "trigger"), Detector: d.detector})
 	if err != nil {
 		return nil, err
 	}
@@ -223,18 +233,23 @@ func (d *daemon) run(ctx context.Context) error {
 func (d *daemon) record(ctx context.Context, batches <-chan *capture.Batch) error {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	var werr error
 	for {
 		select {
 		case b, ok := <-batches:
 			if !ok {
-				return errors.Join(werr, d.ring.Close())
+				return d.ring.Close()
+			}
+			if d.detector != nil {
+				for _, f := range b.Frames {
+					d.detector.Observe(f.Time, f.Data)
+				}
 			}
 			for _, f := range b.Frames {
-				if err := d.ring.WritePacket(b.Iface, f.Time, f.Length, f.Data); err != nil && werr == nil {
-					// The ring logs and counts write errors itself and keeps
-					// going (a full disk prunes harder); nothing to add here.
-					_ = err
+				// Disk errors are the ring's to log, count and survive; an
+				// error here is a bug (an interface the ring doesn't know).
+				if err := d.ring.WritePacket(b.Iface, f.Time, f.Length, f.Data); err != nil {
+					b.Release()
+					return errors.Join(fmt.Errorf("recording a frame of interface %d: %w", b.Iface, err), d.ring.Close())
 				}
 			}
 			b.Release()
