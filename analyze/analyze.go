@@ -262,23 +262,15 @@ func (s *sideRun) evidence(e *evidence, note string) []Evidence {
 		}
 		out[len(out)-1].Frames = append(out[len(out)-1].Frames, r.Frame)
 	}
+	// The count goes on the last group, after the "…" that stands for the
+	// frames not listed; earlier groups list all their frames.
 	for i := range out {
-		out[i].Total = e.count
+		out[i].Total = uint64(len(out[i].Frames))
+	}
+	if len(out) > 0 {
+		out[len(out)-1].Total = e.count - uint64(len(e.refs())) + uint64(len(out[len(out)-1].Frames))
 	}
 	return out
-}
-
-func (s *sideRun) oneEvidence(e *evidence, note string) Evidence {
-	ev := s.evidence(e, note)
-	if len(ev) == 0 {
-		return Evidence{Side: s.in.name}
-	}
-	first := ev[0]
-	for _, x := range ev[1:] {
-		first.Frames = append(first.Frames, x.Frames...)
-		first.File += ", " + x.File
-	}
-	return first
 }
 
 func (s *sideRun) report(opts Options) SideReport {
@@ -332,7 +324,7 @@ func (s *sideRun) report(opts Options) SideReport {
 				MAC: x.mac.String(), IP: addrString(x.ip),
 				Start: time.Unix(st.start, 0).UTC(), End: time.Unix(st.end+1, 0).UTC(),
 				Packets: st.packets, PeakPerS: st.peak,
-				Evidence: s.oneEvidence(&st.ev, ""),
+				Evidence: s.evidence(&st.ev, ""),
 			})
 		}
 	}
@@ -345,7 +337,7 @@ func (s *sideRun) report(opts Options) SideReport {
 	for _, m := range ms {
 		r.Mismatches = append(r.Mismatches, MismatchReport{
 			EthernetSrc: m.eth.String(), SenderMAC: m.arp.String(), SenderIP: addrString(m.ip),
-			First: ts(m.first), Last: ts(m.last), Evidence: s.oneEvidence(&m.ev, ""),
+			First: ts(m.first), Last: ts(m.last), Evidence: s.evidence(&m.ev, ""),
 		})
 	}
 	return r
@@ -399,7 +391,7 @@ func (s *sideRun) targetReport(t *target) TargetReport {
 		er := EpisodeReport{
 			Start: ts(ep.start), End: ts(ep.end), Count: ep.count, Unicast: ep.unicast,
 			LastReplyBefore: s.seen(ep.lastReplyBefore), RecoveredAt: s.seen(ep.recovered),
-			Evidence: s.oneEvidence(&ep.ev, "unanswered requests"),
+			Evidence: s.evidence(&ep.ev, "unanswered requests"),
 		}
 		for _, a := range ep.askers {
 			er.Askers = append(er.Askers, AskerReport{IP: addrString(a.ip), MAC: a.mac.String(), Count: a.count})

@@ -96,6 +96,7 @@ func (d *Detector) Unanswered(ip netip.Addr, now time.Time, window time.Duration
 		if k.ip != ip {
 			continue
 		}
+		d.eng.expireTarget(t, n)
 		cnt := min(t.recentUnansN, len(t.recentUnans))
 		for i := range cnt {
 			x := t.recentUnans[i]

@@ -45,7 +45,6 @@ type tkey struct {
 
 type pending struct {
 	ts      int64
-	seq     uint64
 	sender  netip.Addr
 	smac    MAC
 	ref     Ref
@@ -135,7 +134,8 @@ type target struct {
 	episodes  []episode
 	episodesN uint64 // all episodes, including those not kept
 
-	tl timeline
+	tl     timeline
+	queued bool // in engine.queue
 
 	// recent unanswered request times and conflict times, for the live Detector.
 	recentUnans    [64]int64
@@ -198,12 +198,6 @@ type replyRec struct {
 	ref      Ref
 }
 
-type qitem struct {
-	ts  int64
-	seq uint64
-	t   *target
-}
-
 type engineConfig struct {
 	timeout      int64 // ns
 	stormRate    int
@@ -221,9 +215,10 @@ type engine struct {
 	targets    map[tkey]*target
 	senders    map[MAC]*sender
 	mismatches map[[2]MAC]*mismatch
-	queue      []qitem
-	qhead      int
-	seq        uint64
+	// queue holds targets with pending requests, roughly in the order their
+	// oldest request expires; at most one entry per target.
+	queue []*target
+	qhead int
 
 	now, first, last int64
 	resolution       uint64
@@ -317,6 +312,7 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 			return
 		}
 		t.last = ts
+		e.expireTarget(t, ts)
 		switch kind {
 		case KindAnnouncement:
 			t.announcements++
@@ -335,8 +331,7 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 			}
 			t.tl.add(e.first, ts, tlRequest)
 		}
-		e.seq++
-		pd := pending{ts: ts, seq: e.seq, sender: p.SenderIP, smac: p.SenderMAC, ref: ref,
+		pd := pending{ts: ts, sender: p.SenderIP, smac: p.SenderMAC, ref: ref,
 			unicast: !p.Broadcast && !p.EthDst.IsZero(), probe: kind == KindProbe, exch: -1}
 		if kind == KindRequest && e.cfg.exchanges {
 			if len(e.exch) < e.cfg.maxExchanges {
@@ -347,11 +342,22 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 			}
 		}
 		if len(t.pending) >= maxPending {
-			t.pending = t.pending[1:]
-			t.untracked++
+			// Too many requests in flight (a storm): give up on the oldest.
+			// If nothing answered for this address since it was sent, it
+			// is counted as unanswered now; otherwise it is untracked.
+			old := t.pending[0]
+			t.pending = append(t.pending[:0], t.pending[1:]...)
+			if !old.probe && (!t.lastReply.ok || t.lastReply.ts < old.ts) {
+				e.unanswered(t, old)
+			} else {
+				t.untracked++
+			}
 		}
 		t.pending = append(t.pending, pd)
-		e.queue = append(e.queue, qitem{ts: ts, seq: e.seq, t: t})
+		if !t.queued {
+			t.queued = true
+			e.queue = append(e.queue, t)
+		}
 	case KindReply, KindGratuitousReply:
 		t := e.target(tkey{vlan, p.SenderIP}, p.Proto, ts)
 		if t == nil {
@@ -366,6 +372,7 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 			return
 		}
 		t.replies++
+		e.expireTarget(t, ts)
 		t.tl.add(e.first, ts, tlReply)
 		if e.cfg.exchanges {
 			if len(e.replies) < e.cfg.maxExchanges {
@@ -395,7 +402,7 @@ func (e *engine) reply(t *target, ts int64, p *Packet, ref Ref) {
 	kept := t.pending[:0]
 	matched := 0
 	for _, pd := range t.pending {
-		if pd.sender != p.TargetIP || ts < pd.ts {
+		if pd.sender != p.TargetIP || ts < pd.ts || ts > pd.ts+e.cfg.timeout {
 			kept = append(kept, pd)
 			continue
 		}
@@ -451,18 +458,29 @@ func (t *target) closeEpisode() {
 	t.open = nil
 }
 
-// expire turns pending requests older than the timeout into unanswered ones.
+// expire turns pending requests older than the timeout into unanswered
+// ones. Targets are visited in queue order; a target whose oldest request has
+// not expired yet stops the walk, so others may be judged up to one timeout
+// late. That never changes a verdict: replies only answer requests within the
+// timeout, and each target expires its own requests before it handles a new
+// packet (expireTarget).
 func (e *engine) expire(now int64) {
 	for e.qhead < len(e.queue) {
-		q := e.queue[e.qhead]
-		if q.ts+e.cfg.timeout >= now {
+		t := e.queue[e.qhead]
+		if len(t.pending) > 0 && t.pending[0].ts+e.cfg.timeout >= now {
 			break
 		}
+		e.queue[e.qhead] = nil
 		e.qhead++
-		e.expireOne(q)
+		e.expireTarget(t, now)
+		if len(t.pending) > 0 {
+			e.queue = append(e.queue, t)
+		} else {
+			t.queued = false
+		}
 	}
 	// Compact the queue once its consumed head dominates.
-	if e.qhead > 1024 && e.qhead*2 > len(e.queue) {
+	if e.qhead > 64 && e.qhead*2 > len(e.queue) {
 		n := copy(e.queue, e.queue[e.qhead:])
 		clear(e.queue[n:])
 		e.queue = e.queue[:n]
@@ -470,18 +488,18 @@ func (e *engine) expire(now int64) {
 	}
 }
 
-func (e *engine) expireOne(q qitem) {
-	t := q.t
-	for i, pd := range t.pending {
-		if pd.seq != q.seq {
-			continue
+// expireTarget judges t's pending requests that waited longer than the
+// timeout at now. Pending requests are in time order.
+func (e *engine) expireTarget(t *target, now int64) {
+	n := 0
+	for n < len(t.pending) && t.pending[n].ts+e.cfg.timeout < now {
+		if pd := t.pending[n]; !pd.probe { // an unanswered probe means the address is free
+			e.unanswered(t, pd)
 		}
-		t.pending = append(t.pending[:i], t.pending[i+1:]...)
-		if pd.probe {
-			return // an unanswered probe means the address is free
-		}
-		e.unanswered(t, pd)
-		return
+		n++
+	}
+	if n > 0 {
+		t.pending = append(t.pending[:0], t.pending[n:]...)
 	}
 }
 
@@ -522,6 +540,7 @@ func (e *engine) unanswered(t *target, pd pending) {
 func (e *engine) finish() {
 	e.expire(e.now)
 	for _, t := range e.targets {
+		e.expireTarget(t, e.now)
 		for _, pd := range t.pending {
 			if !pd.probe {
 				t.undecided++

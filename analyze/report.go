@@ -85,11 +85,15 @@ type Finding struct {
 	Last     time.Time  `json:"last"`
 	Count    uint64     `json:"count"`
 	Evidence []Evidence `json:"evidence,omitempty"`
+
+	never bool // an address that never answered: merged when there are many
 }
 
 // Evidence names frames to look at: 1-based frame numbers as Wireshark shows
-// them, per input file. Frames is a sample (first few and last); Total is how
-// many frames the finding covers.
+// them, per input file. Frames is a sample (the first few and the last);
+// Total is how many frames the entry stands for: the listed ones plus those
+// left out before the last listed frame. When a finding's frames span
+// several files there is one entry per file.
 type Evidence struct {
 	Side   string   `json:"side"`
 	File   string   `json:"file"`
@@ -187,7 +191,7 @@ type EpisodeReport struct {
 	Askers          []AskerReport `json:"askers"`
 	LastReplyBefore *Seen         `json:"last_reply_before,omitempty"`
 	RecoveredAt     *Seen         `json:"recovered,omitempty"`
-	Evidence        Evidence      `json:"evidence"`
+	Evidence        []Evidence    `json:"evidence"`
 }
 
 // AskerReport is who sent unanswered requests.
@@ -219,23 +223,23 @@ type Conflict struct {
 
 // StormReport is a burst of requests from one sender.
 type StormReport struct {
-	MAC      string    `json:"mac"`
-	IP       string    `json:"ip"`
-	Start    time.Time `json:"start"`
-	End      time.Time `json:"end"`
-	Packets  uint64    `json:"packets"`
-	PeakPerS int       `json:"peak_per_s"`
-	Evidence Evidence  `json:"evidence"`
+	MAC      string     `json:"mac"`
+	IP       string     `json:"ip"`
+	Start    time.Time  `json:"start"`
+	End      time.Time  `json:"end"`
+	Packets  uint64     `json:"packets"`
+	PeakPerS int        `json:"peak_per_s"`
+	Evidence []Evidence `json:"evidence"`
 }
 
 // MismatchReport is frames whose Ethernet source differs from the ARP sender MAC.
 type MismatchReport struct {
-	EthernetSrc string    `json:"ethernet_src"`
-	SenderMAC   string    `json:"sender_mac"`
-	SenderIP    string    `json:"sender_ip"`
-	First       time.Time `json:"first"`
-	Last        time.Time `json:"last"`
-	Evidence    Evidence  `json:"evidence"`
+	EthernetSrc string     `json:"ethernet_src"`
+	SenderMAC   string     `json:"sender_mac"`
+	SenderIP    string     `json:"sender_ip"`
+	First       time.Time  `json:"first"`
+	Last        time.Time  `json:"last"`
+	Evidence    []Evidence `json:"evidence"`
 }
 
 // SenderReport is request volume per sender.

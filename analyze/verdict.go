@@ -12,7 +12,7 @@ import (
 func verdict(rep *Report, sides []*sideRun) Verdict {
 	var fs []Finding
 	for _, s := range sides {
-		fs = append(fs, s.findings(rep.Trigger)...)
+		fs = append(fs, mergeNever(s.findings(rep.Trigger))...)
 	}
 	for _, p := range rep.TwoSided {
 		for _, f := range p.Exchanges {
@@ -57,6 +57,53 @@ func verdict(rep *Report, sides []*sideRun) Verdict {
 		v.Summary = fs[0].Summary
 	}
 	return v
+}
+
+// mergeNever folds many "never answered" findings of one side (a scan, a
+// storm into unused addresses, a stale configuration) into one.
+func mergeNever(fs []Finding) []Finding {
+	const many = 5
+	var never []Finding
+	for _, f := range fs {
+		if f.never {
+			never = append(never, f)
+		}
+	}
+	if len(never) <= many {
+		return fs
+	}
+	out := fs[:0:0]
+	for _, f := range fs {
+		if !f.never {
+			out = append(out, f)
+		}
+	}
+	m := Finding{Kind: FindUnanswered, Side: never[0].Side, Score: 55, First: never[0].First, Last: never[0].Last}
+	var ips []string
+	for i, f := range never {
+		m.Count += f.Count
+		if f.First.Before(m.First) {
+			m.First = f.First
+		}
+		if f.Last.After(m.Last) {
+			m.Last = f.Last
+		}
+		if i < 3 {
+			m.Evidence = append(m.Evidence, f.Evidence...)
+		}
+		if i < 8 {
+			ips = append(ips, f.IP)
+		}
+	}
+	list := strings.Join(ips, ", ")
+	if len(never) > len(ips) {
+		list += ", …"
+	}
+	m.Title = fmt.Sprintf("%d addresses never answered", len(never))
+	m.Summary = fmt.Sprintf("%d addresses never answered in this capture (%s): %s unanswered from %s to %s. "+
+		"Something asks for hosts that are not there: a scan, a storm, or a stale configuration. Check whether any of them should be up.",
+		len(never), list, plural(m.Count, "request"), clock(m.First.UnixNano()), clock(m.Last.UnixNano()))
+	return append(out, m)
 }
 
 func severity(score int) string {
@@ -200,7 +247,7 @@ func (s *sideRun) unansweredFinding(f Finding, t *target, trig *Mark) Finding {
 	case !last.lastReplyBefore.ok && t.replies == 0:
 		f.Title = fmt.Sprintf("%s never answered %s", ip, proto)
 		f.Summary = fmt.Sprintf("%s never answered %s in this capture: %s (%s–%s).", ip, proto, what, clock(last.start), clock(last.end))
-		f.Score = 60
+		f.Score, f.never = 60, true
 		if last.count < 3 {
 			f.Score = 30 // a single probe of an unused address is not an outage
 		}
@@ -234,7 +281,7 @@ func (s *sideRun) unansweredFinding(f Finding, t *target, trig *Mark) Finding {
 		f.Summary += fmt.Sprintf(" This is the last of %s; %s unanswered in total.", plural(t.episodesN, "outage"), plural(t.unanswered, "request"))
 	}
 	for _, ep := range eps[max(0, len(eps)-3):] {
-		f.Evidence = append(f.Evidence, s.evidenceOne(ep.ev, fmt.Sprintf("unanswered %s–%s", clock(ep.start), clock(ep.end))))
+		f.Evidence = append(f.Evidence, s.evidence(&ep.ev, fmt.Sprintf("unanswered %s–%s", clock(ep.start), clock(ep.end)))...)
 	}
 	if lr := last.lastReplyBefore; lr.ok {
 		f.Evidence = append(f.Evidence, Evidence{Side: s.in.name, File: s.fileName(lr.ref), Frames: []uint64{lr.ref.Frame}, Total: 1, Note: "last reply before"})
@@ -242,8 +289,6 @@ func (s *sideRun) unansweredFinding(f Finding, t *target, trig *Mark) Finding {
 	}
 	return bumpTrigger(f, trig)
 }
-
-func (s *sideRun) evidenceOne(e evidence, note string) Evidence { return s.oneEvidence(&e, note) }
 
 func (s *sideRun) macFinding(f Finding, t *target, trig *Mark) Finding {
 	f.Count = t.changes
@@ -295,8 +340,8 @@ func (s *sideRun) senderFindings(trig *Mark) []Finding {
 				f.Score = 60
 			}
 			f.Title = fmt.Sprintf("Request storm from %s", m)
-			f.Summary = fmt.Sprintf("%s (%s) sent %s in %s from %s (peak %d/s, threshold %d/s). A storm can exhaust neighbor tables and rate limits so that real requests go unanswered.",
-				m, addrString(x.ip), plural(st.packets, "request"), dur(secs*1e9), time.Unix(st.start, 0).UTC().Format("15:04:05"), st.peak, rate)
+			f.Summary = fmt.Sprintf("%s (%s) sent %s in %s from %s (peak %s/s, threshold %d/s). A storm can exhaust neighbor tables and rate limits so that real requests go unanswered.",
+				m, addrString(x.ip), plural(st.packets, "request"), dur(secs*1e9), time.Unix(st.start, 0).UTC().Format("15:04:05"), count(uint64(st.peak)), rate)
 			f.First, f.Last = time.Unix(st.start, 0).UTC(), time.Unix(st.end+1, 0).UTC()
 			f.Evidence = s.evidence(&st.ev, "requests above the threshold")
 			fs = append(fs, bumpTrigger(f, trig))
