@@ -489,3 +489,35 @@ func TestLiveCancelWhileWaitingForInterface(t *testing.T) {
 		t.Errorf("Run = %v after %v; want nil within 200ms of cancel", err, took)
 	}
 }
+
+// ARP from a VLAN subinterface of the sending veth: the kernel carries the
+// tag as metadata all the way; Live writes it into the frame.
+func TestLiveVLANSubinterface(t *testing.T) {
+	nstest.RequireRoot(t, "arping")
+	ha, hb := nstest.NewHost(t, "ca"), nstest.NewHost(t, "cb")
+	la, lb := nstest.Veth(t, ha, "", hb, "")
+	if out, err := ha.Run("ip", "link", "add", "link", la.Name, "name", "v42", "type", "vlan", "id", "42"); err != nil {
+		t.Skipf("skipping: this kernel cannot make a VLAN device (no 8021q module?): %s", out)
+	}
+	ha.MustRun("ip", "addr", "add", "10.201.42.1/24", "dev", "v42")
+	ha.MustRun("ip", "link", "set", "v42", "up")
+	logs := newLogWatch(t)
+	l := NewLive(LiveConfig{Iface: lb.Name}, slog.New(logs))
+	out, _ := liveRun(t, hb, l, 16)
+	logs.wait("capture: started")
+	ha.Run("arping", "-c", "2", "-w", "0.2", "-i", "v42", "10.201.42.2")
+	frames := collect(t, out, 3*time.Second, func(f []Frame) bool { return len(f) >= 2 })
+	if len(frames) < 2 {
+		t.Fatalf("got %d frames, want 2 tagged ARP frames", len(frames))
+	}
+	for i, f := range frames {
+		d := f.Data
+		if len(d) < 18 || etherTypeOf(d) != etherType8021Q || binary.BigEndian.Uint16(d[14:])&0xfff != 42 ||
+			binary.BigEndian.Uint16(d[16:]) != etherTypeARP || !bytes.Equal(d[6:12], la.MAC) {
+			t.Errorf("frame %d = % x, want MACs, 802.1Q tag VLAN 42, ARP", i, d[:min(len(d), 20)])
+		}
+		if f.Length != len(d) {
+			t.Errorf("frame %d: Length %d, len(Data) %d, want equal", i, f.Length, len(d))
+		}
+	}
+}
