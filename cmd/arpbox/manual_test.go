@@ -108,3 +108,54 @@ control:
 		t.Errorf("trigger-file reason %q lost the text", reason)
 	}
 }
+
+// TestStreamTriggerFires: an arp-unanswered trigger fires from what the
+// recorder sees, without probing anything itself.
+func TestStreamTriggerFires(t *testing.T) {
+	nstest.RequireRoot(t, "nft", "arping")
+	gw, be := nstest.NewHost(t, "gw"), nstest.NewHost(t, "be")
+	lg, lb := nstest.Veth(t, gw, "10.208.4.1/24", be, "10.208.4.2/24")
+	dir := t.TempDir()
+	cfg := writeConfig(t, fmt.Sprintf(`
+capture:
+  interfaces: [%[1]s]
+ring:
+  dir: %[2]s/ring
+snapshots:
+  dir: %[2]s/snapshots
+  before: 30s
+  after: 1s
+control:
+  socket: %[2]s/arpbox.sock
+triggers:
+  - name: backend-unanswered
+    check: arp-unanswered
+    target: %[3]s
+    threshold: 3
+    window: 10s
+    interval: 500ms
+    fail_after: 1
+`, lg.Name, dir, lb.Addr()))
+	d := startDaemon(t, gw, cfg)
+	if !d.waitLog("arpbox recording", 20*time.Second) {
+		t.Fatal("arpbox did not start recording")
+	}
+	// Answered requests don't fire.
+	gw.MustRun("arping", "-c", "5", "-W", "0.2", "-i", lg.Name, lb.Addr().String())
+	time.Sleep(2 * time.Second)
+	if b := bundles(t, dir+"/snapshots"); len(b) != 0 {
+		t.Fatalf("answered ARP fired the trigger: %v", b)
+	}
+	be.MustRun("nft", "add", "table", "arp", "t")
+	be.MustRun("nft", "add", "chain", "arp", "t", "in", "{ type filter hook input priority 0; }")
+	be.MustRun("nft", "add", "rule", "arp", "t", "in", "drop")
+	_, _ = gw.Run("arping", "-c", "5", "-W", "0.2", "-i", lg.Name, lb.Addr().String()) // exits 1: no replies
+	b := waitBundles(t, dir+"/snapshots", 1, 20*time.Second)
+	m, err := snapshot.ReadManifest(b[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Trigger.Check != "arp-unanswered" || !strings.Contains(m.Trigger.Reason, "unanswered") {
+		t.Errorf("manifest trigger = %+v", m.Trigger)
+	}
+}
