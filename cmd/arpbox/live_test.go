@@ -325,3 +325,8 @@ control:
 	}
 	t.Logf("%d segments, %d packets after 3× kill -9", len(sealed), total)
 }
+
+func hasTool(name string) bool {
+	_, err := exec.LookPath(name)
+	return err == nil
+}
