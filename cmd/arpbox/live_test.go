@@ -330,3 +330,67 @@ func hasTool(name string) bool {
 	_, err := exec.LookPath(name)
 	return err == nil
 }
+
+// TestInterfaceRecreated: the capture interface vanishes and comes back
+// (a new ifindex) while arpbox runs; arpbox keeps going and records ARP
+// from the new interface.
+func TestInterfaceRecreated(t *testing.T) {
+	nstest.RequireRoot(t, "capinfos", "tshark", "arping")
+	gw, peer := nstest.NewHost(t, "gw"), nstest.NewHost(t, "pe")
+	lg, lp := nstest.Veth(t, gw, "10.208.5.1/24", peer, "10.208.5.2/24")
+	dir := t.TempDir()
+	cfg := writeConfig(t, fmt.Sprintf(`
+capture:
+  interfaces: [%[1]s]
+ring:
+  dir: %[2]s/ring
+snapshots:
+  dir: %[2]s/snapshots
+control:
+  socket: %[2]s/arpbox.sock
+`, lg.Name, dir))
+	d := startDaemon(t, gw, cfg)
+	if !d.waitLog("arpbox recording", 20*time.Second) {
+		t.Fatal("arpbox did not start recording")
+	}
+	time.Sleep(300 * time.Millisecond)
+	peer.MustRun("arping", "-c", "3", "-W", "0.1", "-i", lp.Name, "-S", "10.208.5.22", lg.Addr().String())
+	gw.MustRun("ip", "link", "del", lg.Name)
+	time.Sleep(1500 * time.Millisecond) // arpbox sees the link gone
+	gw.MustRun("ip", "link", "add", lg.Name, "type", "veth", "peer", "name", lp.Name, "netns", peer.NS)
+	gw.MustRun("ip", "addr", "add", "10.208.5.1/24", "dev", lg.Name)
+	gw.MustRun("ip", "link", "set", lg.Name, "up")
+	peer.MustRun("ip", "addr", "add", "10.208.5.2/24", "dev", lp.Name)
+	peer.MustRun("ip", "link", "set", lp.Name, "up")
+	// Reopen backs off up to a few seconds: keep asking until it's back.
+	found := false
+	for i := 0; i < 20 && !found; i++ {
+		peer.MustRun("arping", "-c", "1", "-i", lp.Name, "-S", "10.208.5.99", lg.Addr().String())
+		time.Sleep(500 * time.Millisecond)
+		found = strings.Contains(d.log(), "interface back")
+	}
+	peer.MustRun("arping", "-c", "3", "-W", "0.1", "-i", lp.Name, "-S", "10.208.5.99", lg.Addr().String())
+	time.Sleep(1500 * time.Millisecond)
+	if err := d.stop(); err != nil {
+		t.Fatalf("arpbox exit: %v", err)
+	}
+	sealed, _ := ringFiles(t, dir+"/ring")
+	before, after := 0, 0
+	for _, f := range sealed {
+		for _, fr := range readFrames(t, f) {
+			switch {
+			case fr.Op == 1 && fr.SPA == "10.208.5.22":
+				before++
+			case fr.Op == 1 && fr.SPA == "10.208.5.99":
+				after++
+			}
+		}
+	}
+	if before == 0 {
+		t.Errorf("no ARP recorded before the interface was deleted")
+	}
+	if after == 0 {
+		t.Errorf("no ARP recorded after the interface was recreated")
+	}
+	t.Logf("requests before deletion: %d, after recreation: %d", before, after)
+}
