@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // WriteReports analyses inputs (each one side, as for Analyze) and writes
@@ -18,6 +19,11 @@ func WriteReports(ctx context.Context, dir string, inputs []string, opts Options
 	rep, err := Analyze(ctx, inputs, opts)
 	if err != nil {
 		return fmt.Errorf("report for %s: %w", dir, err)
+	}
+	// Inputs inside dir (a bundle's capture.pcapng) are named relative to
+	// it: the report travels with the bundle, the staging path does not.
+	for i := range rep.Sides {
+		rep.Sides[i].Path = relTo(dir, rep.Sides[i].Path)
 	}
 	for _, f := range []struct {
 		name  string
@@ -36,6 +42,15 @@ func WriteReports(ctx context.Context, dir string, inputs []string, opts Options
 		}
 	}
 	return nil
+}
+
+// relTo returns path relative to dir when path lies inside dir.
+func relTo(dir, path string) string {
+	rel, err := filepath.Rel(dir, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return path
+	}
+	return rel
 }
 
 func writeFileAtomic(path string, data []byte) error {
