@@ -214,7 +214,15 @@ func (d *daemon) run(ctx context.Context) error {
 	// The ring owner drains until every source has stopped, so the last
 	// frames land in the sealed segment.
 	g.Go(func() error { return d.record(gctx, batches) })
-	g.Go(func() error { return d.journal.Run(gctx) })
+	g.Go(func() error {
+		err := d.journal.Run(gctx)
+		if errors.Is(err, netstate.ErrUnsupported) {
+			// Bundles then carry no journal; recording goes on.
+			d.log.Warn("no neighbor/link journal on this platform", "err", err)
+			return nil
+		}
+		return err
+	})
 	g.Go(func() error { return d.snaps.Run(gctx) })
 	g.Go(func() error { return d.runner.Run(gctx, d.onEvent) })
 	g.Go(func() error { return trigger.NewSignalSource().Run(gctx, d.onEvent) })

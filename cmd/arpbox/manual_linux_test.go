@@ -23,24 +23,10 @@ func TestManualTriggers(t *testing.T) {
 	lg, _ := nstest.Veth(t, gw, "10.208.3.1/24", peer, "10.208.3.2/24")
 	dir := t.TempDir()
 	sock := dir + "/arpbox.sock"
-	cfg := writeConfig(t, fmt.Sprintf(`
-capture:
-  interfaces: [%[1]s]
-ring:
-  dir: %[2]s/ring
-snapshots:
-  dir: %[2]s/snapshots
-  before: 30s
-  after: 1s
-  cooldown: 1s
-control:
-  socket: %[3]s
-  trigger_file: %[2]s/trigger
-`, lg.Name, dir, sock))
-	d := startDaemon(t, gw, cfg)
-	if !d.waitLog("arpbox recording", 20*time.Second) {
-		t.Fatal("arpbox did not start recording")
-	}
+	d := startRecorder(t, gw, lg.Name, dir, recorderOpts{
+		snapshots: "before: 30s\nafter: 1s\ncooldown: 1s",
+		control:   "trigger_file: " + dir + "/trigger",
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -116,30 +102,17 @@ func TestStreamTriggerFires(t *testing.T) {
 	gw, be := nstest.NewHost(t, "gw"), nstest.NewHost(t, "be")
 	lg, lb := nstest.Veth(t, gw, "10.208.4.1/24", be, "10.208.4.2/24")
 	dir := t.TempDir()
-	cfg := writeConfig(t, fmt.Sprintf(`
-capture:
-  interfaces: [%[1]s]
-ring:
-  dir: %[2]s/ring
-snapshots:
-  dir: %[2]s/snapshots
-  before: 30s
-  after: 1s
-control:
-  socket: %[2]s/arpbox.sock
-triggers:
-  - name: backend-unanswered
+	startRecorder(t, gw, lg.Name, dir, recorderOpts{
+		snapshots: "before: 30s\nafter: 1s",
+		triggers: fmt.Sprintf(`  - name: backend-unanswered
     check: arp-unanswered
-    target: %[3]s
+    target: %s
     threshold: 3
     window: 10s
     interval: 500ms
     fail_after: 1
-`, lg.Name, dir, lb.Addr()))
-	d := startDaemon(t, gw, cfg)
-	if !d.waitLog("arpbox recording", 20*time.Second) {
-		t.Fatal("arpbox did not start recording")
-	}
+`, lb.Addr()),
+	})
 	// Answered requests don't fire.
 	gw.MustRun("arping", "-c", "5", "-W", "0.2", "-i", lg.Name, lb.Addr().String())
 	time.Sleep(2 * time.Second)

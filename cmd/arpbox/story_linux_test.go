@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -34,40 +33,24 @@ func TestStory(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	cfg := writeConfig(t, fmt.Sprintf(`
-capture:
-  interfaces: [%[1]s]
-ring:
-  dir: %[2]s/ring
-  segment_size: 256KiB
-  segment_duration: 3s
-  max_size: 32MiB
-snapshots:
-  dir: %[2]s/snapshots
-  before: 1m
-  after: 3s
-  cooldown: 5s
-control:
-  socket: %[2]s/arpbox.sock
-triggers:
-  - name: backend-icmp
+	d := startRecorder(t, gw, lg.Name, dir, recorderOpts{
+		ring:      "segment_size: 256KiB\nsegment_duration: 3s\nmax_size: 32MiB",
+		snapshots: "before: 1m\nafter: 3s\ncooldown: 5s",
+		triggers: fmt.Sprintf(`  - name: backend-icmp
     check: icmp
-    target: %[3]s
+    target: %[1]s
     interval: 300ms
     timeout: 250ms
     fail_after: 3
     recover_after: 2
   - name: backend-neighbor
     check: neighbor
-    target: %[3]s
+    target: %[1]s
     interval: 500ms
     fail_after: 1
     recover_after: 2
-`, lg.Name, dir, lb.Addr()))
-	d := startDaemon(t, gw, cfg)
-	if !d.waitLog("arpbox recording", 20*time.Second) {
-		t.Fatal("arpbox did not start recording")
-	}
+`, lb.Addr()),
+	})
 	time.Sleep(6 * time.Second) // healthy: requests and replies flow
 
 	outage := func(n int) {
@@ -104,40 +87,6 @@ triggers:
 	if err := d.stop(); err != nil {
 		t.Errorf("arpbox exit: %v", err)
 	}
-}
-
-// bundles lists published bundle directories, oldest first.
-func bundles(t *testing.T, dir string) []string {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, e := range ents {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			out = append(out, filepath.Join(dir, e.Name()))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func waitBundles(t *testing.T, dir string, n int, d time.Duration) []string {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if b := bundles(t, dir); len(b) >= n {
-			// A bundle dir is published by rename when complete; the zip
-			// follows right after.
-			if _, err := os.Stat(b[n-1] + ".zip"); err == nil {
-				return b
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("want %d bundles in %s within %s, have %v", n, dir, d, bundles(t, dir))
-	return nil
 }
 
 type manifestFile struct {
