@@ -12,6 +12,7 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+GOOS=windows go vet ./...   # no Linux-only assumption outside _linux files, tests included
 for target in linux/amd64 linux/arm64 windows/amd64; do
 	CGO_ENABLED=0 GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null ./...
 	echo "build ok: $target (CGO_ENABLED=0)"
