@@ -118,4 +118,3 @@ func TestClientWithoutDaemon(t *testing.T) {
 		t.Errorf("error = %v, want a hint that arpbox is not running", err)
 	}
 }
-
