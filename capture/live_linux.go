@@ -101,11 +101,15 @@ func (l *Live) Run(ctx context.Context, out chan<- *Batch) error {
 		if ctx.Err() != nil {
 			if b := fl.cur; b != nil && len(b.Frames) > 0 {
 				fl.cur = nil
-				select { // last frames, if the consumer still takes them
+				// The last frames: a consumer that drains until the
+				// sources stop takes them; give up after a second if not.
+				t := time.NewTimer(time.Second)
+				select {
 				case out <- b:
-				default:
+				case <-t.C:
 					b.Release()
 				}
+				t.Stop()
 			}
 			return nil
 		}

@@ -337,11 +337,6 @@ func (p *parser) convert(r *raw, c *Config) {
 	// capture
 	rc := r.Capture
 	c.Capture.Interfaces = rc.Interfaces
-	for i, name := range rc.Interfaces {
-		if name == "" || strings.ContainsAny(name, " /\t") {
-			p.fail(fmt.Sprintf("capture.interfaces[%d]", i), fmt.Errorf("%q is not an interface name", name))
-		}
-	}
 	spec := rc.Filter
 	if spec == "" {
 		spec = "arp"
@@ -351,17 +346,30 @@ func (p *parser) convert(r *raw, c *Config) {
 		p.fail("capture.filter", err)
 	}
 	c.Capture.Filter = f
-	c.Capture.SnapLen = 262144
+	c.Capture.SnapLen = capture.DefaultSnapLen
 	if rc.SnapLen != nil {
 		c.Capture.SnapLen = *rc.SnapLen
-		if *rc.SnapLen < 64 || *rc.SnapLen > 262144 {
-			p.fail("capture.snaplen", fmt.Errorf("%d: want 64 to 262144", *rc.SnapLen))
-		}
 	}
 	c.Capture.Promiscuous = rc.Promiscuous
-	c.Capture.BufferBytes = int(p.size("capture.buffer_size", rc.BufferSize, 8<<20))
-	if c.Capture.BufferBytes < 1<<20 || c.Capture.BufferBytes > 1<<30 {
-		p.fail("capture.buffer_size", fmt.Errorf("%s: want 1MiB to 1GiB", rc.BufferSize))
+	c.Capture.BufferBytes = int(p.size("capture.buffer_size", rc.BufferSize, capture.DefaultBufferBytes))
+	// capture's own checks, for every interface (and once for the shared
+	// settings when the interface is left to the default route).
+	names := rc.Interfaces
+	if len(names) == 0 {
+		names = []string{"default"}
+	}
+	for i, name := range names {
+		lc := capture.LiveConfig{Iface: name, Index: i, Filter: f, SnapLen: c.Capture.SnapLen, BufferBytes: c.Capture.BufferBytes}
+		if err := lc.Validate(); err != nil {
+			key, msg, _ := strings.Cut(err.Error(), ": ")
+			field := "capture." + key
+			if key == "interfaces" {
+				field = fmt.Sprintf("capture.interfaces[%d]", i)
+			}
+			if i == 0 || key == "interfaces" {
+				p.fail(field, errors.New(msg))
+			}
+		}
 	}
 
 	// ring
@@ -380,7 +388,7 @@ func (p *parser) convert(r *raw, c *Config) {
 		if pct, ok := strings.CutSuffix(strings.TrimSpace(rr.MinFree), "%"); ok {
 			v, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
 			if err != nil || v < 0 || v >= 100 {
-				p.fail("ring.min_free", fmt.Errorf("%q: want a percentage from 0%% to 99%%, or a size like 2GiB", rr.MinFree))
+				p.fail("ring.min_free", fmt.Errorf("%q: want a percentage like 5%%, or a size like 2GiB", rr.MinFree))
 			}
 			c.Ring.MinFreePercent = v
 		} else {
@@ -473,19 +481,28 @@ func (p *parser) convert(r *raw, c *Config) {
 
 // ResolveGateway replaces the target "gateway" in every trigger with the
 // default route's next hop, and an empty interface list with the default
-// route's interface.
-func (c *Config) ResolveGateway(iface, gateway string) {
+// route's interface. With no next hop (a device-only default route) the
+// triggers that target the gateway are dropped; their names are returned.
+func (c *Config) ResolveGateway(iface, gateway string) (dropped []string) {
 	if len(c.Capture.Interfaces) == 0 && iface != "" {
 		c.Capture.Interfaces = []string{iface}
 	}
-	for i := range c.Triggers {
-		if c.Triggers[i].Target == GatewayTarget {
-			c.Triggers[i].Target = gateway
-			if c.Triggers[i].Interface == "" {
-				c.Triggers[i].Interface = iface
+	kept := c.Triggers[:0]
+	for _, t := range c.Triggers {
+		if t.Target == GatewayTarget {
+			if gateway == "" {
+				dropped = append(dropped, t.Name)
+				continue
+			}
+			t.Target = gateway
+			if t.Interface == "" {
+				t.Interface = iface
 			}
 		}
+		kept = append(kept, t)
 	}
+	c.Triggers = kept
+	return dropped
 }
 
 // NeedsDefaultRoute reports whether the configuration leaves something to

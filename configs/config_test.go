@@ -52,9 +52,22 @@ func TestEmbeddedDefault(t *testing.T) {
 	if diff := cmp.Diff([]string{"neighbor gateway", "arp gateway"}, checks); diff != "" {
 		t.Errorf("default triggers (-want +got):\n%s", diff)
 	}
-	c.ResolveGateway("eth0", "192.168.1.1")
+	if dropped := c.ResolveGateway("eth0", "192.168.1.1"); len(dropped) != 0 {
+		t.Errorf("dropped %v with a gateway at hand", dropped)
+	}
 	if c.Capture.Interfaces[0] != "eth0" || c.Triggers[0].Target != "192.168.1.1" || c.Triggers[1].Interface != "eth0" {
 		t.Errorf("after ResolveGateway: interfaces %v, triggers %+v", c.Capture.Interfaces, c.Triggers)
+	}
+}
+
+func TestDefaultWithoutGateway(t *testing.T) {
+	c, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := c.ResolveGateway("ppp0", "")
+	if len(dropped) != 2 || len(c.Triggers) != 0 || c.Capture.Interfaces[0] != "ppp0" {
+		t.Errorf("device-only default route: dropped %v, triggers %+v, interfaces %v", dropped, c.Triggers, c.Capture.Interfaces)
 	}
 }
 
@@ -90,6 +103,9 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"bad percentage", "ring:\n  min_free: 120%\n", []string{"bad.yaml:2: ring.min_free:", "percentage"}},
 		{"syntax", "ring:\n  dir: [\n", []string{"bad.yaml:"}},
 		{"wrong type", "capture:\n  snaplen: lots\n", []string{"bad.yaml:2:", "lots"}},
+		{"long interface name", "capture:\n  interfaces: [eth0, enp0s31f6-backend-vlan42]\n", []string{"bad.yaml:2: capture.interfaces[1]:", "longer than 15 bytes"}},
+		{"small buffer", "capture:\n  buffer_size: 100KiB\n", []string{"bad.yaml:2: capture.buffer_size:"}},
+		{"min_free over the ring's limit", "ring:\n  min_free: 95%\n", []string{"bad.yaml:2: ring.min_free:", "90%"}},
 		{"bad filter", "capture:\n  filter: tcp port 80\n", []string{"bad.yaml:2: capture.filter:"}},
 		{"unknown check", "triggers:\n  - name: a\n    check: smtp\n    target: x:25\n", []string{"bad.yaml:3: triggers[0].check:"}},
 		{"bad target", "triggers:\n  - name: a\n    check: tcp\n    target: 10.0.0.5\n", []string{"bad.yaml:4: triggers[0].target:"}},

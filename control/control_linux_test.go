@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestOtherUsersRefused connects as user nobody, from a thread that drops
@@ -58,5 +59,55 @@ func TestOtherUsersRefused(t *testing.T) {
 		} else {
 			t.Logf("socket mode %o: nobody refused: %v", mode, err)
 		}
+	}
+}
+
+// TestSocketGroupAllowed: a member of the socket's group through a
+// supplementary group (as with `usermod -aG arpbox alice`) gets in.
+func TestSocketGroupAllowed(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: needs root to connect as another user")
+	}
+	const group = 4242
+	path, _ := serve(t, API{Status: func() any { return "ok" }})
+	for d := filepath.Dir(path); d != "/"; d = filepath.Dir(d) {
+		_ = os.Chmod(d, 0o755)
+	}
+	if err := os.Chown(path, 0, group); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		groups := []uint32{group}
+		if _, _, e := syscall.RawSyscall(syscall.SYS_SETGROUPS, 1, uintptr(unsafe.Pointer(&groups[0])), 0); e != 0 {
+			errc <- e
+			return
+		}
+		if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESGID, 65534, 65534, 65534); e != 0 {
+			errc <- e
+			return
+		}
+		if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, 65534, 65534, 65534); e != 0 {
+			errc <- e
+			return
+		}
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET /v1/status HTTP/1.0\r\n\r\n")
+		b, _ := io.ReadAll(c)
+		if len(b) == 0 {
+			errc <- errors.New("closed by the daemon")
+			return
+		}
+		errc <- nil
+	}()
+	if err := <-errc; err != nil {
+		t.Errorf("member of the socket's group refused: %v", err)
 	}
 }

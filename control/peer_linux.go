@@ -4,14 +4,16 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 // checkPeer allows root, the daemon's own user, and members of the socket's
-// group (the 0660 mode already says so; this checks the primary group the
-// kernel reports for the peer).
+// group (the 0660 mode already says so): the peer's primary group, which the
+// kernel reports, or a supplementary one from /proc/<pid>/status.
 func checkPeer(c net.Conn, path string) error {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
@@ -35,9 +37,29 @@ func checkPeer(c net.Conn, path string) error {
 		return nil
 	}
 	if fi, err := os.Stat(path); err == nil {
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Gid == cred.Gid {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && (st.Gid == cred.Gid || inGroup(cred.Pid, st.Gid)) {
 			return nil
 		}
 	}
 	return fmt.Errorf("control: peer pid %d uid %d gid %d is not allowed", cred.Pid, cred.Uid, cred.Gid)
+}
+
+// inGroup reports whether process pid has gid among its supplementary groups.
+func inGroup(pid int32, gid uint32) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		groups, ok := strings.CutPrefix(line, "Groups:")
+		if !ok {
+			continue
+		}
+		for _, g := range strings.Fields(groups) {
+			if n, err := strconv.ParseUint(g, 10, 32); err == nil && uint32(n) == gid {
+				return true
+			}
+		}
+	}
+	return false
 }

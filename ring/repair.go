@@ -241,9 +241,11 @@ func repairFile(path string) (scanResult, error) {
 		if err := f.Truncate(res.valid); err != nil {
 			return res, fmt.Errorf("ring: repair %s: truncate to %d bytes: %w", path, res.valid, err)
 		}
-		if err := f.Sync(); err != nil {
-			return res, fmt.Errorf("ring: repair %s: sync: %w", path, err)
-		}
+	}
+	// Always: after a crash the valid part may sit only in the page cache,
+	// and the caller is about to give it a sealed name.
+	if err := f.Sync(); err != nil {
+		return res, fmt.Errorf("ring: repair %s: sync: %w", path, err)
 	}
 	return res, nil
 }

@@ -98,6 +98,7 @@ type Writer struct {
 	retryAt      time.Time // when to try starting a segment again
 	backoff      time.Duration
 	opened       bool
+	openedAt     time.Time // isb_starttime: the counters are cumulative since then
 	closed       bool
 	lastErrLog   time.Time
 	suppressed   int
@@ -231,6 +232,7 @@ func (w *Writer) Open() error {
 	}
 	w.buf = make([]byte, 0, bufSize)
 	w.opened = true
+	w.openedAt = w.now()
 	w.startSealer()
 	now := w.now()
 	w.enforce(now)
@@ -534,7 +536,7 @@ func (w *Writer) seal(now time.Time, wait bool) error {
 	for i := range w.ifaces {
 		st := pcapgo.NgInterfaceStatistics{
 			LastUpdate:      now,
-			StartTime:       s.start,
+			StartTime:       w.openedAt, // the counters run since then, not since the segment began
 			EndTime:         now,
 			PacketsReceived: pcapgo.NgNoValue64,
 			PacketsDropped:  pcapgo.NgNoValue64,

@@ -306,6 +306,9 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []ManifestRes
 	if !j.ring.FirstPinTime.IsZero() {
 		m.Window.OldestSegmentStart = timePtr(j.ring.FirstPinTime.UTC())
 	}
+	if !j.endedEarly.IsZero() {
+		m.Window.EndedEarly = timePtr(j.endedEarly.UTC())
+	}
 	m.Window.ShortBy, m.Window.Note = s.shortBy(j)
 	if m.Window.ShortBy != "" {
 		s.log.Warn("the ring did not hold the whole window before the trigger", "id", j.id, "short_by", m.Window.ShortBy, "note", m.Window.Note)

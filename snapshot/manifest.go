@@ -60,6 +60,9 @@ type ManifestWindow struct {
 	OldestSegmentStart *time.Time `json:"oldest_segment_start,omitempty"`
 	// ShortBy is set when the ring did not reach back to T-before.
 	ShortBy string `json:"short_by,omitempty"`
+	// EndedEarly is when arpbox shut down before T+after: the bundle was
+	// written then, with what had been recorded.
+	EndedEarly *time.Time `json:"ended_early,omitempty"`
 	Note    string `json:"note,omitempty"`
 }
 

@@ -29,6 +29,10 @@ func writeReadme(w io.Writer, m *Manifest) error {
 		p("          NOTE: the recording does not reach back to the start of the\n")
 		p("          window; it is short by %s (%s).\n", m.Window.ShortBy, m.Window.Note)
 	}
+	if m.Window.EndedEarly != nil {
+		p("          NOTE: arpbox was shut down at %s, before the end of the\n", rfc(*m.Window.EndedEarly))
+		p("          window; the bundle holds what was recorded until then.\n")
+	}
 	p("Packets:  %d; %s\n\n", m.Capture.Packets, m.Capture.TriggerNote)
 
 	p("Files\n-----\n")

@@ -150,6 +150,8 @@ type job struct {
 	from, to  time.Time
 	freezeDir string
 	result    chan Result
+	// endedEarly is when shutdown cut the after-window short (zero if not).
+	endedEarly time.Time
 
 	pins       map[uint64]pin
 	baseStats  map[string]ifaceStats // statistics at the end of the segment before the window
@@ -277,40 +279,45 @@ func (s *Snapshotter) abandon(j *job, err error) {
 	j.result <- Result{ID: j.id, Err: fmt.Errorf("snapshot %s (trigger %s) abandoned: %w", j.id, j.ev.Trigger, err)}
 }
 
-// Run writes queued bundles one at a time until ctx is done. A snapshot
-// still waiting for its after-window when ctx ends is abandoned (its staging
-// is removed and its Result carries the error). Run returns nil on cancellation.
+// Run writes queued bundles one at a time until ctx is done. Cancel ctx
+// only once the ring has been closed (its last frames are on disk): a
+// snapshot still waiting for its after-window is then written at once with
+// the window cut short at shutdown, and so is one still queued, since what
+// they froze is the minutes before a failure. Run returns nil.
 func (s *Snapshotter) Run(ctx context.Context) error {
 	s.cleanLeftovers()
 	defer func() {
 		s.mu.Lock()
 		s.closed = true
+		s.mu.Unlock()
 		for {
 			select {
 			case j := <-s.queue:
-				s.inflight--
-				delete(s.ids, j.id)
-				s.abandon(j, ErrClosed)
+				s.finish(ctx, j)
 				continue
 			default:
 			}
-			break
+			return
 		}
-		s.mu.Unlock()
 	}()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case j := <-s.queue:
-			res := s.process(ctx, j)
-			s.mu.Lock()
-			s.inflight--
-			delete(s.ids, j.id)
-			s.mu.Unlock()
-			j.result <- res
+			s.finish(ctx, j)
 		}
 	}
+}
+
+// finish processes j and hands its result over.
+func (s *Snapshotter) finish(ctx context.Context, j *job) {
+	res := s.process(ctx, j)
+	s.mu.Lock()
+	s.inflight--
+	delete(s.ids, j.id)
+	s.mu.Unlock()
+	j.result <- res
 }
 
 // cleanLeftovers removes staging directories of a previous run that crashed
@@ -344,27 +351,44 @@ func (s *Snapshotter) process(ctx context.Context, j *job) Result {
 	log := s.log.With("id", j.id, "trigger", j.ev.Trigger)
 	defer os.RemoveAll(j.freezeDir)
 	if err := s.opts.Sleep(ctx, j.to.Sub(s.opts.Now())); err != nil {
-		return s.failed(log, j, fmt.Errorf("waiting for the after-window: %w", err))
-	}
-	if s.opts.Flush != nil {
-		if err := s.opts.Flush(); err != nil {
-			log.Warn("asking the ring to flush failed; relying on its periodic flush", "err", err)
+		// Shutting down: the ring is closed, what it recorded is on disk.
+		// Keep the frozen minutes rather than lose them with the process.
+		j.endedEarly = s.opts.Now()
+		log.Warn("shutting down before the after-window ended: writing the bundle with what was recorded", "window_end", j.to, "now", j.endedEarly)
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+		defer cancel()
+		ctx = wctx
+	} else {
+		if s.opts.Flush != nil {
+			if err := s.opts.Flush(); err != nil {
+				log.Warn("asking the ring to flush failed; relying on its periodic flush", "err", err)
+			}
 		}
-	}
-	if err := s.opts.Sleep(ctx, settleDelay); err != nil {
-		return s.failed(log, j, fmt.Errorf("waiting for the ring flush: %w", err))
+		if err := s.opts.Sleep(ctx, settleDelay); err != nil {
+			return s.failed(log, j, fmt.Errorf("waiting for the ring flush: %w", err))
+		}
 	}
 	if err := s.freezeAfter(j); err != nil {
 		return s.failed(log, j, err)
 	}
 	dir, zip, err := s.writeBundle(ctx, log, j)
+	if dir != "" {
+		// Published, even if the zip failed: retention must see it.
+		s.retain(log, j.id)
+	}
 	if err != nil {
+		if dir != "" {
+			log.Error("bundle written, but not its zip", "dir", dir, "err", err)
+			return Result{ID: j.id, Dir: dir, Err: err}
+		}
 		return s.failed(log, j, err)
 	}
 	log.Info("snapshot written", "dir", dir, "zip", zip)
-	s.retain(log, j.id)
 	return Result{ID: j.id, Dir: dir, Zip: zip}
 }
+
+// shutdownGrace bounds writing a bundle after shutdown began.
+const shutdownGrace = time.Minute
 
 func (s *Snapshotter) failed(log *slog.Logger, j *job, err error) Result {
 	err = fmt.Errorf("snapshot %s (trigger %s): %w", j.id, j.ev.Trigger, err)

@@ -661,3 +661,47 @@ func TestFreezeAcrossFilesystems(t *testing.T) {
 		t.Errorf("packets = %d, want 20 (the copy must be refreshed after the after-window)", m.Capture.Packets)
 	}
 }
+
+// TestShutdownKeepsFrozenWindow: arpbox stopping while a snapshot waits for
+// its after-window writes the bundle with what was recorded, rather than
+// losing the frozen minutes before the failure.
+func TestShutdownKeepsFrozenWindow(t *testing.T) {
+	ringDir := filepath.Join(t.TempDir(), "ring")
+	r := newTestRing(t, ringDir, []string{"eth0"}, t0)
+	for i := range 10 {
+		r.packet(0, at(time.Duration(i)*time.Second), uint32(i))
+	}
+	r.close(at(11 * time.Second))
+	cfg := testConfig(filepath.Join(t.TempDir(), "snap"))
+	waiting := make(chan struct{})
+	opts := Options{
+		Now: func() time.Time { return at(12 * time.Second) },
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			close(waiting) // only the after-window wait may run: shutdown comes during it
+			<-ctx.Done()
+			return ctx.Err()
+		},
+	}
+	s, stop := startSnapshotter(t, cfg, ringDir, opts)
+	ch, err := s.Request(trigger.Event{Trigger: "gw", Check: "neighbor", Reason: "FAILED", Time: at(9 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-waiting
+	stop()
+	res := <-ch
+	if res.Err != nil || res.Dir == "" {
+		t.Fatalf("result after shutdown = %+v, want a written bundle", res)
+	}
+	m, err := ReadManifest(res.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Window.EndedEarly == nil || m.Capture.Packets != 10 {
+		t.Errorf("manifest: ended_early %v, packets %d; want the shutdown time and all 10 packets", m.Window.EndedEarly, m.Capture.Packets)
+	}
+	readme, _ := os.ReadFile(filepath.Join(res.Dir, "README.txt"))
+	if !strings.Contains(string(readme), "arpbox was shut down at") {
+		t.Errorf("README.txt does not say the window was cut short:\n%s", readme)
+	}
+}

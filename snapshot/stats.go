@@ -86,7 +86,10 @@ func windowDrops(base, last ifaceStats, haveBase, haveLast bool) dropCount {
 		return dropCount{Kind: "unknown"}
 	}
 	d := dropCount{Kind: "cumulative", To: last.Time, Dropped: last.Dropped, HasDrop: last.HasDrop, Received: last.Received, HasRecv: last.HasRecv}
-	if haveBase && base.HasDrop == last.HasDrop && last.Dropped >= base.Dropped && last.Received >= base.Received && !last.Time.Before(base.Time) {
+	// The counters are cumulative since isb_starttime: they can only be
+	// subtracted within one run of arpbox (a restart resets them).
+	sameRun := base.Start.IsZero() || last.Start.IsZero() || base.Start.Equal(last.Start)
+	if haveBase && sameRun && base.HasDrop == last.HasDrop && last.Dropped >= base.Dropped && last.Received >= base.Received && !last.Time.Before(base.Time) {
 		d.Kind = "window"
 		d.From = base.Time
 		d.Dropped -= base.Dropped

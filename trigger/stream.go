@@ -45,16 +45,16 @@ func (c *streamCheck) Probe(context.Context) error {
 			return nil
 		}
 		return fmt.Errorf("%s is claimed by %d MACs (%s): %d flip-flop or duplicate answers in the last %v, latest at %s",
-			c.ip, len(st.MACs), strings.Join(st.MACs, ", "), st.Count, c.spec.Window, st.Last.Format("15:04:05.000"))
+			c.ip, len(st.MACs), strings.Join(st.MACs, ", "), st.Count, c.spec.Window, st.Last.UTC().Format("15:04:05.000Z"))
 	}
 	st := c.det.Unanswered(c.ip, now, c.spec.Window)
 	if st.Count < c.spec.Threshold {
 		return nil
 	}
 	msg := fmt.Sprintf("%d ARP requests for %s unanswered in the last %v (first %s, last %s)",
-		st.Count, c.ip, c.spec.Window, st.First.Format("15:04:05.000"), st.Last.Format("15:04:05.000"))
+		st.Count, c.ip, c.spec.Window, st.First.UTC().Format("15:04:05.000Z"), st.Last.UTC().Format("15:04:05.000Z"))
 	if st.LastReply.IsZero() {
 		return fmt.Errorf("%s; no reply seen since arpbox started", msg)
 	}
-	return fmt.Errorf("%s; last reply %s from %s", msg, st.LastReply.Format("15:04:05.000"), st.LastReplyMAC)
+	return fmt.Errorf("%s; last reply %s from %s", msg, st.LastReply.UTC().Format("15:04:05.000Z"), st.LastReplyMAC)
 }

@@ -54,7 +54,7 @@ func TestARPUnanswered(t *testing.T) {
 	if err == nil {
 		t.Fatal("3 unanswered requests within 30s: want a failure")
 	}
-	for _, want := range []string{"3 ARP requests for 10.0.0.5 unanswered", "last reply 12:03:00.001 from 02:00:00:00:00:05"} {
+	for _, want := range []string{"3 ARP requests for 10.0.0.5 unanswered", "last reply 12:03:00.001Z from 02:00:00:00:00:05"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("reason %q lacks %q", err, want)
 		}

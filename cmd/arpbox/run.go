@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime"
@@ -42,15 +43,29 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, a second one kills the process the default
+	// way, should a clean shutdown hang (say, on a dead disk).
+	context.AfterFunc(ctx, stop)
 
 	if *replay == "" && cfg.NeedsDefaultRoute() {
-		iface, gw, err := netstate.DefaultRoute(ctx)
+		iface, gw, err := waitDefaultRoute(ctx, log)
+		if ctx.Err() != nil {
+			return 0
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "arpbox: %s leaves the interface or a trigger target to the default route, but: %v\n"+
 				"arpbox: name the interface in capture.interfaces (and targets in triggers) in a config file\n", cfg.Source, err)
 			return 2
 		}
-		cfg.ResolveGateway(iface, gw.String())
+		gateway := ""
+		if gw.IsValid() {
+			gateway = gw.String()
+		}
+		dropped := cfg.ResolveGateway(iface, gateway)
+		log.Info("using the default route", "interface", iface, "gateway", gateway)
+		if len(dropped) > 0 {
+			log.Warn("the default route has no gateway: triggers on the gateway are off", "triggers", dropped)
+		}
 	}
 	d, err := newDaemon(cfg, log, *replay)
 	if err != nil {
@@ -62,6 +77,25 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// waitDefaultRoute returns the default route, waiting for one to appear
+// (at boot, DHCP may not be done yet): recording late beats not at all.
+func waitDefaultRoute(ctx context.Context, log *slog.Logger) (string, netip.Addr, error) {
+	for logged := false; ; logged = true {
+		iface, gw, err := netstate.DefaultRoute(ctx)
+		if !errors.Is(err, netstate.ErrNoDefaultRoute) {
+			return iface, gw, err
+		}
+		if !logged {
+			log.Warn("no default route yet: waiting for one, to know which interface to record and which gateway to watch")
+		}
+		select {
+		case <-ctx.Done():
+			return "", netip.Addr{}, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 func newLogger(c configs.Log, w io.Writer) *slog.Logger {
@@ -141,6 +175,7 @@ func newDaemon(cfg *configs.Config, log *slog.Logger, replay string) (*daemon, e
 		Hostname:     host,
 		Version:      appVersion(),
 		ConfigDigest: cfg.Digest,
+		Interfaces:   cfg.Capture.Interfaces,
 		Collectors:   collectors,
 		Flush:        d.flushRing,
 	})
@@ -175,24 +210,27 @@ func (d *daemon) run(ctx context.Context) error {
 	batches := make(chan *capture.Batch, 64)
 
 	if d.replay != "" {
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
 		errc := make(chan error, 1)
 		go func() {
-			errc <- capture.ReplayFile(ctx, d.replay, d.cfg.Capture.Filter, batches)
+			errc <- capture.ReplayFile(rctx, d.replay, d.cfg.Capture.Filter, batches)
 			close(batches)
 		}()
-		recErr := d.record(ctx, batches)
+		recErr := d.record(batches)
+		cancel() // a record error must not leave the replay blocked on a send
+		for range batches {
+		}
 		return errors.Join(<-errc, recErr)
 	}
 
-	var ln interface{ Close() error }
 	srv := control.NewServer(d.cfg.Control.Socket, d.api(), d.log.With("part", "control"))
 	l, err := srv.Listen()
 	if err != nil {
 		_ = d.ring.Close()
 		return err
 	}
-	ln = l
-	defer ln.Close()
+	defer l.Close()
 
 	d.log.Info("arpbox recording",
 		"version", appVersion(), "config", d.cfg.Source,
@@ -201,7 +239,11 @@ func (d *daemon) run(ctx context.Context) error {
 		"snapshots", d.cfg.Snapshots.Dir, "triggers", len(d.cfg.Triggers),
 		"control", d.cfg.Control.Socket)
 
+	// Capture and the ring are the recorder: their failure ends the run.
+	// Everything else is a helper whose failure is logged and retried, so a
+	// broken trigger file or netlink socket never stops the recording.
 	g, gctx := errgroup.WithContext(ctx)
+	recorded := make(chan struct{}) // closed once the ring is sealed
 	g.Go(func() error {
 		cg, cctx := errgroup.WithContext(gctx)
 		for _, l := range d.lives {
@@ -213,32 +255,71 @@ func (d *daemon) run(ctx context.Context) error {
 	})
 	// The ring owner drains until every source has stopped, so the last
 	// frames land in the sealed segment.
-	g.Go(func() error { return d.record(gctx, batches) })
 	g.Go(func() error {
-		err := d.journal.Run(gctx)
+		defer close(recorded)
+		return d.record(batches)
+	})
+	// The snapshotter stops only after the ring is sealed: a bundle waiting
+	// for its after-window is then written from what reached the disk.
+	sctx, scancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		<-recorded
+		scancel()
+	}()
+	g.Go(func() error { return d.snaps.Run(sctx) })
+	d.helper(g, gctx, "journal", func(ctx context.Context) error {
+		err := d.journal.Run(ctx)
 		if errors.Is(err, netstate.ErrUnsupported) {
 			// Bundles then carry no journal; recording goes on.
 			d.log.Warn("no neighbor/link journal on this platform", "err", err)
+			<-ctx.Done()
 			return nil
 		}
 		return err
 	})
-	g.Go(func() error { return d.snaps.Run(gctx) })
-	g.Go(func() error { return d.runner.Run(gctx, d.onEvent) })
-	g.Go(func() error { return trigger.NewSignalSource().Run(gctx, d.onEvent) })
+	d.helper(g, gctx, "triggers", func(ctx context.Context) error { return d.runner.Run(ctx, d.onEvent) })
+	d.helper(g, gctx, "signal trigger", func(ctx context.Context) error {
+		return trigger.NewSignalSource().Run(ctx, d.onEvent)
+	})
 	if d.cfg.Control.TriggerFile != "" {
 		fsrc := trigger.NewFileSource(d.cfg.Control.TriggerFile, d.log.With("part", "trigger-file"))
-		g.Go(func() error { return fsrc.Run(gctx, d.onEvent) })
+		d.helper(g, gctx, "trigger file", func(ctx context.Context) error { return fsrc.Run(ctx, d.onEvent) })
 	}
-	g.Go(func() error { return srv.Run(gctx, l) })
+	d.helper(g, gctx, "control socket", func(ctx context.Context) error { return srv.Run(ctx, l) })
 	err = g.Wait()
 	d.log.Info("arpbox stopped", "uptime", time.Since(d.started).Round(time.Second).String())
 	return err
 }
 
+// helper runs fn under g until ctx ends, restarting it with backoff (1 s
+// doubling to 1 min) whenever it fails; a failure is logged, never fatal.
+func (d *daemon) helper(g *errgroup.Group, ctx context.Context, name string, fn func(context.Context) error) {
+	g.Go(func() error {
+		backoff := time.Second
+		for {
+			err := fn(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err == nil {
+				err = errors.New("stopped unexpectedly")
+			}
+			d.log.Error("helper failed; recording goes on, retrying", "helper", name, "err", err, "retry_in", backoff)
+			t := time.NewTimer(backoff)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			case <-t.C:
+			}
+			backoff = min(2*backoff, time.Minute)
+		}
+	})
+}
+
 // record owns the ring: it writes every batch, ticks rotation and
 // retention, and answers flush requests. It returns once batches is closed.
-func (d *daemon) record(ctx context.Context, batches <-chan *capture.Batch) error {
+func (d *daemon) record(batches <-chan *capture.Batch) error {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -284,22 +365,14 @@ func (d *daemon) flushRing() error {
 	}
 }
 
-// onEvent hands a trigger's event to the snapshotter.
+// onEvent hands a trigger's event to the snapshotter, which logs what
+// becomes of it.
 func (d *daemon) onEvent(ev trigger.Event) {
-	res, err := d.snaps.Request(ev)
-	if err != nil {
+	if _, err := d.snaps.Request(ev); err != nil {
 		d.log.Warn("trigger fired, no snapshot", "trigger", ev.Trigger, "reason", ev.Reason, "err", err)
 		return
 	}
 	d.log.Info("trigger fired: freezing the ring", "trigger", ev.Trigger, "check", ev.Check, "target", ev.Target, "reason", ev.Reason)
-	go func() {
-		r := <-res
-		if r.Err != nil {
-			d.log.Error("snapshot failed", "trigger", ev.Trigger, "err", r.Err)
-			return
-		}
-		d.log.Info("incident bundle written", "trigger", ev.Trigger, "dir", r.Dir, "zip", r.Zip)
-	}()
 }
 
 func (d *daemon) api() control.API {
