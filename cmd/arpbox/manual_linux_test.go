@@ -132,3 +132,34 @@ func TestStreamTriggerFires(t *testing.T) {
 		t.Errorf("manifest trigger = %+v", m.Trigger)
 	}
 }
+
+// TestShutdownDuringAfterWindow: stopping arpbox while a snapshot waits for
+// its after-window still leaves the bundle, written from what was recorded.
+func TestShutdownDuringAfterWindow(t *testing.T) {
+	nstest.RequireRoot(t, "arping")
+	gw, peer := nstest.NewHost(t, "gw"), nstest.NewHost(t, "pe")
+	lg, lp := nstest.Veth(t, gw, "10.208.6.1/24", peer, "10.208.6.2/24")
+	dir := t.TempDir()
+	d := startRecorder(t, gw, lg.Name, dir, recorderOpts{snapshots: "before: 1m\nafter: 10m"})
+	peer.MustRun("arping", "-c", "3", "-W", "0.1", "-i", lp.Name, lg.Addr().String())
+	if err := d.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	if !d.waitLog("snapshot frozen", 10*time.Second) {
+		t.Fatal("SIGUSR1 froze nothing")
+	}
+	if err := d.stop(); err != nil {
+		t.Fatalf("arpbox exit: %v", err)
+	}
+	b := bundles(t, dir+"/snapshots")
+	if len(b) != 1 {
+		t.Fatalf("bundles after shutdown: %v", b)
+	}
+	m, err := snapshot.ReadManifest(b[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Window.EndedEarly == nil || m.Capture.Packets < 6 {
+		t.Errorf("manifest: ended_early %v, %d packets; want the shutdown time and the 6 ARP frames", m.Window.EndedEarly, m.Capture.Packets)
+	}
+}
