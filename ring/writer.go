@@ -118,8 +118,19 @@ type segment struct {
 	path      string
 	seq       uint64
 	start     time.Time
+	oldest    time.Time // oldest packet timestamp written (zero: none yet)
 	packets   uint64
 	lastFlush time.Time
+}
+
+// nameStart is the start a sealed segment is named with: when it was
+// opened, or its oldest packet if that is earlier (frames that waited in a
+// stalled pipeline), so that window selection by name never misses them.
+func (s *segment) nameStart() time.Time {
+	if !s.oldest.IsZero() && s.oldest.Before(s.start) {
+		return s.oldest
+	}
+	return s.start
 }
 
 func (w *Writer) unlockDir() {
@@ -324,6 +335,9 @@ func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) 
 		if blockLen > cap(w.buf) { // only with a snaplen above bufSize
 			w.buf = make([]byte, 0, blockLen)
 		}
+	}
+	if w.cur.oldest.IsZero() || ts.Before(w.cur.oldest) {
+		w.cur.oldest = ts
 	}
 	// Enhanced packet block, little-endian (as the section header says).
 	le := binary.LittleEndian
@@ -571,8 +585,8 @@ func (w *Writer) seal(now time.Time, wait bool) error {
 // name.
 func (w *Writer) addSealed(s *segment, end time.Time, size int64) *ringSeg {
 	rs := &ringSeg{Segment: Segment{
-		Path: filepath.Join(w.cfg.Dir, sealedName(s.seq, s.start, end)),
-		Seq:  s.seq, Start: s.start.UTC().Truncate(time.Millisecond),
+		Path: filepath.Join(w.cfg.Dir, sealedName(s.seq, s.nameStart(), end)),
+		Seq:  s.seq, Start: s.nameStart().UTC().Truncate(time.Millisecond),
 		End: end.UTC().Truncate(time.Millisecond), Size: size,
 	}}
 	w.sealed = append(w.sealed, rs)

@@ -520,3 +520,33 @@ func TestStatsConcurrent(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestLatePacketsWidenTheName: frames that waited in a stalled pipeline and
+// reach a segment opened after they were captured make the sealed name start
+// at the oldest of them, so that choosing segments by name for a time window
+// still finds them.
+func TestLatePacketsWidenTheName(t *testing.T) {
+	clk := &fakeClock{t: t0}
+	w := newTestWriter(t, Config{SegmentAge: time.Minute}, clk)
+	w.WritePacket(0, clk.Now(), 60, testFrame(60))
+	clk.Advance(time.Minute)
+	w.Tick(clk.Now()) // rotates: the second segment opens at t0+1m
+	late := t0.Add(55 * time.Second)
+	w.WritePacket(0, late, 60, testFrame(60)) // captured 5 s before that
+	w.WritePacket(0, clk.Now(), 60, testFrame(60))
+	clk.Advance(time.Second)
+	w.Close()
+	segs, err := List(w.cfg.Dir)
+	if err != nil || len(segs) != 2 {
+		t.Fatalf("List = %v, %v", segs, err)
+	}
+	if got, want := segs[1].Start, late.UTC().Truncate(time.Millisecond); !got.Equal(want) {
+		t.Errorf("second segment starts %v, want the late packet's %v", got, want)
+	}
+	if got := Window(segs, late, late); len(got) != 2 || got[1].Seq != segs[1].Seq {
+		t.Errorf("Window at the late packet = %v, want both segments", got)
+	}
+	if !segs[0].Start.Equal(t0.UTC().Truncate(time.Millisecond)) {
+		t.Errorf("first segment starts %v, want %v", segs[0].Start, t0)
+	}
+}
