@@ -32,6 +32,10 @@ type Journal struct {
 	ring []Change // oldest first once full: ring[next:] then ring[:next]
 	next int
 	full bool
+	// dropped counts changes pushed out of the full ring; droppedUntil is
+	// the time of the newest of them.
+	dropped      uint64
+	droppedUntil time.Time
 }
 
 // NewJournal returns a journal that keeps the last max changes (max <= 0
@@ -52,6 +56,11 @@ func (j *Journal) add(c Change) {
 	if len(j.ring) < j.max {
 		j.ring = append(j.ring, c)
 	} else {
+		old := j.ring[j.next]
+		j.dropped++
+		if old.Time.After(j.droppedUntil) {
+			j.droppedUntil = old.Time
+		}
 		j.ring[j.next] = c
 		j.next = (j.next + 1) % j.max
 		j.full = true
@@ -70,6 +79,14 @@ func (j *Journal) Len() int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return len(j.ring)
+}
+
+// Dropped returns how many changes the full journal pushed out, and the
+// time of the newest of them: a window that starts before it is incomplete.
+func (j *Journal) Dropped() (n uint64, until time.Time) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.dropped, j.droppedUntil
 }
 
 // Between returns the recorded changes with from <= Time <= to, oldest

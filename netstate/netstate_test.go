@@ -220,3 +220,18 @@ func TestJournalConcurrent(t *testing.T) {
 		t.Errorf("Len = %d, want 100", j.Len())
 	}
 }
+
+func TestJournalCountsWhatItDrops(t *testing.T) {
+	j := NewJournal(nil, 3)
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		j.add(Change{Time: t0.Add(time.Duration(i) * time.Second), Kind: KindNeighbor, State: StateStale})
+	}
+	n, until := j.Dropped()
+	if n != 2 || !until.Equal(t0.Add(time.Second)) {
+		t.Errorf("Dropped() = %d, %v; want 2 up to %v", n, until, t0.Add(time.Second))
+	}
+	if got := j.Between(time.Time{}, time.Time{}); len(got) != 3 || !got[0].Time.Equal(t0.Add(2*time.Second)) {
+		t.Errorf("Between = %v, want the last 3", got)
+	}
+}

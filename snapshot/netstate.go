@@ -21,6 +21,7 @@ import (
 type NetstateCollector struct {
 	capture func(context.Context) (*netstate.State, error)
 	between func(from, to time.Time) []netstate.Change // nil: no journal
+	dropped func() (uint64, time.Time)                 // changes the journal pushed out
 }
 
 // NewNetstateCollector returns the collector; journal may be nil.
@@ -28,6 +29,7 @@ func NewNetstateCollector(journal *netstate.Journal) *NetstateCollector {
 	c := &NetstateCollector{capture: netstate.Capture}
 	if journal != nil {
 		c.between = journal.Between
+		c.dropped = journal.Dropped
 	}
 	return c
 }
@@ -74,9 +76,24 @@ func (f *frozenNetstate) Collect(ctx context.Context, b *Bundle) error {
 	}
 	if f.c.between != nil {
 		changes := f.c.between(b.Window.From, b.Window.To)
+		var gap error
+		if f.c.dropped != nil {
+			if n, until := f.c.dropped(); n > 0 && !until.Before(b.Window.From) {
+				gap = fmt.Errorf("journal incomplete: it was full and dropped changes up to %s, inside the window (%d dropped since arpbox started)",
+					until.UTC().Format(time.RFC3339Nano), n)
+			}
+		}
 		errs = append(errs,
 			b.WriteFile("journal.json", func(w io.Writer) error { return netstate.WriteChangesJSON(w, changes) }),
-			b.WriteFile("journal.txt", func(w io.Writer) error { return netstate.WriteChangesText(w, changes) }))
+			b.WriteFile("journal.txt", func(w io.Writer) error {
+				if gap != nil {
+					if _, err := fmt.Fprintf(w, "NOTE: %v\n\n", gap); err != nil {
+						return err
+					}
+				}
+				return netstate.WriteChangesText(w, changes)
+			}),
+			gap)
 	}
 	return errors.Join(errs...)
 }
