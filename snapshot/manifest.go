@@ -63,7 +63,7 @@ type ManifestWindow struct {
 	// EndedEarly is when arpbox shut down before T+after: the bundle was
 	// written then, with what had been recorded.
 	EndedEarly *time.Time `json:"ended_early,omitempty"`
-	Note    string `json:"note,omitempty"`
+	Note       string     `json:"note,omitempty"`
 }
 
 // ManifestCapture describes capture.pcapng.
