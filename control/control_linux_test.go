@@ -1,16 +1,19 @@
 package control
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 )
 
 // TestOtherUsersRefused connects as user nobody, from a thread that drops
@@ -63,51 +66,49 @@ func TestOtherUsersRefused(t *testing.T) {
 }
 
 // TestSocketGroupAllowed: a member of the socket's group through a
-// supplementary group (as with `usermod -aG arpbox alice`) gets in.
+// supplementary group (as with `usermod -aG arpbox alice`) gets in. The
+// client is a real process (a copy of this test binary), since the daemon
+// reads the peer's groups from /proc, which shows a whole process.
 func TestSocketGroupAllowed(t *testing.T) {
+	if sock := os.Getenv("ARPBOX_CONTROL_CLIENT"); sock != "" {
+		var v any
+		if err := NewClient(sock).Status(context.Background(), &v); err != nil {
+			fmt.Println("REFUSED", err)
+			return
+		}
+		fmt.Println("CONNECTED")
+		return
+	}
 	if os.Geteuid() != 0 {
-		t.Skip("skipping: needs root to connect as another user")
+		t.Skip("skipping: needs root to run a client as another user")
 	}
 	const group = 4242
 	path, _ := serve(t, API{Status: func() any { return "ok" }})
+	bin := filepath.Join(filepath.Dir(path), "client.test")
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, self, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for d := filepath.Dir(path); d != "/"; d = filepath.Dir(d) {
 		_ = os.Chmod(d, 0o755)
 	}
 	if err := os.Chown(path, 0, group); err != nil {
 		t.Fatal(err)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		groups := []uint32{group}
-		if _, _, e := syscall.RawSyscall(syscall.SYS_SETGROUPS, 1, uintptr(unsafe.Pointer(&groups[0])), 0); e != 0 {
-			errc <- e
-			return
-		}
-		if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESGID, 65534, 65534, 65534); e != 0 {
-			errc <- e
-			return
-		}
-		if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, 65534, 65534, 65534); e != 0 {
-			errc <- e
-			return
-		}
-		c, err := net.Dial("unix", path)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		io.WriteString(c, "GET /v1/status HTTP/1.0\r\n\r\n")
-		b, _ := io.ReadAll(c)
-		if len(b) == 0 {
-			errc <- errors.New("closed by the daemon")
-			return
-		}
-		errc <- nil
-	}()
-	if err := <-errc; err != nil {
-		t.Errorf("member of the socket's group refused: %v", err)
+	run := func(groups ...uint32) string {
+		cmd := exec.Command(bin, "-test.run=^TestSocketGroupAllowed$")
+		cmd.Env = append(os.Environ(), "ARPBOX_CONTROL_CLIENT="+path)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: groups}}
+		out, _ := cmd.CombinedOutput()
+		return string(out)
+	}
+	if out := run(group); !strings.Contains(out, "CONNECTED") {
+		t.Errorf("member of the socket's group (supplementary) refused: %s", out)
+	}
+	if out := run(); strings.Contains(out, "CONNECTED") {
+		t.Errorf("non-member got in: %s", out)
 	}
 }
