@@ -166,17 +166,17 @@ if [[ -z $ARPSTORM ]]; then
 	command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]] || die "go not found: pass -arpstorm PATH"
 	GO=$(command -v go || echo /usr/local/go/bin/go)
 	log "building arpstorm"
-	(cd "$REPO" && "$GO" build -o "$WORK/arpstorm" ./cmd/arpstorm) || die "go build ./cmd/arpstorm failed"
-	ARPSTORM=$WORK/arpstorm
+	(cd "$REPO" && "$GO" build -o "$WORK/bin/arpstorm" ./cmd/arpstorm) || die "go build ./cmd/arpstorm failed"
+	ARPSTORM=$WORK/bin/arpstorm
 fi
 [[ -x $ARPSTORM ]] || die "arpstorm $ARPSTORM: not executable"
 if [[ ",$RECORDERS," == *,arpbox,* ]]; then
 	if [[ -z $ARPBOX ]]; then
 		GO=$(command -v go || echo /usr/local/go/bin/go)
 		log "building arpbox"
-		(cd "$REPO" && "$GO" build -o "$WORK/arpbox" ./cmd/arpbox) ||
+		(cd "$REPO" && "$GO" build -o "$WORK/bin/arpbox" ./cmd/arpbox) ||
 			die "go build ./cmd/arpbox failed: pass -arpbox PATH, or -recorders tcpdump"
-		ARPBOX=$WORK/arpbox
+		ARPBOX=$WORK/bin/arpbox
 	fi
 	[[ -x $ARPBOX ]] || die "arpbox $ARPBOX: not executable"
 fi
