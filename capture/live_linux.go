@@ -21,9 +21,10 @@ import (
 //
 // A batch is sent when it is full, when no more frames are waiting in the
 // ring, or when its first frame is 100 ms old; the kernel retires a partly
-// filled ring block after 50 ms, so a lone frame reaches out within about
-// 50 ms. If out is full Run waits, the ring fills and the kernel counts
-// drops (Stats.Dropped). Cancelling ctx wakes Run at once.
+// filled ring block after 500 ms (blockTimeoutMS), so a lone frame reaches
+// out within about half a second. If out is full Run waits, the ring fills
+// and the kernel counts drops (Stats.Dropped). Cancelling ctx wakes Run at
+// once.
 //
 // Run waits in the Go netpoller, not in poll(2): an idle capture wakes only
 // for frames, for the kernel counters a second after frames, and once a
@@ -118,12 +119,13 @@ func (l *Live) Run(ctx context.Context, out chan<- *Batch) error {
 	}
 }
 
-// statsEvery is how soon after frames arrive the kernel counters are read
-// (they change only when frames arrive, so an idle socket is not woken for
-// them); idleWake bounds any wait anyway.
+// The kernel counters are read with the first block at least statsEvery
+// after the last read (they change only when frames arrive), or, when no
+// block comes, statsLinger later still; idleWake bounds any wait anyway.
 const (
-	statsEvery = time.Second
-	idleWake   = time.Minute
+	statsEvery  = time.Second
+	statsLinger = 9 * time.Second
+	idleWake    = time.Minute
 )
 
 // read copies frames from the ring into batches until ctx is cancelled
@@ -163,7 +165,9 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 		}
 		deadline := now.Add(idleWake)
 		if dirty {
-			deadline = nextStats
+			// The counters are read at the next block after statsEvery;
+			// only when no block comes is a wakeup spent on them.
+			deadline = nextStats.Add(statsLinger)
 		}
 		// Wake for the next block, the counters, or cancellation (ctx's
 		// AfterFunc interrupts the wait).

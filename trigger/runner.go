@@ -148,6 +148,7 @@ func (r *Runner) Run(ctx context.Context, emit func(Event)) error {
 			r.loop(ctx, t, emit, &wg)
 		}()
 	}
+	<-ctx.Done() // also with no checks at all: Run lasts as long as ctx
 	wg.Wait()
 	return nil
 }

@@ -1,3 +1,8 @@
+// arpbox sits idle most of its life: don't wake every second to re-check
+// the CPU limit (Go 1.25+); GOMAXPROCS is still set from it at start.
+
+//go:debug updatemaxprocs=0
+
 // Command arpbox is a flight recorder for ARP: it keeps the last minutes of
 // ARP on disk and freezes them into an incident bundle when something fails.
 package main

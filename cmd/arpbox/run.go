@@ -291,18 +291,15 @@ func (d *daemon) run(ctx context.Context) error {
 	return err
 }
 
-// helper runs fn under g until ctx ends, restarting it with backoff (1 s
-// doubling to 1 min) whenever it fails; a failure is logged, never fatal.
+// helper runs fn under g, restarting it with backoff (1 s doubling to
+// 1 min) whenever it fails; a failure is logged, never fatal.
 func (d *daemon) helper(g *errgroup.Group, ctx context.Context, name string, fn func(context.Context) error) {
 	g.Go(func() error {
 		backoff := time.Second
 		for {
 			err := fn(ctx)
-			if ctx.Err() != nil {
-				return nil
-			}
-			if err == nil {
-				err = errors.New("stopped unexpectedly")
+			if err == nil || ctx.Err() != nil {
+				return nil // done, or stopping
 			}
 			d.log.Error("helper failed; recording goes on, retrying", "helper", name, "err", err, "retry_in", backoff)
 			t := time.NewTimer(backoff)
@@ -320,8 +317,23 @@ func (d *daemon) helper(g *errgroup.Group, ctx context.Context, name string, fn 
 // record owns the ring: it writes every batch, ticks rotation and
 // retention, and answers flush requests. It returns once batches is closed.
 func (d *daemon) record(batches <-chan *capture.Batch) error {
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
+	// The ring is ticked about once a second (its flush interval and the
+	// resolution of age rotation): by the first batch a second after the
+	// last tick, or by the timer half a second later when no batch comes.
+	// While ARP trickles in, the timer never fires: one wakeup, not two.
+	const every, grace = time.Second, 500 * time.Millisecond
+	lastTick := time.Now()
+	timer := time.NewTimer(every + grace)
+	defer timer.Stop()
+	tick := func(now time.Time) {
+		if err := d.ring.Tick(now); err != nil {
+			d.log.Warn("ring", "err", err)
+		}
+		st := d.ring.Stats()
+		d.ringStats.Store(&st)
+		lastTick = now
+		timer.Reset(every + grace)
+	}
 	for {
 		select {
 		case b, ok := <-batches:
@@ -342,12 +354,11 @@ func (d *daemon) record(batches <-chan *capture.Batch) error {
 				}
 			}
 			b.Release()
-		case now := <-tick.C:
-			if err := d.ring.Tick(now); err != nil {
-				d.log.Warn("ring", "err", err)
+			if now := time.Now(); now.Sub(lastTick) >= every {
+				tick(now)
 			}
-			st := d.ring.Stats()
-			d.ringStats.Store(&st)
+		case now := <-timer.C:
+			tick(now)
 		case reply := <-d.flushReq:
 			reply <- d.ring.Flush()
 		}
