@@ -97,23 +97,32 @@ func (l *Live) Run(ctx context.Context, out chan<- *Batch) error {
 		stopInterrupt := context.AfterFunc(ctx, s.interrupt)
 		err = l.read(ctx, s, fl, emit)
 		stopInterrupt()
-		l.sample(s)
-		s.close()
 		if ctx.Err() != nil {
-			if b := fl.cur; b != nil && len(b.Frames) > 0 {
-				fl.cur = nil
-				// The last frames: a consumer that drains until the
-				// sources stop takes them; give up after a second if not.
+			// The last frames: those in the block the kernel is still
+			// filling, then the batch in hand. A consumer that drains until
+			// the sources stop takes them; give up after a second if not.
+			final := func(b *Batch) bool {
 				t := time.NewTimer(time.Second)
+				defer t.Stop()
 				select {
 				case out <- b:
+					return true
 				case <-t.C:
 					b.Release()
+					return false
 				}
-				t.Stop()
 			}
+			l.drainAtClose(s, fl, final)
+			if b := fl.cur; b != nil && len(b.Frames) > 0 {
+				fl.cur = nil
+				final(b)
+			}
+			l.sample(s)
+			s.close()
 			return nil
 		}
+		l.sample(s)
+		s.close()
 		lostAt = time.Now()
 		l.log.Warn("capture: link lost, reopening", "err", err)
 	}
@@ -176,6 +185,31 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 		}
 		if ctx.Err() != nil {
 			return nil
+		}
+	}
+}
+
+// drainAtClose waits, once, for the kernel to hand over the block it is
+// filling (it does so blockTimeoutMS after the block's first frame), so
+// that stopping does not throw away the last half second of frames. It
+// returns at once when that block holds no frame.
+func (l *Live) drainAtClose(s *tpSocket, fl *filler, emit func(*Batch) bool) {
+	deadline := time.Now().Add(blockTimeoutMS*time.Millisecond + 100*time.Millisecond)
+	for {
+		blk, ready := s.block()
+		if ready {
+			ok := fl.fillBlock(blk, emit)
+			s.release()
+			if !ok {
+				return
+			}
+			continue
+		}
+		if s.pending() == 0 || !time.Now().Before(deadline) {
+			return
+		}
+		if err := s.wait(context.Background(), deadline); err != nil {
+			return
 		}
 	}
 }

@@ -147,6 +147,13 @@ func (s *tpSocket) block() ([]byte, bool) {
 	return b, atomic.LoadUint32(st)&tpStatusUser != 0
 }
 
+// pending is how many frames the kernel has put into the current block
+// while it still owns it (it counts them as it fills the block).
+func (s *tpSocket) pending() uint32 {
+	b := s.ring[s.cur*blockSize : (s.cur+1)*blockSize]
+	return atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[bdNumPkts])))
+}
+
 // release gives the current block back to the kernel and moves on.
 func (s *tpSocket) release() {
 	b := s.ring[s.cur*blockSize:]
