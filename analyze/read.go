@@ -227,29 +227,19 @@ func (pr *PacketReader) nextNg(rec *Record) error {
 		switch typ {
 		case 1: // interface description
 			pr.addIface(body)
-		case 6: // enhanced packet
+		case 6, 2: // enhanced packet; obsolete packet (a 16-bit interface id, then the same layout)
 			if len(body) < 20 {
 				continue
 			}
-			id := pr.order.Uint32(body[0:4])
+			id := int(pr.order.Uint32(body[0:4]))
+			if typ == 2 {
+				id = int(pr.order.Uint16(body[0:2]))
+			}
 			incl := pr.order.Uint32(body[12:16])
 			if uint64(incl) > uint64(len(body)-20) {
 				incl = uint32(len(body) - 20)
 			}
-			if !pr.packet(rec, int(id), pr.order.Uint32(body[4:8]), pr.order.Uint32(body[8:12]), int(pr.order.Uint32(body[16:20])), body[20:20+incl]) {
-				continue
-			}
-			return nil
-		case 2: // obsolete packet block
-			if len(body) < 20 {
-				continue
-			}
-			id := pr.order.Uint16(body[0:2])
-			incl := pr.order.Uint32(body[12:16])
-			if uint64(incl) > uint64(len(body)-20) {
-				incl = uint32(len(body) - 20)
-			}
-			if !pr.packet(rec, int(id), pr.order.Uint32(body[4:8]), pr.order.Uint32(body[8:12]), int(pr.order.Uint32(body[16:20])), body[20:20+incl]) {
+			if !pr.packet(rec, id, pr.order.Uint32(body[4:8]), pr.order.Uint32(body[8:12]), int(pr.order.Uint32(body[16:20])), body[20:20+incl]) {
 				continue
 			}
 			return nil

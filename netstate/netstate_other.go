@@ -1,4 +1,4 @@
-//go:build !linux && !windows
+//go:build !linux
 
 package netstate
 
@@ -7,6 +7,11 @@ import (
 	"fmt"
 	"net/netip"
 )
+
+// Only Linux is implemented so far. Windows will read the neighbor table
+// with GetIpNetTable2, links with GetIfTable2, addresses with
+// GetUnicastIpAddressTable, routes with GetIpForwardTable2, and watch them
+// with NotifyIpInterfaceChange / NotifyUnicastIpAddressChange (iphlpapi).
 
 // Neighbors is only implemented on Linux.
 func Neighbors(ctx context.Context) ([]Neighbor, error) {
