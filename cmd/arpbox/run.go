@@ -243,7 +243,9 @@ func (d *daemon) run(ctx context.Context) error {
 	// Everything else is a helper whose failure is logged and retried, so a
 	// broken trigger file or netlink socket never stops the recording.
 	g, gctx := errgroup.WithContext(ctx)
-	recorded := make(chan struct{}) // closed once the ring is sealed
+	// The snapshotter stops only after the ring is sealed: a bundle waiting
+	// for its after-window is then written from what reached the disk.
+	sctx, stopSnapshots := context.WithCancel(context.WithoutCancel(ctx))
 	g.Go(func() error {
 		cg, cctx := errgroup.WithContext(gctx)
 		for _, l := range d.lives {
@@ -256,16 +258,9 @@ func (d *daemon) run(ctx context.Context) error {
 	// The ring owner drains until every source has stopped, so the last
 	// frames land in the sealed segment.
 	g.Go(func() error {
-		defer close(recorded)
+		defer stopSnapshots()
 		return d.record(batches)
 	})
-	// The snapshotter stops only after the ring is sealed: a bundle waiting
-	// for its after-window is then written from what reached the disk.
-	sctx, scancel := context.WithCancel(context.WithoutCancel(ctx))
-	go func() {
-		<-recorded
-		scancel()
-	}()
 	g.Go(func() error { return d.snaps.Run(sctx) })
 	d.helper(g, gctx, "journal", func(ctx context.Context) error {
 		err := d.journal.Run(ctx)
