@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -123,9 +124,14 @@ type daemon struct {
 	detector *analyze.Detector
 	started  time.Time
 
-	ringStats atomic.Pointer[ring.Stats] // published by the ring owner
+	// ringMu serialises the ring's writers: each capture goroutine writes
+	// its batches itself, and tend ticks, flushes and closes it.
+	ringMu    sync.Mutex
+	lastTick  time.Time // guarded by ringMu
+	badWrite  atomic.Bool
+	ringStats atomic.Pointer[ring.Stats] // published at each tick
 
-	flushReq chan chan error // snapshotter → ring owner
+	flushReq chan chan error // snapshotter → tend
 }
 
 func newDaemon(cfg *configs.Config, log *slog.Logger, replay string) (*daemon, error) {
@@ -207,21 +213,19 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := d.ring.Open(); err != nil {
 		return err
 	}
-	batches := make(chan *capture.Batch, 64)
+	d.lastTick = time.Now()
 
 	if d.replay != "" {
-		rctx, cancel := context.WithCancel(ctx)
-		defer cancel()
+		batches := make(chan *capture.Batch, 64)
 		errc := make(chan error, 1)
 		go func() {
-			errc <- capture.ReplayFile(rctx, d.replay, d.cfg.Capture.Filter, batches)
+			errc <- capture.ReplayFile(ctx, d.replay, d.cfg.Capture.Filter, batches)
 			close(batches)
 		}()
-		recErr := d.record(batches)
-		cancel() // a record error must not leave the replay blocked on a send
-		for range batches {
+		for b := range batches {
+			d.write(b)
 		}
-		return errors.Join(<-errc, recErr)
+		return errors.Join(<-errc, d.ring.Close())
 	}
 
 	srv := control.NewServer(d.cfg.Control.Socket, d.api(), d.log.With("part", "control"))
@@ -246,20 +250,20 @@ func (d *daemon) run(ctx context.Context) error {
 	// The snapshotter stops only after the ring is sealed: a bundle waiting
 	// for its after-window is then written from what reached the disk.
 	sctx, stopSnapshots := context.WithCancel(context.WithoutCancel(ctx))
+	captured := make(chan struct{}) // closed when every source has stopped
 	g.Go(func() error {
+		defer close(captured)
 		cg, cctx := errgroup.WithContext(gctx)
 		for _, l := range d.lives {
-			cg.Go(func() error { return l.Run(cctx, batches) })
+			cg.Go(func() error { return l.RunFunc(cctx, d.write) })
 		}
-		err := cg.Wait()
-		close(batches)
-		return err
+		return cg.Wait()
 	})
-	// The ring owner drains until every source has stopped, so the last
-	// frames land in the sealed segment.
+	// The ring is sealed once every source has stopped, so the last frames
+	// land in the sealed segment.
 	g.Go(func() error {
 		defer stopSnapshots()
-		return d.record(batches)
+		return d.tend(captured)
 	})
 	g.Go(func() error { return d.snaps.Run(sctx) })
 	d.helper(g, gctx, "journal", func(ctx context.Context) error {
@@ -309,53 +313,71 @@ func (d *daemon) helper(g *errgroup.Group, ctx context.Context, name string, fn 
 	})
 }
 
-// record owns the ring: it writes every batch, ticks rotation and
-// retention, and answers flush requests. It returns once batches is closed.
-func (d *daemon) record(batches <-chan *capture.Batch) error {
-	// The ring is ticked about once a second (its flush interval and the
-	// resolution of age rotation): by the first batch a second after the
-	// last tick, or by the timer half a second later when no batch comes.
-	// While ARP trickles in, the timer never fires: one wakeup, not two.
-	const every, grace = time.Second, 500 * time.Millisecond
-	lastTick := time.Now()
-	timer := time.NewTimer(every + grace)
-	defer timer.Stop()
-	tick := func(now time.Time) {
-		if err := d.ring.Tick(now); err != nil {
-			d.log.Warn("ring", "err", err)
+// write records a batch; the capture goroutines call it themselves (no
+// handoff to another goroutine: that was most of the CPU of sparse ARP and
+// a quarter of a storm's). The ring is ticked (flushed at least once a
+// second, rotated by age) by the first batch a second after the last tick.
+func (d *daemon) write(b *capture.Batch) {
+	if d.detector != nil {
+		for _, f := range b.Frames {
+			d.detector.Observe(f.Time, f.Data)
 		}
-		st := d.ring.Stats()
-		d.ringStats.Store(&st)
-		lastTick = now
-		timer.Reset(every + grace)
 	}
+	d.ringMu.Lock()
+	for _, f := range b.Frames {
+		// Disk errors are the ring's to log, count and survive; an error
+		// here is a bug (an interface the ring doesn't know).
+		if err := d.ring.WritePacket(b.Iface, f.Time, f.Length, f.Data); err != nil {
+			if !d.badWrite.Swap(true) {
+				d.log.Error("recording a frame failed (logged once)", "iface", b.Iface, "err", err)
+			}
+			break
+		}
+	}
+	if now := time.Now(); now.Sub(d.lastTick) >= tickEvery {
+		d.tickLocked(now)
+	}
+	d.ringMu.Unlock()
+	b.Release()
+}
+
+// tickEvery is the ring's flush interval and the resolution of age
+// rotation; tend ticks when no batch did for tickGrace longer, so that
+// trickling ARP costs one wakeup a second, not two.
+const tickEvery, tickGrace = time.Second, 500 * time.Millisecond
+
+func (d *daemon) tickLocked(now time.Time) {
+	if err := d.ring.Tick(now); err != nil {
+		d.log.Warn("ring", "err", err)
+	}
+	st := d.ring.Stats()
+	d.ringStats.Store(&st)
+	d.lastTick = now
+}
+
+// tend ticks the ring when no batch does, answers flush requests, and
+// closes the ring once captured is closed.
+func (d *daemon) tend(captured <-chan struct{}) error {
+	timer := time.NewTimer(tickEvery + tickGrace)
+	defer timer.Stop()
 	for {
 		select {
-		case b, ok := <-batches:
-			if !ok {
-				return d.ring.Close()
-			}
-			if d.detector != nil {
-				for _, f := range b.Frames {
-					d.detector.Observe(f.Time, f.Data)
-				}
-			}
-			for _, f := range b.Frames {
-				// Disk errors are the ring's to log, count and survive; an
-				// error here is a bug (an interface the ring doesn't know).
-				if err := d.ring.WritePacket(b.Iface, f.Time, f.Length, f.Data); err != nil {
-					b.Release()
-					return errors.Join(fmt.Errorf("recording a frame of interface %d: %w", b.Iface, err), d.ring.Close())
-				}
-			}
-			b.Release()
-			if now := time.Now(); now.Sub(lastTick) >= every {
-				tick(now)
-			}
 		case now := <-timer.C:
-			tick(now)
+			d.ringMu.Lock()
+			if now.Sub(d.lastTick) >= tickEvery {
+				d.tickLocked(now)
+			}
+			next := time.Until(d.lastTick.Add(tickEvery + tickGrace))
+			d.ringMu.Unlock()
+			timer.Reset(next)
 		case reply := <-d.flushReq:
+			d.ringMu.Lock()
 			reply <- d.ring.Flush()
+			d.ringMu.Unlock()
+		case <-captured:
+			d.ringMu.Lock()
+			defer d.ringMu.Unlock()
+			return d.ring.Close()
 		}
 	}
 }
