@@ -126,10 +126,9 @@ type daemon struct {
 
 	// ringMu serialises the ring's writers: each capture goroutine writes
 	// its batches itself, and tend ticks, flushes and closes it.
-	ringMu    sync.Mutex
-	lastTick  time.Time // guarded by ringMu
-	badWrite  atomic.Bool
-	ringStats atomic.Pointer[ring.Stats] // published at each tick
+	ringMu   sync.Mutex
+	lastTick time.Time // guarded by ringMu
+	badWrite atomic.Bool
 
 	flushReq chan chan error // snapshotter → tend
 }
@@ -350,8 +349,6 @@ func (d *daemon) tickLocked(now time.Time) {
 	if err := d.ring.Tick(now); err != nil {
 		d.log.Warn("ring", "err", err)
 	}
-	st := d.ring.Stats()
-	d.ringStats.Store(&st)
 	d.lastTick = now
 }
 
@@ -446,8 +443,6 @@ func (d *daemon) status() any {
 	for i, l := range d.lives {
 		st.Interfaces = append(st.Interfaces, ifaceStatus{Name: d.cfg.Capture.Interfaces[i], Stats: l.Stats()})
 	}
-	if rs := d.ringStats.Load(); rs != nil {
-		st.Ring = *rs
-	}
+	st.Ring = d.ring.Stats() // safe for concurrent use
 	return st
 }
