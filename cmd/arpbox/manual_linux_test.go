@@ -68,6 +68,19 @@ func TestManualTriggers(t *testing.T) {
 	}
 	waitBundles(t, dir+"/snapshots", 3, 30*time.Second)
 
+	// arpbox status shows the capture and the ring.
+	out, err = gw.Command(ctx, binPath, "status", "-socket", sock).Output()
+	if err != nil {
+		t.Fatalf("arpbox status: %v", err)
+	}
+	var st struct {
+		Interfaces []struct{ Name string }         `json:"interfaces"`
+		Ring       struct{ PacketsWritten uint64 } `json:"ring"`
+	}
+	if err := json.Unmarshal(out, &st); err != nil || len(st.Interfaces) != 1 || st.Interfaces[0].Name != lg.Name {
+		t.Errorf("arpbox status = %s (%v)", out, err)
+	}
+
 	// 4. arpbox snapshots lists all three, with their triggers.
 	out, err = gw.Command(ctx, binPath, "snapshots", "-socket", sock, "-json").Output()
 	if err != nil {
