@@ -155,13 +155,15 @@ func (f *filler) addTagged(ts time.Time, wireLen int, data []byte, tpid, tci uin
 	return true
 }
 
-// flush hands on the current batch if it holds frames.
-func (f *filler) flush(emit func(*Batch) bool) bool {
+// flush hands on the current batch if it holds frames; drained marks it
+// as the last before the source sleeps (Batch.Drained).
+func (f *filler) flush(emit func(*Batch) bool, drained bool) bool {
 	b := f.cur
 	if b == nil || len(b.Frames) == 0 {
 		return true
 	}
 	f.cur = nil
+	b.Drained = drained
 	return emit(b)
 }
 

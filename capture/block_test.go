@@ -78,7 +78,7 @@ func TestFillBlock(t *testing.T) {
 	f := &filler{pool: newBatchPool(batchBytes, nil), iface: 2, snap: DefaultSnapLen, match: mustParse(t, "arp")}
 	var got []*Batch
 	emit := func(b *Batch) bool { got = append(got, b); return true }
-	if !f.fillBlock(blk, emit) || !f.flush(emit) {
+	if !f.fillBlock(blk, emit) || !f.flush(emit, true) {
 		t.Fatal("fillBlock or flush stopped")
 	}
 	if len(got) != 1 || got[0].Iface != 2 {
@@ -115,11 +115,23 @@ func TestFillBlockSplitsBatches(t *testing.T) {
 	}
 	f := &filler{pool: newBatchPool(batchBytes, nil), snap: DefaultSnapLen}
 	var sizes []int
-	emit := func(b *Batch) bool { sizes = append(sizes, len(b.Frames)); b.Release(); return true }
+	var drained []bool
+	emit := func(b *Batch) bool {
+		sizes, drained = append(sizes, len(b.Frames)), append(drained, b.Drained)
+		b.Release()
+		return true
+	}
 	f.fillBlock(makeBlock(blockSize, frames), emit)
-	f.flush(emit)
+	f.flush(emit, true)
 	if diff := cmp.Diff([]int{batchFrames, 1500 - batchFrames}, sizes); diff != "" {
 		t.Errorf("batch sizes (-want +got):\n%s", diff)
+	}
+	// Only the batch handed on because the ring ran dry is marked drained;
+	// a reused batch does not keep the mark.
+	f.fillBlock(makeBlock(blockSize, frames), emit)
+	f.flush(emit, false)
+	if diff := cmp.Diff([]bool{false, true, false, false}, drained); diff != "" {
+		t.Errorf("Drained marks (-want +got):\n%s", diff)
 	}
 
 	// Big frames fill the buffer before 256 frames.
@@ -129,7 +141,7 @@ func TestFillBlockSplitsBatches(t *testing.T) {
 	}
 	sizes = nil
 	f.fillBlock(makeBlock(1<<20, big), emit)
-	f.flush(emit)
+	f.flush(emit, true)
 	if diff := cmp.Diff([]int{4, 4, 2}, sizes); diff != "" {
 		t.Errorf("batch sizes for 60000-byte frames (-want +got):\n%s", diff)
 	}
@@ -149,7 +161,7 @@ func TestSnapLenCapsTaggedFrames(t *testing.T) {
 	f := &filler{pool: newBatchPool(batchBytes, nil), snap: 100}
 	var got *Batch
 	f.fillBlock(makeBlock(blockSize, []ringFrame{{data: data, wireLen: 200, vlan: true, tci: 5}}), nil)
-	f.flush(func(b *Batch) bool { got = b; return true })
+	f.flush(func(b *Batch) bool { got = b; return true }, true)
 	if got == nil || len(got.Frames) != 1 || len(got.Frames[0].Data) != 100 || got.Frames[0].Length != 204 {
 		t.Fatalf("got %+v, want one frame of 100 bytes, length 204", got)
 	}
@@ -207,7 +219,7 @@ func TestFillBlockDoesNotAllocate(t *testing.T) {
 		emit := func(b *Batch) bool { b.Release(); return true }
 		allocs := testing.AllocsPerRun(50, func() {
 			f.fillBlock(blk, emit)
-			f.flush(emit)
+			f.flush(emit, true)
 		})
 		if allocs != 0 {
 			t.Errorf("tagged=%v: %v allocations per block of %d frames, want 0", tagged, allocs, n)
@@ -230,7 +242,7 @@ func BenchmarkFillBlock(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				f.fillBlock(blk, emit)
-				f.flush(emit)
+				f.flush(emit, true)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/frame")
 		})

@@ -36,6 +36,10 @@ const (
 type Batch struct {
 	Iface  int // index of the interface in the configured list
 	Frames []Frame
+	// Drained says the source had no more frames waiting when it handed
+	// this batch on: it is about to sleep, so a consumer that buffers
+	// should write out now rather than on a timer of its own.
+	Drained bool
 
 	buf      []byte
 	used     int
@@ -113,6 +117,7 @@ func (p *batchPool) get(iface int) *Batch {
 		}
 	}
 	b.Iface = iface
+	b.Drained = false
 	b.released = false
 	return b
 }

@@ -20,9 +20,9 @@ import (
 // rejects, no permission for AF_PACKET.
 //
 // A batch is sent when it is full, when no more frames are waiting in the
-// ring, or when its first frame is 100 ms old; the kernel retires a partly
-// filled ring block after 500 ms (blockTimeoutMS), so a lone frame reaches
-// out within about half a second. If out is full Run waits, the ring fills
+// ring (then marked Drained), or when its first frame is 100 ms old; the
+// kernel retires a partly filled ring block after a second
+// (blockTimeoutMS), so a lone frame reaches out within about a second. If out is full Run waits, the ring fills
 // and the kernel counts drops (Stats.Dropped). Cancelling ctx wakes Run at
 // once.
 //
@@ -132,15 +132,23 @@ func (l *Live) run(ctx context.Context, emit, final func(*Batch) bool) error {
 			l.drainAtClose(s, fl, final)
 			if b := fl.cur; b != nil && len(b.Frames) > 0 {
 				fl.cur = nil
+				b.Drained = true
 				final(b)
 			}
 			l.sample(s)
 			s.close()
 			return nil
 		}
+		// The link went down or away: the kernel still retires the block
+		// it was filling, and those frames (the last second before the
+		// loss, often the interesting one) are kept.
+		lostAt = time.Now()
+		l.drainAtClose(s, fl, emit)
+		if !fl.flush(emit, true) {
+			return nil
+		}
 		l.sample(s)
 		s.close()
-		lostAt = time.Now()
 		l.log.Warn("capture: link lost, reopening", "err", err)
 	}
 }
@@ -172,8 +180,11 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 				return nil
 			}
 			now := time.Now()
-			if fl.age(now) >= maxBatchAge && !fl.flush(emit) {
-				return nil
+			if fl.age(now) >= maxBatchAge {
+				_, more := s.block()
+				if !fl.flush(emit, !more) {
+					return nil
+				}
 			}
 			if !now.Before(nextStats) {
 				l.sample(s)
@@ -181,7 +192,7 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 			}
 		}
 		// Nothing more in the ring: hand on what we have before waiting.
-		if !fl.flush(emit) {
+		if !fl.flush(emit, true) {
 			return nil
 		}
 		now := time.Now()
@@ -207,10 +218,12 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 }
 
 // drainAtClose waits, once, for the kernel to hand over the block it is
-// filling (it does so blockTimeoutMS after the block's first frame), so
-// that stopping does not throw away the last half second of frames. It
-// returns at once when that block holds no frame.
+// filling (it does so blockTimeoutMS after the block's first frame, also
+// after the link went down), so that stopping or losing the link does not
+// throw away the last second of frames. It returns at once when that block
+// holds no frame.
 func (l *Live) drainAtClose(s *tpSocket, fl *filler, emit func(*Batch) bool) {
+	s.deadline = time.Time{} // interrupt moved the socket's deadline into the past
 	deadline := time.Now().Add(blockTimeoutMS*time.Millisecond + 100*time.Millisecond)
 	for {
 		blk, ready := s.block()

@@ -254,9 +254,15 @@ func TestLiveInterfaceRecreated(t *testing.T) {
 		t.Fatal("no ARP before the interface was deleted")
 	}
 
-	// Down and up: same ifindex.
+	// Down and up: same ifindex. The frames still in the ring block the
+	// kernel was filling when the link went down are kept: three requests,
+	// then the link goes down well within the block timeout.
+	ha.MustRun("arping", "-c", "3", "-W", "0.02", "-i", la.Name, lb.Addr().String())
 	hb.MustRun("ip", "link", "set", lb.Name, "down")
 	logs.wait("capture: link lost, reopening")
+	if n := countARPFrom(collect(t, out, 3*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 3 }), la.MAC); n < 3 {
+		t.Errorf("%d of the 3 requests sent just before the link went down were delivered", n)
+	}
 	time.Sleep(300 * time.Millisecond)
 	hb.MustRun("ip", "link", "set", lb.Name, "up")
 	logs.wait("capture: interface back, capturing again")

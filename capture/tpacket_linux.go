@@ -21,10 +21,11 @@ const (
 	// blockTimeoutMS retires a partly filled block, so a lone frame reaches
 	// user space within about this long; frames closer together than this
 	// share a wakeup. Sparse ARP (a few frames a second, the normal case on
-	// a gateway) then costs a couple of wakeups a second instead of one per
-	// frame, which is what idle CPU is made of; with the ring's one-second
-	// flush a crash loses at most about 1.5 s. (libpcap uses 1000 ms.)
-	blockTimeoutMS = 500
+	// a gateway) then costs one wakeup a second instead of one per frame,
+	// and wakeups are what idle CPU is made of. The consumer writes a
+	// drained batch out at once, so a crash loses at most about this long.
+	// (libpcap, and so tcpdump, uses 1000 ms too.)
+	blockTimeoutMS = 1000
 )
 
 // errFatal marks errors that reopening cannot fix (bad filter, no permission).
@@ -44,6 +45,10 @@ type tpSocket struct {
 	cur     int // next block to read
 	ifindex int
 	closed  bool
+	// deadline is the read deadline last set on file (zero: none, or
+	// interrupted). Setting one re-arms a runtime timer and wakes a second
+	// thread to watch it, so wait keeps a deadline that is still good.
+	deadline time.Time
 }
 
 // openSocket opens a capture socket on cfg.Iface. The socket is created
@@ -169,8 +174,11 @@ func (s *tpSocket) release() {
 // error wrapping ErrLinkDown when the socket reports an error: the kernel
 // sets ENETDOWN and wakes the waiter when the interface goes down or away.
 func (s *tpSocket) wait(ctx context.Context, deadline time.Time) error {
-	if err := s.file.SetReadDeadline(deadline); err != nil {
-		return fmt.Errorf("wait: %w", err)
+	if now := time.Now(); s.deadline.IsZero() || !s.deadline.After(now) || s.deadline.After(deadline) {
+		if err := s.file.SetReadDeadline(deadline); err != nil {
+			return fmt.Errorf("wait: %w", err)
+		}
+		s.deadline = deadline
 	}
 	if ctx.Err() != nil {
 		return nil // cancelled before the deadline was set: interrupt was overwritten

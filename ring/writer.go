@@ -28,6 +28,10 @@ const (
 	retryMax = 30 * time.Second
 	// logEvery rate-limits logs about disk errors.
 	logEvery = 10 * time.Second
+	// retentionEvery is how often Tick re-reads free disk space when
+	// nothing else is due: min_free yields room to other users of the
+	// file system even while the ring is silent.
+	retentionEvery = 10 * time.Second
 )
 
 // Options are the Writer's collaborators. All fields are optional.
@@ -61,10 +65,12 @@ type Stats struct {
 // (name ending in .part) that is sealed and renamed on rotation, and sealed
 // segments that retention removes oldest first.
 //
-// A Writer has a single owner goroutine: Open, WritePacket, Tick, Flush,
-// Rotate and Close must not be called concurrently. Stats may be called from
-// any goroutine. The owner must call Tick regularly (about every 200ms):
-// flushing, age rotation and retention happen there, not on packet arrival.
+// A Writer has a single owner goroutine: Open, WritePacket, Tick, NextTick,
+// Flush, Rotate and Close must not be called concurrently (a mutex may stand
+// in for the owner). Stats may be called from any goroutine. The owner calls
+// Tick when NextTick says timed work is due: flushing, age rotation and
+// retention happen there, not on packet arrival, so an owner that flushes
+// after each burst of packets sleeps for seconds at a time.
 // Open starts one helper goroutine that fsyncs and renames sealed segments
 // so that the owner never waits for the disk; Close stops it.
 //
@@ -96,6 +102,7 @@ type Writer struct {
 	sealerExited chan struct{}
 	sealedBytes  int64
 	retryAt      time.Time // when to try starting a segment again
+	lastTick     time.Time // when Tick last ran (retention included)
 	backoff      time.Duration
 	opened       bool
 	openedAt     time.Time // isb_starttime: the counters are cumulative since then
@@ -246,6 +253,7 @@ func (w *Writer) Open() error {
 	w.openedAt = w.now()
 	w.startSealer()
 	now := w.now()
+	w.lastTick = now
 	w.enforce(now)
 	if err := w.start(now); err != nil && !isDiskFull(err) {
 		w.closed = true
@@ -359,12 +367,12 @@ func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) 
 	return nil
 }
 
-// Tick does the timed work; the owner calls it about every 200ms with the
-// wall clock: it flushes buffered packets to the file at least every
-// FlushInterval, rotates a segment older than SegmentAge (whether or not
-// packets arrive), applies retention, and retries starting a segment after
-// a disk error. Disk errors are handled inside; it returns ErrClosed when the
-// Writer is not open.
+// Tick does the timed work due at now (the wall clock; see NextTick): it
+// flushes buffered packets to the file at least every FlushInterval,
+// rotates a segment older than SegmentAge (whether or not packets arrive),
+// applies retention, and retries starting a segment after a disk error.
+// Calling it early is harmless. Disk errors are handled inside; it returns
+// ErrClosed when the Writer is not open.
 func (w *Writer) Tick(now time.Time) error {
 	if !w.opened || w.closed {
 		return ErrClosed
@@ -383,8 +391,44 @@ func (w *Writer) Tick(now time.Time) error {
 	if w.cur == nil && !now.Before(w.retryAt) {
 		_ = w.start(now) // failure logged and counted; retried later
 	}
+	w.lastTick = now
 	w.publish()
 	return nil
+}
+
+// NextTick returns when Tick next has work, as of now: the flush of
+// buffered packets, the current segment's age rotation, a retry to start a
+// segment, a background seal to account for, or the periodic retention
+// check, whichever comes first. Writing packets can make it earlier (the
+// buffer fills, a segment is rotated by size, a disk error drops one), so
+// an owner sleeping until NextTick asks again after writing. The zero Time
+// means never (the Writer is not open).
+func (w *Writer) NextTick(now time.Time) time.Time {
+	if !w.opened || w.closed {
+		return time.Time{}
+	}
+	next := w.lastTick.Add(retentionEvery)
+	if now.Before(w.lastTick) { // the clock stepped back
+		next = now
+	}
+	if len(w.pending) > 0 {
+		next = earliest(next, now.Add(w.cfg.FlushInterval))
+	}
+	if w.cur == nil {
+		return earliest(next, w.retryAt)
+	}
+	next = earliest(next, w.cur.start.Add(w.cfg.SegmentAge))
+	if len(w.buf) > 0 {
+		next = earliest(next, w.cur.lastFlush.Add(w.cfg.FlushInterval))
+	}
+	return next
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Flush writes buffered packets to the current segment's file now (without

@@ -286,6 +286,88 @@ func TestFlushInterval(t *testing.T) {
 	w.Close()
 }
 
+// TestNextTick checks when the Writer says its timed work is next due, and
+// that an owner sleeping exactly until then (as arpbox's does) keeps the
+// flush interval and the segment age.
+func TestNextTick(t *testing.T) {
+	clk := &fakeClock{t: t0}
+	w := newTestWriter(t, Config{SegmentAge: time.Minute, FlushInterval: time.Second}, clk)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	check := func(what string, want time.Time) {
+		t.Helper()
+		if got := w.NextTick(clk.Now()); !got.Equal(want) {
+			t.Errorf("%s: NextTick = %v, want %v", what, got.Sub(t0), want.Sub(t0))
+		}
+	}
+	check("idle after Open: the retention check", at(retentionEvery))
+
+	clk.Advance(300 * time.Millisecond)
+	w.WritePacket(0, clk.Now(), 60, testFrame(60))
+	check("packet buffered: the flush, a second after the segment started", at(time.Second))
+	w.Flush()
+	check("flushed: the retention check again", at(retentionEvery))
+
+	// Sleep until NextTick, tick, repeat: with no traffic the segment is
+	// rotated exactly at its age, and nothing else wakes the owner more
+	// often than the retention check.
+	wakes := 0
+	for clk.Now().Before(at(time.Minute)) {
+		clk.t = w.NextTick(clk.Now())
+		w.Tick(clk.Now())
+		wakes++
+	}
+	if want := int(time.Minute / retentionEvery); wakes != want {
+		t.Errorf("a silent minute took %d wakeups, want %d", wakes, want)
+	}
+	check("just rotated: a seal to account for", at(time.Minute+time.Second))
+	if err := w.waitSealed(); err != nil {
+		t.Fatal(err)
+	}
+	if got := segmentFiles(t, w.cfg.Dir); len(got) != 2 || !strings.HasSuffix(got[0], sealedName(0, t0, at(time.Minute))) {
+		t.Errorf("after a minute of NextTick sleeps: segments %v, want the first sealed at 1m", baseNames(got))
+	}
+	check("seal accounted for", at(time.Minute+retentionEvery))
+
+	// A packet written long after the last flush is due at once.
+	clk.Advance(5 * time.Second)
+	w.WritePacket(0, clk.Now(), 60, testFrame(60))
+	if got := w.NextTick(clk.Now()); got.After(clk.Now()) {
+		t.Errorf("packet buffered 5s after the last flush: NextTick = %v, want now (%v) or earlier", got.Sub(t0), clk.Now().Sub(t0))
+	}
+
+	w.Close()
+	check("closed", time.Time{})
+}
+
+// TestNextTickRetry: after a disk error drops the current segment, the
+// retry to start a new one is due.
+func TestNextTickRetry(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("skipping: no /dev/full: %v", err)
+	}
+	defer full.Close()
+	clk := &fakeClock{t: t0}
+	w := newTestWriter(t, Config{}, clk)
+	w.WritePacket(0, clk.Now(), 60, testFrame(60))
+	real := w.cur.f
+	defer real.Close()
+	w.cur.f = full
+	w.Flush() // fails: the segment is sealed with what reached the disk, and dropped
+	if w.cur != nil {
+		t.Fatal("the segment survived a failed flush")
+	}
+	if got, want := w.NextTick(clk.Now()), t0.Add(retryMin); !got.Equal(want) {
+		t.Errorf("NextTick after a disk error = %v, want the retry at %v", got.Sub(t0), want.Sub(t0))
+	}
+	clk.t = w.NextTick(clk.Now())
+	w.Tick(clk.Now())
+	if w.cur == nil {
+		t.Error("no new segment after ticking at the retry time")
+	}
+	w.Close()
+}
+
 // TestSegmentContents reads a sealed segment back and checks the headers,
 // packets and statistics blocks, with pcapgo and with tshark.
 func TestSegmentContents(t *testing.T) {

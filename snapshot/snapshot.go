@@ -81,7 +81,9 @@ type Options struct {
 
 const (
 	// settleDelay is how long the snapshotter waits after T+after (and after
-	// asking for a flush) so the ring's once-a-second flush has landed.
+	// asking for a flush) so that frames still in the kernel's capture
+	// buffer (handed over within a second, then written at once) and the
+	// ring's once-a-second flush under load have landed.
 	settleDelay = 1500 * time.Millisecond
 	// freezerTimeout bounds the Freeze hooks run at T.
 	freezerTimeout = 10 * time.Second

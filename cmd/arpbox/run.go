@@ -124,17 +124,17 @@ type daemon struct {
 	detector *analyze.Detector
 	started  time.Time
 
-	// ringMu serialises the ring's writers: each capture goroutine writes
-	// its batches itself, and tend ticks, flushes and closes it.
+	// ringMu serialises the ring's users: each capture goroutine writes
+	// its batches itself, the snapshotter flushes, and tend ticks and
+	// closes it.
 	ringMu   sync.Mutex
-	lastTick time.Time // guarded by ringMu
+	tendAt   time.Time     // when tend next wakes to tick the ring; guarded by ringMu
+	tendPoke chan struct{} // a writer made the ring's next tick earlier than tendAt
 	badWrite atomic.Bool
-
-	flushReq chan chan error // snapshotter → tend
 }
 
 func newDaemon(cfg *configs.Config, log *slog.Logger, replay string) (*daemon, error) {
-	d := &daemon{cfg: cfg, log: log, replay: replay, flushReq: make(chan chan error)}
+	d := &daemon{cfg: cfg, log: log, replay: replay, tendPoke: make(chan struct{}, 1)}
 	host, _ := os.Hostname()
 
 	var ifaces []ring.Interface
@@ -212,7 +212,6 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := d.ring.Open(); err != nil {
 		return err
 	}
-	d.lastTick = time.Now()
 
 	if d.replay != "" {
 		batches := make(chan *capture.Batch, 64)
@@ -314,8 +313,10 @@ func (d *daemon) helper(g *errgroup.Group, ctx context.Context, name string, fn 
 
 // write records a batch; the capture goroutines call it themselves (no
 // handoff to another goroutine: that was most of the CPU of sparse ARP and
-// a quarter of a storm's). The ring is ticked (flushed at least once a
-// second, rotated by age) by the first batch a second after the last tick.
+// a quarter of a storm's). A drained batch (the source is about to sleep)
+// is written to the file at once, so trickling ARP costs one wakeup per
+// kernel block and no timer of ours; the ring's timed work is done here
+// when due, or by tend when no batch comes.
 func (d *daemon) write(b *capture.Batch) {
 	if d.detector != nil {
 		for _, f := range b.Frames {
@@ -333,43 +334,64 @@ func (d *daemon) write(b *capture.Batch) {
 			break
 		}
 	}
-	if now := time.Now(); now.Sub(d.lastTick) >= tickEvery {
-		d.tickLocked(now)
+	if b.Drained {
+		_ = d.ring.Flush() // errors are the ring's to log and count
 	}
+	now := time.Now()
+	due := d.ring.NextTick(now)
+	if !due.IsZero() && !now.Before(due) {
+		d.tickLocked(now)
+		due = d.ring.NextTick(now)
+	}
+	poke := !due.IsZero() && due.Before(d.tendAt)
 	d.ringMu.Unlock()
 	b.Release()
+	if poke {
+		select {
+		case d.tendPoke <- struct{}{}:
+		default: // tend has a poke waiting already
+		}
+	}
 }
-
-// tickEvery is the ring's flush interval and the resolution of age
-// rotation; tend ticks when no batch did for tickGrace longer, so that
-// trickling ARP costs one wakeup a second, not two.
-const tickEvery, tickGrace = time.Second, 500 * time.Millisecond
 
 func (d *daemon) tickLocked(now time.Time) {
 	if err := d.ring.Tick(now); err != nil {
 		d.log.Warn("ring", "err", err)
 	}
-	d.lastTick = now
 }
 
-// tend ticks the ring when no batch does, answers flush requests, and
-// closes the ring once captured is closed.
+// tend does the ring's timed work when no batch does it (it sleeps until
+// the ring's next tick, which is seconds away while ARP trickles in and
+// drained batches keep the file flushed), and closes the ring once
+// captured is closed.
 func (d *daemon) tend(captured <-chan struct{}) error {
-	timer := time.NewTimer(tickEvery + tickGrace)
+	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	// arm sets the timer for the ring's next tick; the caller holds ringMu.
+	arm := func(now time.Time) {
+		next := d.ring.NextTick(now)
+		if next.IsZero() { // not open; nothing to do but wait for captured
+			next = now.Add(time.Hour)
+		}
+		d.tendAt = next
+		timer.Reset(next.Sub(now))
+	}
+	d.ringMu.Lock()
+	arm(time.Now())
+	d.ringMu.Unlock()
 	for {
 		select {
-		case now := <-timer.C:
+		case <-timer.C:
 			d.ringMu.Lock()
-			if now.Sub(d.lastTick) >= tickEvery {
+			now := time.Now()
+			if due := d.ring.NextTick(now); !due.IsZero() && !now.Before(due) {
 				d.tickLocked(now)
 			}
-			next := time.Until(d.lastTick.Add(tickEvery + tickGrace))
+			arm(now)
 			d.ringMu.Unlock()
-			timer.Reset(next)
-		case reply := <-d.flushReq:
+		case <-d.tendPoke:
 			d.ringMu.Lock()
-			reply <- d.ring.Flush()
+			arm(time.Now())
 			d.ringMu.Unlock()
 		case <-captured:
 			d.ringMu.Lock()
@@ -379,15 +401,12 @@ func (d *daemon) tend(captured <-chan struct{}) error {
 	}
 }
 
-// flushRing asks the ring owner to flush buffered frames to disk.
+// flushRing writes frames buffered in the ring to its file (for the
+// snapshotter, before it reads the current segment).
 func (d *daemon) flushRing() error {
-	reply := make(chan error, 1)
-	select {
-	case d.flushReq <- reply:
-		return <-reply
-	case <-time.After(5 * time.Second):
-		return errors.New("ring owner did not answer a flush within 5s")
-	}
+	d.ringMu.Lock()
+	defer d.ringMu.Unlock()
+	return d.ring.Flush()
 }
 
 // onEvent hands a trigger's event to the snapshotter, which logs what
