@@ -286,6 +286,37 @@ func TestFlushInterval(t *testing.T) {
 	w.Close()
 }
 
+// TestDrained: when the sources drain, buffered packets go to the file
+// at once, unless a flush was less than half a FlushInterval ago.
+func TestDrained(t *testing.T) {
+	clk := &fakeClock{t: t0}
+	w := newTestWriter(t, Config{FlushInterval: time.Second}, clk)
+	path := w.cur.path
+	size := func() int64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	header := size()
+	w.WritePacket(0, clk.Now(), 60, testFrame(60))
+	clk.Advance(400 * time.Millisecond) // the segment's headers were flushed at t0
+	w.Drained(clk.Now())
+	if got := size(); got != header {
+		t.Errorf("drained 0.4s after a flush: file is %d bytes, want %d (left to the timed flush)", got, header)
+	}
+	clk.Advance(100 * time.Millisecond)
+	w.Drained(clk.Now())
+	if got, want := size(), header+int64(epbLen(60)); got != want {
+		t.Errorf("drained 0.5s after a flush: file is %d bytes, want %d (written)", got, want)
+	}
+	if got, want := w.NextTick(clk.Now()), t0.Add(retentionEvery); !got.Equal(want) {
+		t.Errorf("NextTick after the drained flush = %v, want the retention check at %v", got.Sub(t0), want.Sub(t0))
+	}
+	w.Close()
+}
+
 // TestNextTick checks when the Writer says its timed work is next due, and
 // that an owner sleeping exactly until then (as arpbox's does) keeps the
 // flush interval and the segment age.

@@ -38,6 +38,9 @@
 # - CPU seconds and peak RSS come from /usr/bin/time (wait4 rusage: user+sys of
 #   the recorder process for its whole life, max RSS = VmHWM). Idle mode uses
 #   /proc/PID/task/*/schedstat (ns) over a window that excludes start-up.
+#   sys time includes network softirq work (delivering the storm's frames)
+#   that the kernel charges to whichever process is on the CPU at the time,
+#   so it swings from run to run; usr_s is the recorder's own work.
 # - tcpdump runs with libpcap's default buffer (2 MiB TPACKET_V3 ring; we pass
 #   no -B, as a user would), -Z root, writing into the work dir.
 # - Recorders are stopped with SIGTERM and waited for (never SIGKILL) before
@@ -408,7 +411,7 @@ run_storm_mode() {
 			mapfile -t files < <(recorder_files "$name" "$dir")
 			cap=$(count_frames "${files[@]}")
 			lost=$((SENT - cap))
-			ROWS+=("$name $SENT $SERR $SRATE $((rx1 - rx0)) $cap $lost $(pct "$lost" "$SENT") $REC_CPU $REC_MAXRSS_KB $hwm ${#files[@]} $BUSY")
+			ROWS+=("$name $SENT $SERR $SRATE $((rx1 - rx0)) $cap $lost $(pct "$lost" "$SENT") $REC_CPU $REC_MAXRSS_KB $hwm ${#files[@]} $BUSY $REC_USER $REC_SYS")
 			if [[ $name == tcpdump ]]; then
 				grep -E 'packets (captured|received|dropped)' "$dir/stderr.log" | sed 's/^/#   tcpdump: /' >&2 || true
 			fi
@@ -417,26 +420,27 @@ run_storm_mode() {
 	done
 	echo
 	echo "Storm: $SENDERS sender(s), rate $([[ $RATE == 0 ]] && echo max || echo "$RATE/s") for ${DURATION}s, batch $BATCH$( ((PIN)) && echo ", pinned"), $REPEAT run(s), $(nproc) CPUs, kernel $(uname -r)"
-	printf '%-8s %11s %7s %9s %11s %11s %9s %7s %7s %8s %8s %6s %6s\n' \
-		recorder sent snd_err send_fps at_rx captured lost loss% cpu_s us/frame rss_MB files busy%
+	printf '%-8s %11s %7s %9s %11s %11s %9s %7s %7s %6s %6s %8s %8s %6s %6s\n' \
+		recorder sent snd_err send_fps at_rx captured lost loss% cpu_s usr_s sys_s us/frame rss_MB files busy%
 	printf '%s\n' "${ROWS[@]}" | awk -v recs="$RECORDERS" '
 		{
 			n = $1; s = $2; c = $6; l = $7; cpu = $9
-			printf "%-8s %11d %7d %9d %11d %11d %9d %7s %7.2f %8.3f %8.1f %6d %6d\n",
-				n, s, $3, $4, $5, c, l, $8, cpu, (c > 0 ? cpu * 1e6 / c : 0), $10 / 1024, $12, $13
-			S[n] += s; C[n] += c; L[n] += l; CPU[n] += cpu
+			printf "%-8s %11d %7d %9d %11d %11d %9d %7s %7.2f %6.2f %6.2f %8.3f %8.1f %6d %6d\n",
+				n, s, $3, $4, $5, c, l, $8, cpu, $14, $15, (c > 0 ? cpu * 1e6 / c : 0), $10 / 1024, $12, $13
+			S[n] += s; C[n] += c; L[n] += l; CPU[n] += cpu; U[n] += $14; Y[n] += $15
 		}
 		END {
 			k = split(recs, r, ",")
 			if (NR > k) for (i = 1; i <= k; i++) { n = r[i]
-				printf "%-8s %11d %7s %9s %11s %11d %9d %7.3f %7.2f %8.3f  (total)\n",
-					n, S[n], "", "", "", C[n], L[n], (S[n] ? 100 * L[n] / S[n] : 0), CPU[n], (C[n] ? CPU[n] * 1e6 / C[n] : 0) }
+				printf "%-8s %11d %7s %9s %11s %11d %9d %7.3f %7.2f %6.2f %6.2f %8.3f  (total)\n",
+					n, S[n], "", "", "", C[n], L[n], (S[n] ? 100 * L[n] / S[n] : 0), CPU[n], U[n], Y[n], (C[n] ? CPU[n] * 1e6 / C[n] : 0) }
 			if (k != 2) exit
 			a = r[1]; t = r[2]
 			la = (S[a] ? L[a] / S[a] : 0); lt = (S[t] ? L[t] / S[t] : 0)
 			if (lt > 0) printf "ratio %s/%s: loss %.2fx (%.3f%% vs %.3f%%)", a, t, la / lt, 100 * la, 100 * lt
 			else printf "ratio %s/%s: loss n/a (%s lost %d, %s lost 0)", a, t, a, L[a], t
 			if (CPU[t] > 0) printf ", CPU %.2fx (%.2f s vs %.2f s)", CPU[a] / CPU[t], CPU[a], CPU[t]
+			if (U[t] > 0) printf ", user CPU %.2fx", U[a] / U[t]
 			if (C[a] > 0 && C[t] > 0 && CPU[t] > 0) printf ", CPU per captured frame %.2fx", (CPU[a] / C[a]) / (CPU[t] / C[t])
 			printf "\n"
 		}'

@@ -313,10 +313,10 @@ func (d *daemon) helper(g *errgroup.Group, ctx context.Context, name string, fn 
 
 // write records a batch; the capture goroutines call it themselves (no
 // handoff to another goroutine: that was most of the CPU of sparse ARP and
-// a quarter of a storm's). A drained batch (the source is about to sleep)
-// is written to the file at once, so trickling ARP costs one wakeup per
-// kernel block and no timer of ours; the ring's timed work is done here
-// when due, or by tend when no batch comes.
+// a quarter of a storm's). After a drained batch (the source is about to
+// sleep) the ring writes to the file at once, so trickling ARP costs one
+// wakeup per kernel block and no timer of ours; the ring's timed work is
+// done here when due, or by tend when no batch comes.
 func (d *daemon) write(b *capture.Batch) {
 	if d.detector != nil {
 		for _, f := range b.Frames {
@@ -334,10 +334,10 @@ func (d *daemon) write(b *capture.Batch) {
 			break
 		}
 	}
-	if b.Drained {
-		_ = d.ring.Flush() // errors are the ring's to log and count
-	}
 	now := time.Now()
+	if b.Drained {
+		d.ring.Drained(now)
+	}
 	due := d.ring.NextTick(now)
 	if !due.IsZero() && !now.Before(due) {
 		d.tickLocked(now)
