@@ -22,13 +22,14 @@ import (
 // A batch is sent when it is full, when no more frames are waiting in the
 // ring (then marked Drained), or when its first frame is 100 ms old; the
 // kernel retires a partly filled ring block after a second
-// (blockTimeoutMS), so a lone frame reaches out within about a second. If out is full Run waits, the ring fills
-// and the kernel counts drops (Stats.Dropped). Cancelling ctx wakes Run at
-// once.
+// (blockTimeoutMS), so a lone frame reaches out within about a second. If
+// out is full Run waits, the ring fills and the kernel counts drops
+// (Stats.Dropped). Cancelling ctx wakes Run at once.
 //
 // Run waits in the Go netpoller, not in poll(2): an idle capture wakes only
-// for frames, for the kernel counters a second after frames, and once a
-// minute.
+// when the kernel hands over a block of frames (once a second while ARP
+// trickles in), to read the kernel counters about ten seconds after the
+// last frames, and once a minute.
 func (l *Live) Run(ctx context.Context, out chan<- *Batch) error {
 	emit := func(b *Batch) bool {
 		select {
@@ -153,9 +154,12 @@ func (l *Live) run(ctx context.Context, emit, final func(*Batch) bool) error {
 	}
 }
 
-// The kernel counters are read with the first block at least statsEvery
-// after the last read (they change only when frames arrive), or, when no
-// block comes, statsLinger later still; idleWake bounds any wait anyway.
+// The kernel counters (they change only when frames arrive) are read at
+// most every statsEvery while blocks keep coming, and when the ring runs
+// dry if the last read is half that old: trickling ARP, one block a
+// second, gets them read on its own wakeup. Only the end of a burst that
+// was read less than that ago costs a wakeup of its own, statsLinger
+// after the last read. idleWake bounds any wait anyway.
 const (
 	statsEvery  = time.Second
 	statsLinger = 9 * time.Second
@@ -165,7 +169,7 @@ const (
 // read copies frames from the ring into batches until ctx is cancelled
 // (nil) or the socket reports an error (wrapping ErrLinkDown).
 func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Batch) bool) error {
-	nextStats := time.Now().Add(statsEvery)
+	lastStats := time.Now()
 	dirty := false // frames arrived since the counters were last read
 	for {
 		for {
@@ -186,9 +190,9 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 					return nil
 				}
 			}
-			if !now.Before(nextStats) {
+			if now.Sub(lastStats) >= statsEvery {
 				l.sample(s)
-				nextStats, dirty = now.Add(statsEvery), false
+				lastStats, dirty = now, false
 			}
 		}
 		// Nothing more in the ring: hand on what we have before waiting.
@@ -196,15 +200,13 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 			return nil
 		}
 		now := time.Now()
-		if dirty && !now.Before(nextStats) {
+		if dirty && now.Sub(lastStats) >= statsEvery/2 {
 			l.sample(s)
-			nextStats, dirty = now.Add(statsEvery), false
+			lastStats, dirty = now, false
 		}
 		deadline := now.Add(idleWake)
 		if dirty {
-			// The counters are read at the next block after statsEvery;
-			// only when no block comes is a wakeup spent on them.
-			deadline = nextStats.Add(statsLinger)
+			deadline = lastStats.Add(statsLinger)
 		}
 		// Wake for the next block, the counters, or cancellation (ctx's
 		// AfterFunc interrupts the wait).

@@ -30,8 +30,9 @@ const (
 	logEvery = 10 * time.Second
 	// retentionEvery is how often Tick re-reads free disk space when
 	// nothing else is due: min_free yields room to other users of the
-	// file system even while the ring is silent.
-	retentionEvery = 10 * time.Second
+	// file system even while the ring is silent. (While it records, every
+	// new segment makes room first.)
+	retentionEvery = time.Minute
 )
 
 // Options are the Writer's collaborators. All fields are optional.

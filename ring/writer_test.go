@@ -322,7 +322,8 @@ func TestDrained(t *testing.T) {
 // flush interval and the segment age.
 func TestNextTick(t *testing.T) {
 	clk := &fakeClock{t: t0}
-	w := newTestWriter(t, Config{SegmentAge: time.Minute, FlushInterval: time.Second}, clk)
+	age := 3 * retentionEvery
+	w := newTestWriter(t, Config{SegmentAge: age, FlushInterval: time.Second}, clk)
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
 	check := func(what string, want time.Time) {
 		t.Helper()
@@ -342,22 +343,22 @@ func TestNextTick(t *testing.T) {
 	// rotated exactly at its age, and nothing else wakes the owner more
 	// often than the retention check.
 	wakes := 0
-	for clk.Now().Before(at(time.Minute)) {
+	for clk.Now().Before(at(age)) {
 		clk.t = w.NextTick(clk.Now())
 		w.Tick(clk.Now())
 		wakes++
 	}
-	if want := int(time.Minute / retentionEvery); wakes != want {
-		t.Errorf("a silent minute took %d wakeups, want %d", wakes, want)
+	if want := int(age / retentionEvery); wakes != want {
+		t.Errorf("a silent segment's life took %d wakeups, want %d", wakes, want)
 	}
-	check("just rotated: a seal to account for", at(time.Minute+time.Second))
+	check("just rotated: a seal to account for", at(age+time.Second))
 	if err := w.waitSealed(); err != nil {
 		t.Fatal(err)
 	}
-	if got := segmentFiles(t, w.cfg.Dir); len(got) != 2 || !strings.HasSuffix(got[0], sealedName(0, t0, at(time.Minute))) {
-		t.Errorf("after a minute of NextTick sleeps: segments %v, want the first sealed at 1m", baseNames(got))
+	if got := segmentFiles(t, w.cfg.Dir); len(got) != 2 || !strings.HasSuffix(got[0], sealedName(0, t0, at(age))) {
+		t.Errorf("after NextTick sleeps: segments %v, want the first sealed at %v", baseNames(got), age)
 	}
-	check("seal accounted for", at(time.Minute+retentionEvery))
+	check("seal accounted for", at(age+retentionEvery))
 
 	// A packet written long after the last flush is due at once.
 	clk.Advance(5 * time.Second)
