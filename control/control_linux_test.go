@@ -24,9 +24,7 @@ func TestOtherUsersRefused(t *testing.T) {
 		t.Skip("skipping: needs root to connect as another user")
 	}
 	path, _ := serve(t, API{Status: func() any { return "ok" }})
-	for d := filepath.Dir(path); d != "/"; d = filepath.Dir(d) {
-		_ = os.Chmod(d, 0o755) // only the socket's mode and the peer check stand in the way
-	}
+	letOthersIn(t, path) // only the socket's mode and the peer check stand in the way
 	for _, mode := range []os.FileMode{0o660, 0o666} {
 		if err := os.Chmod(path, mode); err != nil {
 			t.Fatal(err)
@@ -92,9 +90,7 @@ func TestSocketGroupAllowed(t *testing.T) {
 	if err := os.WriteFile(bin, self, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for d := filepath.Dir(path); d != "/"; d = filepath.Dir(d) {
-		_ = os.Chmod(d, 0o755)
-	}
+	letOthersIn(t, path)
 	if err := os.Chown(path, 0, group); err != nil {
 		t.Fatal(err)
 	}
@@ -110,5 +106,24 @@ func TestSocketGroupAllowed(t *testing.T) {
 	}
 	if out := run(); strings.Contains(out, "CONNECTED") {
 		t.Errorf("non-member got in: %s", out)
+	}
+}
+
+// letOthersIn lets other users reach path: it adds search permission for
+// group and others to each directory the test made on the way to it
+// (t.TempDir makes them 0700). It stops below the system's temporary
+// directory, whose mode belongs to the whole machine: setting /tmp to
+// 0755 would lock every other user and apt out of it.
+func letOthersIn(t *testing.T, path string) {
+	t.Helper()
+	top := filepath.Clean(os.TempDir())
+	for d := filepath.Dir(path); strings.HasPrefix(d, top+string(filepath.Separator)); d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, st.Mode().Perm()|0o011); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
