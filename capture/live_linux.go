@@ -28,8 +28,8 @@ import (
 //
 // Run waits in the Go netpoller, not in poll(2): an idle capture wakes only
 // when the kernel hands over a block of frames (once a second while ARP
-// trickles in), to read the kernel counters about ten seconds after the
-// last frames, and once a minute.
+// trickles in), once at the end of a burst to read the kernel counters,
+// and once a minute.
 func (l *Live) Run(ctx context.Context, out chan<- *Batch) error {
 	emit := func(b *Batch) bool {
 		select {
@@ -145,11 +145,12 @@ func (l *Live) run(ctx context.Context, emit, final func(*Batch) bool) error {
 		// loss, often the interesting one) are kept.
 		lostAt = time.Now()
 		l.drainAtClose(s, fl, emit)
-		if !fl.flush(emit, true) {
-			return nil
-		}
+		handed := fl.flush(emit, true)
 		l.sample(s)
 		s.close()
+		if !handed { // cancelled meanwhile, with nobody taking batches
+			return nil
+		}
 		l.log.Warn("capture: link lost, reopening", "err", err)
 	}
 }
@@ -225,7 +226,7 @@ func (l *Live) read(ctx context.Context, s *tpSocket, fl *filler, emit func(*Bat
 // throw away the last second of frames. It returns at once when that block
 // holds no frame.
 func (l *Live) drainAtClose(s *tpSocket, fl *filler, emit func(*Batch) bool) {
-	s.deadline = time.Time{} // interrupt moved the socket's deadline into the past
+	s.deadline = time.Time{} // the read loop's deadline is later than ours, or interrupt made it past
 	deadline := time.Now().Add(blockTimeoutMS*time.Millisecond + 100*time.Millisecond)
 	for {
 		blk, ready := s.block()

@@ -23,7 +23,8 @@ const (
 	// share a wakeup. Sparse ARP (a few frames a second, the normal case on
 	// a gateway) then costs one wakeup a second instead of one per frame,
 	// and wakeups are what idle CPU is made of. The consumer writes a
-	// drained batch out at once, so a crash loses at most about this long.
+	// drained batch to the file at once (or within its flush interval), so
+	// a crash of the process loses a second or two of frames at most.
 	// (libpcap, and so tcpdump, uses 1000 ms too.)
 	blockTimeoutMS = 1000
 )
@@ -205,7 +206,13 @@ func (s *tpSocket) wait(ctx context.Context, deadline time.Time) error {
 	if sockErr != 0 {
 		return fmt.Errorf("socket error %w: %w", unix.Errno(sockErr), ErrLinkDown)
 	}
-	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// Passed, or moved into the past by interrupt (which may land
+		// after a later deadline was set): the next wait sets one anew.
+		s.deadline = time.Time{}
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("wait: %w", err)
 	}
 	return nil

@@ -67,7 +67,7 @@ type Stats struct {
 // segments that retention removes oldest first.
 //
 // A Writer has a single owner goroutine: Open, WritePacket, Tick, NextTick,
-// Flush, Rotate and Close must not be called concurrently (a mutex may stand
+// Drained, Flush, Rotate and Close must not be called concurrently (a mutex may stand
 // in for the owner). Stats may be called from any goroutine. The owner calls
 // Tick when NextTick says timed work is due: flushing, age rotation and
 // retention happen there, not on packet arrival, so an owner that flushes
@@ -416,7 +416,14 @@ func (w *Writer) NextTick(now time.Time) time.Time {
 		next = earliest(next, now.Add(w.cfg.FlushInterval))
 	}
 	if w.cur == nil {
-		return earliest(next, w.retryAt)
+		// The retry to start a segment, at most once per retryMin even
+		// when pruning made room at once (a disk another process keeps
+		// filling must not have the ring deleted back to back).
+		retry := w.retryAt
+		if paced := w.lastTick.Add(retryMin); retry.Before(paced) {
+			retry = paced
+		}
+		return earliest(next, retry)
 	}
 	next = earliest(next, w.cur.start.Add(w.cfg.SegmentAge))
 	if len(w.buf) > 0 {
@@ -494,8 +501,8 @@ func (w *Writer) Close() error {
 	return err
 }
 
-// Stats returns the counters as of the last call to Tick, Flush, Rotate,
-// Open or Close. Safe for concurrent use.
+// Stats returns the counters as of the last call to Tick, Drained, Flush,
+// Rotate, Open or Close. Safe for concurrent use.
 func (w *Writer) Stats() Stats {
 	w.mu.Lock()
 	defer w.mu.Unlock()

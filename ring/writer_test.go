@@ -392,6 +392,16 @@ func TestNextTickRetry(t *testing.T) {
 	if got, want := w.NextTick(clk.Now()), t0.Add(retryMin); !got.Equal(want) {
 		t.Errorf("NextTick after a disk error = %v, want the retry at %v", got.Sub(t0), want.Sub(t0))
 	}
+	// When pruning made room the retry is asked for at once (fail sets
+	// retryAt to now); after a Tick that failed that way, the next retry
+	// still waits retryMin, so a disk that stays full is not retried (and
+	// the ring pruned) back to back.
+	saved := w.retryAt
+	w.lastTick, w.retryAt = clk.Now(), clk.Now()
+	if got, want := w.NextTick(clk.Now()), clk.Now().Add(retryMin); !got.Equal(want) {
+		t.Errorf("NextTick right after a Tick that asked for an immediate retry = %v, want %v", got.Sub(t0), want.Sub(t0))
+	}
+	w.retryAt = saved
 	clk.t = w.NextTick(clk.Now())
 	w.Tick(clk.Now())
 	if w.cur == nil {

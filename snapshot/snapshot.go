@@ -73,17 +73,17 @@ type Options struct {
 	ConfigDigest string   // digest of the running configuration, copied into the manifest
 	Interfaces   []string // configured capture interfaces, listed in the manifest
 	Collectors   []Collector
-	// Flush asks the ring owner to flush the current segment to disk; the
-	// snapshotter then waits 1.5 s for it to land (it waits anyway, for the
-	// ring's once-a-second flush, when Flush is nil).
+	// Flush asks the ring owner to write what it buffers to the current
+	// segment's file; the snapshotter calls it settleDelay after the
+	// after-window, before reading the ring (without it, it relies on the
+	// ring's once-a-second flush).
 	Flush func() error
 }
 
 const (
-	// settleDelay is how long the snapshotter waits after T+after (and after
-	// asking for a flush) so that frames still in the kernel's capture
-	// buffer (handed over within a second, then written at once) and the
-	// ring's once-a-second flush under load have landed.
+	// settleDelay is how long the snapshotter waits after T+after, before
+	// asking for a flush, so that the after-window's last frames have left
+	// the kernel's capture buffer (it hands them over within a second).
 	settleDelay = 1500 * time.Millisecond
 	// freezerTimeout bounds the Freeze hooks run at T.
 	freezerTimeout = 10 * time.Second
@@ -361,13 +361,13 @@ func (s *Snapshotter) process(ctx context.Context, j *job) Result {
 		defer cancel()
 		ctx = wctx
 	} else {
+		if err := s.opts.Sleep(ctx, settleDelay); err != nil {
+			return s.failed(log, j, fmt.Errorf("waiting for the after-window's last frames: %w", err))
+		}
 		if s.opts.Flush != nil {
 			if err := s.opts.Flush(); err != nil {
 				log.Warn("asking the ring to flush failed; relying on its periodic flush", "err", err)
 			}
-		}
-		if err := s.opts.Sleep(ctx, settleDelay); err != nil {
-			return s.failed(log, j, fmt.Errorf("waiting for the ring flush: %w", err))
 		}
 	}
 	if err := s.freezeAfter(j); err != nil {

@@ -338,19 +338,29 @@ func (d *daemon) write(b *capture.Batch) {
 	if b.Drained {
 		d.ring.Drained(now)
 	}
-	due := d.ring.NextTick(now)
-	if !due.IsZero() && !now.Before(due) {
+	if due := d.ring.NextTick(now); !due.IsZero() && !now.Before(due) {
 		d.tickLocked(now)
-		due = d.ring.NextTick(now)
 	}
-	poke := !due.IsZero() && due.Before(d.tendAt)
+	sooner := d.soonerLocked(now)
 	d.ringMu.Unlock()
 	b.Release()
-	if poke {
-		select {
-		case d.tendPoke <- struct{}{}:
-		default: // tend has a poke waiting already
-		}
+	if sooner {
+		d.pokeTend()
+	}
+}
+
+// soonerLocked reports whether the ring's timed work is now due before
+// tend's timer (writing made it so); the caller holds ringMu and, when it
+// is, pokes tend after unlocking.
+func (d *daemon) soonerLocked(now time.Time) bool {
+	due := d.ring.NextTick(now)
+	return !due.IsZero() && due.Before(d.tendAt)
+}
+
+func (d *daemon) pokeTend() {
+	select {
+	case d.tendPoke <- struct{}{}:
+	default: // tend has a poke waiting already
 	}
 }
 
@@ -405,8 +415,13 @@ func (d *daemon) tend(captured <-chan struct{}) error {
 // snapshotter, before it reads the current segment).
 func (d *daemon) flushRing() error {
 	d.ringMu.Lock()
-	defer d.ringMu.Unlock()
-	return d.ring.Flush()
+	err := d.ring.Flush()
+	sooner := d.soonerLocked(time.Now()) // a failed write asks for a retry
+	d.ringMu.Unlock()
+	if sooner {
+		d.pokeTend()
+	}
+	return err
 }
 
 // onEvent hands a trigger's event to the snapshotter, which logs what
