@@ -159,6 +159,16 @@ func segmentFiles(t testing.TB, dir string) []string {
 	return out
 }
 
+// fileSize is the length of the file at path.
+func fileSize(t testing.TB, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
 // dirBytes sums the sizes of all regular files in dir.
 func dirBytes(t testing.TB, dir string) int64 {
 	t.Helper()

@@ -254,13 +254,7 @@ func TestFlushInterval(t *testing.T) {
 	clk := &fakeClock{t: t0}
 	w := newTestWriter(t, Config{FlushInterval: time.Second}, clk)
 	path := w.cur.path
-	size := func() int64 {
-		st, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Size()
-	}
+	size := func() int64 { return fileSize(t, path) }
 	header := size()
 	if header == 0 {
 		t.Fatal("headers not flushed when the segment was started")
@@ -292,13 +286,7 @@ func TestDrained(t *testing.T) {
 	clk := &fakeClock{t: t0}
 	w := newTestWriter(t, Config{FlushInterval: time.Second}, clk)
 	path := w.cur.path
-	size := func() int64 {
-		st, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Size()
-	}
+	size := func() int64 { return fileSize(t, path) }
 	header := size()
 	w.WritePacket(0, clk.Now(), 60, testFrame(60))
 	clk.Advance(400 * time.Millisecond) // the segment's headers were flushed at t0
