@@ -33,42 +33,11 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "arpbox: %v\n", err)
 		return 2
 	}
-	ifaces := fmt.Sprint(cfg.Capture.Interfaces)
-	if len(cfg.Capture.Interfaces) == 0 {
-		ifaces = "(the default route's interface)"
-	}
-	fmt.Fprintf(stdout, "%s: ok (sha256 %s)\n", cfg.Source, cfg.Digest[:16])
-	fmt.Fprintf(stdout, "capture: %s, filter %s, snaplen %d\n", ifaces, cfg.Capture.Filter.Text, cfg.Capture.SnapLen)
-	fmt.Fprintf(stdout, "ring: %s, segments of %s or %s, at most %s", cfg.Ring.Dir, bytesText(cfg.Ring.SegmentBytes), cfg.Ring.SegmentAge, bytesText(cfg.Ring.MaxBytes))
-	if cfg.Ring.MaxSegments > 0 {
-		fmt.Fprintf(stdout, " / %d segments", cfg.Ring.MaxSegments)
-	}
-	fmt.Fprintln(stdout)
-	fmt.Fprintf(stdout, "snapshots: %s, %s before and %s after a trigger, cooldown %s, keep %d / %s\n",
-		cfg.Snapshots.Dir, cfg.Snapshots.Before, cfg.Snapshots.After, cfg.Snapshots.Cooldown, cfg.Snapshots.MaxCount, bytesText(cfg.Snapshots.MaxSize))
-	fmt.Fprintf(stdout, "control: %s\n", cfg.Control.Socket)
-	for _, t := range cfg.Triggers {
-		target := t.Target
-		if len(t.Command) > 0 {
-			target = fmt.Sprintf("%q", t.Command)
-		}
-		fmt.Fprintf(stdout, "trigger %s: %s %s every %s (timeout %s), fires after %d failures, re-arms after %d successes\n",
-			t.Name, t.Check, target, t.Interval, t.Timeout, t.FailAfter, t.RecoverAfter)
+	if err := cfg.Describe(stdout); err != nil {
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return 1
 	}
 	return 0
-}
-
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 4; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.4g %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
 // socketFlags adds the flags every client command shares.
@@ -162,7 +131,7 @@ func cmdSnapshots(args []string, stdout, stderr io.Writer) int {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTIME\tTRIGGER\tSIZE\tPATH")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Time.Local().Format(time.DateTime), s.Trigger, bytesText(s.Size), s.Path)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Time.Local().Format(time.DateTime), s.Trigger, configs.FormatSize(s.Size), s.Path)
 	}
 	tw.Flush()
 	return 0

@@ -1,0 +1,74 @@
+package recorder
+
+import (
+	"context"
+	"time"
+
+	"github.com/arpbox/arpbox/capture"
+	"github.com/arpbox/arpbox/control"
+	"github.com/arpbox/arpbox/ring"
+	"github.com/arpbox/arpbox/snapshot"
+	"github.com/arpbox/arpbox/trigger"
+)
+
+// api is what the control socket serves.
+func (r *Recorder) api() control.API {
+	return control.API{
+		Snapshot:  r.snapshotNow,
+		Snapshots: func() (any, error) { return snapshot.List(r.cfg.Snapshots.Dir) },
+		Status:    func() any { return r.Status() },
+	}
+}
+
+// snapshotNow fires a manual trigger and waits for its bundle.
+func (r *Recorder) snapshotNow(ctx context.Context, reason string) (control.SnapshotReply, error) {
+	res, err := r.snaps.Request(trigger.Manual(reason, "api"))
+	if err != nil {
+		return control.SnapshotReply{}, err
+	}
+	select {
+	case res := <-res:
+		if res.Err != nil {
+			return control.SnapshotReply{}, res.Err
+		}
+		return control.SnapshotReply{ID: res.ID, Dir: res.Dir, Zip: res.Zip}, nil
+	case <-ctx.Done():
+		return control.SnapshotReply{}, ctx.Err()
+	}
+}
+
+// Status is what `arpbox status` shows.
+type Status struct {
+	Version    string                `json:"version"`
+	Config     string                `json:"config"`
+	Started    time.Time             `json:"started"`
+	Interfaces []InterfaceStatus     `json:"interfaces"`
+	Ring       ring.Stats            `json:"ring"`
+	Triggers   []trigger.CheckStatus `json:"triggers"`
+}
+
+// InterfaceStatus is one capture source's counters.
+type InterfaceStatus struct {
+	Name string `json:"name"`
+	capture.Stats
+}
+
+// Status reports what the recorder is doing; safe for concurrent use once
+// Run has started recording.
+func (r *Recorder) Status() Status {
+	st := Status{Version: r.opts.Version, Config: r.cfg.Source, Started: r.started}
+	if r.runner != nil {
+		st.Triggers = r.runner.Status()
+	}
+	for i, s := range r.sources {
+		name := ""
+		if i < len(r.cfg.Capture.Interfaces) {
+			name = r.cfg.Capture.Interfaces[i]
+		}
+		st.Interfaces = append(st.Interfaces, InterfaceStatus{Name: name, Stats: s.Stats()})
+	}
+	if r.ring != nil {
+		st.Ring = r.ring.w.Stats() // safe for concurrent use
+	}
+	return st
+}
