@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -57,6 +58,8 @@ type Recorder struct {
 	snaps   *snapshot.Snapshotter
 	journal *netstate.Journal
 	ready   sync.Once
+	// stopped is set when Run returns.
+	recording, stopped atomic.Bool
 }
 
 // New returns a recorder for cfg. It opens and starts nothing: Run does.
@@ -72,6 +75,7 @@ func New(cfg *configs.Config, log *slog.Logger, opts Options) *Recorder {
 // It returns nil after a clean stop, a *StartError when it could not start,
 // and the error of an essential task (capture, the ring) that failed.
 func (r *Recorder) Run(ctx context.Context) error {
+	defer r.stopped.Store(true)
 	r.started = time.Now()
 	if r.opts.Replay == "" && r.cfg.NeedsDefaultRoute() {
 		if err := resolveDefaultRoute(ctx, r.cfg, r.log); err != nil {
@@ -129,6 +133,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 	for _, t := range tasks {
 		t.start(g, gctx, r.log)
 	}
+	r.recording.Store(true)
 	r.markReady()
 	err := g.Wait()
 	if r.opts.Replay == "" {
@@ -256,4 +261,23 @@ func (r *Recorder) onEvent(ev trigger.Event) {
 		return
 	}
 	r.log.Info("trigger fired: freezing the ring", "trigger", ev.Trigger, "check", ev.Check, "target", ev.Target, "reason", ev.Reason)
+}
+
+// aliveWait is how long Alive waits for the ring's lock: far longer than
+// any healthy write (a 1 MiB flush), far shorter than a service watchdog.
+const aliveWait = 2 * time.Second
+
+// Alive reports whether the recorder works, for a service manager's
+// watchdog: starting (say, waiting for a default route) is working; once
+// recording, the ring writer must not be stuck (a capture goroutine stuck
+// on the ring shows there too; one whose socket failed for good stops
+// Run); after Run, it is not.
+func (r *Recorder) Alive() error {
+	switch {
+	case r.stopped.Load():
+		return errors.New("stopped")
+	case !r.recording.Load():
+		return nil
+	}
+	return r.ring.alive(aliveWait)
 }

@@ -136,3 +136,26 @@ func TestHelperRestarts(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestAliveSeesStuckWriter: a writer holding the ring's lock (a write
+// that never returns) makes alive fail; once released, it passes.
+func TestAliveSeesStuckWriter(t *testing.T) {
+	o := newRingOwner(discard(), nil, nil)
+	if err := o.alive(50 * time.Millisecond); err != nil {
+		t.Fatalf("idle ring: %v", err)
+	}
+	o.mu.Lock()
+	err := o.alive(50 * time.Millisecond)
+	o.mu.Unlock()
+	if err == nil || !strings.Contains(err.Error(), "held its lock") {
+		t.Fatalf("stuck ring: alive = %v, want an error saying the lock is held", err)
+	}
+	rec := New(parseConfig(t, "ring:\n  dir: /nonexistent\n"), nil, Options{})
+	if err := rec.Alive(); err != nil {
+		t.Errorf("a recorder still starting is not alive: %v", err)
+	}
+	rec.stopped.Store(true)
+	if err := rec.Alive(); err == nil {
+		t.Error("a recorder whose Run returned says it is alive")
+	}
+}

@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -138,4 +139,18 @@ func (o *ringOwner) flush() error {
 		o.pokeTend()
 	}
 	return err
+}
+
+// alive reports whether the ring's lock can be taken within d: a writer
+// stuck in a write (a hung disk, a dead NFS server) holds it for ever.
+func (o *ringOwner) alive(d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for !o.mu.TryLock() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the ring writer has held its lock for over %v (a write that does not return?)", d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	o.mu.Unlock()
+	return nil
 }

@@ -29,8 +29,14 @@ type daemonProc struct {
 // then waits) when the test ends.
 func startDaemon(t *testing.T, h *nstest.Host, cfg string) *daemonProc {
 	t.Helper()
-	p := &daemonProc{t: t, done: make(chan struct{})}
-	p.cmd = h.Command(context.Background(), binPath, "run", "-config", cfg)
+	return startCommand(t, h.Command(context.Background(), binPath, "run", "-config", cfg))
+}
+
+// startCommand starts cmd (an arpbox run), collects its log, and stops it
+// when the test ends.
+func startCommand(t *testing.T, cmd *exec.Cmd) *daemonProc {
+	t.Helper()
+	p := &daemonProc{t: t, cmd: cmd, done: make(chan struct{})}
 	pr, pw, _ := os.Pipe()
 	p.cmd.Stdout, p.cmd.Stderr = pw, pw
 	if err := p.cmd.Start(); err != nil {

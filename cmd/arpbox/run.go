@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/arpbox/arpbox/configs"
 	"github.com/arpbox/arpbox/recorder"
+	"github.com/arpbox/arpbox/service"
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
@@ -35,7 +37,27 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	// way, should a clean shutdown hang (say, on a dead disk).
 	context.AfterFunc(ctx, stop)
 
-	err = recorder.New(cfg, log, recorder.Options{Version: appVersion(), Replay: *replay}).Run(ctx)
+	svc, err := service.FromEnv(log)
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return 2
+	}
+	rec := recorder.New(cfg, log, recorder.Options{Version: appVersion(), Replay: *replay, Ready: func() {
+		svc.Ready(fmt.Sprintf("recording %s on %s into %s (at most %s); %d triggers",
+			cfg.Capture.Filter.Text, strings.Join(cfg.Capture.Interfaces, ", "), cfg.Ring.Dir, configs.FormatSize(cfg.Ring.MaxBytes), len(cfg.Triggers)))
+	}})
+	// The watchdog pings systemd while the recorder is alive (Type=notify
+	// with WatchdogSec=); it ends with the recorder.
+	wctx, stopWatchdog := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		_ = svc.Watchdog(wctx, rec.Alive)
+	}()
+	err = rec.Run(ctx)
+	svc.Stopping()
+	stopWatchdog()
+	<-watched
 	var start *recorder.StartError
 	switch {
 	case errors.As(err, &start):
