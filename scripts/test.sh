@@ -4,7 +4,35 @@
 # network namespaces joined by veths; without root they skip with a message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$PATH:/usr/local/go/bin"
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+
+# The live tests use the real tools. As root on Debian/Ubuntu, install the
+# missing ones (one apt-get update); otherwise say once which are missing:
+# the tests that need them skip, saying so.
+tools=(tshark:tshark capinfos:wireshark-common tcpdump:tcpdump nft:nftables ip:iproute2
+	arping:arping ping:iputils-ping haproxy:haproxy setpriv:util-linux
+	systemd-analyze:systemd useradd:passwd modprobe:kmod ps:procps)
+missing=() pkgs=()
+for tp in "${tools[@]}"; do
+	if ! command -v "${tp%%:*}" >/dev/null; then
+		missing+=("${tp%%:*}")
+		pkgs+=("${tp#*:}")
+	fi
+done
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	echo "installing the test tools: ${pkgs[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+	missing=()
+	for tp in "${tools[@]}"; do
+		command -v "${tp%%:*}" >/dev/null || missing+=("${tp%%:*}")
+	done
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "note: missing ${missing[*]}: the tests that need them will skip (as root on Debian/Ubuntu this script installs them)" >&2
+fi
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
