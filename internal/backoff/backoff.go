@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Backoff is a retry delay that starts at Min and doubles on every Next up to
-// Max. The zero value is not usable; call New. Not safe for concurrent use:
+// Backoff is a retry delay that starts at a minimum and doubles on every
+// Next up to a maximum. The zero value is not usable; call New. Not safe for concurrent use:
 // it belongs to the one loop that retries.
 type Backoff struct {
 	min, max, next time.Duration
@@ -26,7 +26,7 @@ func New(min, max time.Duration) *Backoff {
 }
 
 // Next returns the delay to wait before this retry and doubles the next one
-// (up to Max).
+// (up to the maximum).
 func (b *Backoff) Next() time.Duration {
 	d := b.next
 	if b.next <= b.max/2 {
@@ -37,7 +37,7 @@ func (b *Backoff) Next() time.Duration {
 	return d
 }
 
-// Reset makes the next delay Min again: call it once the retried thing
+// Reset makes the next delay the minimum again: call it once the retried thing
 // works.
 func (b *Backoff) Reset() { b.next = b.min }
 
