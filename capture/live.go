@@ -1,10 +1,14 @@
 package capture
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/arpbox/arpbox/internal/backoff"
 )
 
 // Live capture defaults and limits.
@@ -61,6 +65,17 @@ func (c LiveConfig) withDefaults() LiveConfig {
 	return c
 }
 
+// blockTimeout is how long the OS may hold a partly filled buffer
+// (TPACKET_V3: the block's retire timeout) before handing it over, so a
+// lone frame reaches user space within about this long; frames closer
+// together than this share a wakeup. Sparse ARP (a few frames a second, the
+// normal case on a gateway) then costs one wakeup a second instead of one
+// per frame, and wakeups are what idle CPU is made of. The consumer writes
+// a drained batch to the file at once (or within its flush interval), so a
+// crash of the process loses a second or two of frames at most. (libpcap,
+// and so tcpdump, uses 1000 ms too.)
+const blockTimeout = time.Second
+
 // Reopen backoff after the interface went away: 100 ms, doubling up to 1 s.
 // The cap is short because the frames right after a link comes back
 // (gratuitous ARP, the first resolutions) are the ones worth keeping, and
@@ -70,7 +85,45 @@ const (
 	maxBackoff = time.Second
 )
 
-// Live captures frames from one network interface. Its Run owns the socket.
+// handle is one open capture on one interface: the per-OS part of Live
+// (TPACKET_V3 on Linux). The portable loop in Live.Run owns it: every
+// method but interrupt is called from Run's goroutine only.
+//
+// A handle hands frames over in units: a TPACKET_V3 ring block, or what one
+// read of a pcap-style driver returns (then ready peeks one frame ahead).
+type handle interface {
+	// ready reports whether a unit of frames can be read without waiting.
+	ready() bool
+	// next copies the frames of the ready unit into fl (fl.add, or
+	// fl.fillBlock for TPACKET_V3 blocks) and gives the unit back to the
+	// OS. It returns false when emit refused a batch: the source stops.
+	next(fl *filler, emit func(*Batch) bool) bool
+	// wait blocks until a unit is ready, deadline passes, or interrupt is
+	// called; ctx is the context whose AfterFunc calls interrupt, checked
+	// after arming the wait so an interrupt that came first is not lost.
+	// It returns an error wrapping ErrLinkDown when the interface went
+	// down or away, nil otherwise (also on the deadline).
+	wait(ctx context.Context, deadline time.Time) error
+	// pending reports whether the OS holds frames it has not made ready
+	// yet (TPACKET_V3: in the block it is filling), which a wait until
+	// blockTimeout would bring.
+	pending() bool
+	// stats returns the frames received (passed the filter) and dropped
+	// since the last call.
+	stats() (received, dropped uint64, err error)
+	// interrupt makes a pending or later wait return now; safe from any
+	// goroutine, also during or after close.
+	interrupt()
+	// close releases the handle; interrupt may still be called afterwards.
+	close()
+	// ifindex is the OS index of the interface, and bufferBytes the size
+	// of the OS buffer actually set up, for logs.
+	ifindex() int
+	bufferBytes() int
+}
+
+// Live captures frames from one network interface. Its Run owns the
+// capture handle.
 type Live struct {
 	cfg LiveConfig
 	log *slog.Logger
@@ -89,8 +142,207 @@ func NewLive(cfg LiveConfig, log *slog.Logger) *Live {
 	return &Live{cfg: cfg.withDefaults(), log: log.With("iface", cfg.Iface)}
 }
 
-// Stats returns the counters; safe to call from any goroutine. Kernel
-// counters are read every second and when the socket closes.
+// Stats returns the counters; safe to call from any goroutine. The OS
+// counters are read about every second while frames arrive, and when the
+// handle closes.
 func (l *Live) Stats() Stats {
 	return Stats{Received: l.received.Load(), Dropped: l.dropped.Load(), Reopens: l.reopens.Load()}
 }
+
+// Run captures until ctx is cancelled and then returns nil, calling
+// deliver with each batch on the calling goroutine; deliver must Release
+// it (soon: the source has a bounded pool). Run opens the interface on the
+// calling goroutine (so on Linux in that thread's network namespace),
+// reads and closes it there, and starts no goroutines.
+//
+// When the interface goes down, is deleted, or does not exist yet, Run logs
+// it, waits (100 ms doubling to 1 s) and opens the interface again by name,
+// so a recreated interface with a new index is picked up; the gap is logged
+// when capture resumes and counted in Stats.Reopens. Run returns an error
+// only for what reopening cannot fix: an invalid config, a filter the kernel
+// rejects, no permission, no live capture on this platform (wrapping
+// errors.ErrUnsupported).
+//
+// A batch is delivered when it is full, when no more frames are waiting
+// (then marked Drained), or when its first frame is 100 ms old; the OS
+// hands over a partly filled buffer after a second (blockTimeout), so a
+// lone frame is delivered within about a second. While deliver has not
+// released enough batches Run waits, the OS buffer fills and the OS counts
+// drops (Stats.Dropped). Cancelling ctx wakes Run at once; the frames the
+// OS still holds (up to blockTimeout old) are delivered before Run
+// returns, and so are those in hand when the link is lost.
+//
+// An idle capture wakes only when the OS hands over frames (once a second
+// while ARP trickles in), once at the end of a burst to read the OS
+// counters, and once a minute.
+func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
+	cfg := l.cfg
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("capture %s: %w", cfg.Iface, err)
+	}
+	emit := func(b *Batch) bool {
+		deliver(b)
+		return true
+	}
+	fl := &filler{pool: newBatchPool(batchBytes, ctx.Done()), iface: cfg.Index, snap: cfg.SnapLen, match: cfg.Filter}
+	defer fl.drop()
+
+	var (
+		lostAt  time.Time // when the interface was lost (or first found missing)
+		lastErr string
+		opened  bool
+		retry   = backoff.New(minBackoff, maxBackoff)
+	)
+	for {
+		h, err := openHandle(cfg)
+		if err != nil {
+			if !errors.Is(err, ErrLinkDown) {
+				return err
+			}
+			if lostAt.IsZero() {
+				lostAt = time.Now()
+			}
+			if msg := err.Error(); msg != lastErr {
+				l.log.Warn("capture: interface unavailable, retrying", "err", err)
+				lastErr = msg
+			}
+			if retry.Wait(ctx) != nil {
+				return nil
+			}
+			continue
+		}
+		switch {
+		case opened:
+			l.reopens.Add(1)
+			l.log.Info("capture: interface back, capturing again",
+				"gap", time.Since(lostAt).Round(time.Millisecond), "ifindex", h.ifindex())
+		case !lostAt.IsZero():
+			l.log.Info("capture: interface appeared, capturing",
+				"waited", time.Since(lostAt).Round(time.Millisecond), "ifindex", h.ifindex(), "filter", cfg.Filter.Name)
+		default:
+			l.log.Info("capture: started", "ifindex", h.ifindex(), "filter", cfg.Filter.Name,
+				"snaplen", cfg.SnapLen, "buffer_bytes", h.bufferBytes(), "promiscuous", cfg.Promiscuous)
+		}
+		opened, lostAt, lastErr = true, time.Time{}, ""
+		retry.Reset()
+
+		stopInterrupt := context.AfterFunc(ctx, h.interrupt)
+		err = l.read(ctx, h, fl, emit)
+		stopInterrupt()
+		if ctx.Err() != nil {
+			// The last frames: those the OS still holds, then the batch
+			// in hand.
+			l.drainAtClose(h, fl, emit)
+			fl.flush(emit, true)
+			l.sample(h)
+			h.close()
+			return nil
+		}
+		// The link went down or away: the kernel still hands over the
+		// frames it held, and those (the last second before the loss,
+		// often the interesting one) are kept.
+		lostAt = time.Now()
+		l.drainAtClose(h, fl, emit)
+		fl.flush(emit, true)
+		l.sample(h)
+		h.close()
+		l.log.Warn("capture: link lost, reopening", "err", err)
+	}
+}
+
+// The OS counters (they change only when frames arrive) are read at most
+// every statsEvery while frames keep coming, and when the buffer runs dry
+// if the last read is half that old: trickling ARP, one block a second,
+// gets them read on its own wakeup. Only the end of a burst that was read
+// less than that ago costs a wakeup of its own, statsLinger after the last
+// read. idleWake bounds any wait anyway.
+const (
+	statsEvery  = time.Second
+	statsLinger = 9 * time.Second
+	idleWake    = time.Minute
+)
+
+// read copies frames from h into batches until ctx is cancelled (nil) or h
+// reports an error (wrapping ErrLinkDown).
+func (l *Live) read(ctx context.Context, h handle, fl *filler, emit func(*Batch) bool) error {
+	lastStats := time.Now()
+	dirty := false // frames arrived since the counters were last read
+	for {
+		for h.ready() {
+			ok := h.next(fl, emit)
+			dirty = true
+			if !ok || ctx.Err() != nil {
+				return nil
+			}
+			now := time.Now()
+			if fl.age(now) >= maxBatchAge && !fl.flush(emit, !h.ready()) {
+				return nil
+			}
+			if now.Sub(lastStats) >= statsEvery {
+				l.sample(h)
+				lastStats, dirty = now, false
+			}
+		}
+		// Nothing more ready: hand on what we have before waiting.
+		if !fl.flush(emit, true) {
+			return nil
+		}
+		now := time.Now()
+		if dirty && now.Sub(lastStats) >= statsEvery/2 {
+			l.sample(h)
+			lastStats, dirty = now, false
+		}
+		deadline := now.Add(idleWake)
+		if dirty {
+			deadline = lastStats.Add(statsLinger)
+		}
+		// Wake for the next frames, the counters, or cancellation (ctx's
+		// AfterFunc interrupts the wait).
+		if err := h.wait(ctx, deadline); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// drainAtClose waits, once, for the OS to hand over the frames it holds
+// (TPACKET_V3 retires the block it is filling blockTimeout after the
+// block's first frame, also after the link went down), so that stopping or
+// losing the link does not throw away the last second of frames. It
+// returns at once when the OS holds no frame.
+func (l *Live) drainAtClose(h handle, fl *filler, emit func(*Batch) bool) {
+	deadline := time.Now().Add(blockTimeout + 100*time.Millisecond)
+	for {
+		if h.ready() {
+			if !h.next(fl, emit) {
+				return
+			}
+			continue
+		}
+		if !h.pending() || !time.Now().Before(deadline) {
+			return
+		}
+		if err := h.wait(context.Background(), deadline); err != nil {
+			return
+		}
+	}
+}
+
+// sample adds the OS counters read since the last sample to the totals.
+func (l *Live) sample(h handle) {
+	received, dropped, err := h.stats()
+	if err != nil {
+		l.log.Debug("capture: reading kernel counters", "err", err)
+		return
+	}
+	l.received.Add(received)
+	l.dropped.Add(dropped)
+}
+
+// RunFunc is Run.
+//
+// Deprecated: call Run; RunFunc stays only until cmd/arpbox's recorder
+// moves into its own package.
+func (l *Live) RunFunc(ctx context.Context, deliver func(*Batch)) error { return l.Run(ctx, deliver) }

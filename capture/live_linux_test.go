@@ -72,7 +72,7 @@ func liveRun(t *testing.T, h *nstest.Host, l *Live, outCap int) (chan *Batch, fu
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(chan *Batch, outCap)
 	errc := make(chan error, 1)
-	go func() { errc <- h.Do(func() error { return l.Run(ctx, out) }) }()
+	go func() { errc <- h.Do(func() error { return l.Run(ctx, toChan(ctx, out)) }) }()
 	var once sync.Once
 	var err error
 	var took time.Duration
@@ -352,7 +352,7 @@ func TestLiveBadFilterIsFatal(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := NewLive(LiveConfig{Iface: lb.Name, Filter: f}, nil)
-	err = hb.Do(func() error { return l.Run(context.Background(), make(chan *Batch)) })
+	err = hb.Do(func() error { return l.Run(context.Background(), func(b *Batch) { b.Release() }) })
 	if err == nil || !strings.Contains(err.Error(), "attach filter") {
 		t.Fatalf("Run with a filter the kernel rejects = %v, want an attach filter error", err)
 	}

@@ -35,7 +35,7 @@ func BenchmarkLiveStorm(b *testing.B) {
 		ctx, cancel := context.WithCancel(context.Background())
 		out := make(chan *Batch, 64)
 		errc := make(chan error, 1)
-		go func() { errc <- hb.Do(func() error { return l.Run(ctx, out) }) }()
+		go func() { errc <- hb.Do(func() error { return l.Run(ctx, toChan(ctx, out)) }) }()
 		var frames uint64
 		done := make(chan struct{})
 		go func() {
@@ -131,7 +131,7 @@ func BenchmarkLiveIdle(b *testing.B) {
 		go func() {
 			errc <- hb.Do(func() error {
 				tid = unix.Gettid()
-				return l.Run(ctx, out)
+				return l.Run(ctx, toChan(ctx, out))
 			})
 		}()
 		var frames int

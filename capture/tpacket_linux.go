@@ -14,26 +14,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Ring geometry and timeouts of the TPACKET_V3 socket.
-const (
-	// frameSize only sets the kernel's frame count bookkeeping in V3.
-	frameSize = 2048
-	// blockTimeoutMS retires a partly filled block, so a lone frame reaches
-	// user space within about this long; frames closer together than this
-	// share a wakeup. Sparse ARP (a few frames a second, the normal case on
-	// a gateway) then costs one wakeup a second instead of one per frame,
-	// and wakeups are what idle CPU is made of. The consumer writes a
-	// drained batch to the file at once (or within its flush interval), so
-	// a crash of the process loses a second or two of frames at most.
-	// (libpcap, and so tcpdump, uses 1000 ms too.)
-	blockTimeoutMS = 1000
-)
+// frameSize only sets the kernel's frame count bookkeeping in TPACKET_V3.
+const frameSize = 2048
 
-// errFatal marks errors that reopening cannot fix (bad filter, no permission).
-type errFatal struct{ err error }
-
-func (e errFatal) Error() string { return e.err.Error() }
-func (e errFatal) Unwrap() error { return e.err }
+// openHandle opens the TPACKET_V3 capture handle, Linux's.
+func openHandle(cfg LiveConfig) (handle, error) { return openSocket(cfg) }
 
 // tpSocket is an AF_PACKET socket with a TPACKET_V3 receive ring, bound to
 // one interface. Not safe for concurrent use.
@@ -44,22 +29,28 @@ type tpSocket struct {
 	ring    []byte
 	nblocks int
 	cur     int // next block to read
-	ifindex int
+	index   int // the interface's
 	closed  bool
 	// deadline is the read deadline last set on file (zero: none, or
 	// interrupted). Setting one re-arms a runtime timer and wakes a second
 	// thread to watch it, so wait keeps a deadline that is still good.
 	deadline time.Time
+	// interrupted is set by interrupt, which moved the file's deadline
+	// into the past behind deadline's back; the next wait sets its own.
+	interrupted atomic.Bool
 }
+
+var _ handle = (*tpSocket)(nil)
 
 // openSocket opens a capture socket on cfg.Iface. The socket is created
 // with protocol 0, so it receives nothing until bind; the filter is attached
 // first, so no unfiltered frame ever reaches the ring (as libpcap does).
-// An interface that is missing or down gives an error wrapping ErrLinkDown.
+// An interface that is missing or down gives an error wrapping ErrLinkDown;
+// any other error is one that reopening cannot fix.
 func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, errFatal{fmt.Errorf("capture %s: open AF_PACKET socket: %w", cfg.Iface, err)}
+		return nil, (fmt.Errorf("capture %s: open AF_PACKET socket: %w", cfg.Iface, err))
 	}
 	s := &tpSocket{fd: fd}
 	defer func() {
@@ -69,12 +60,12 @@ func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 	}()
 	ifr, err := unix.NewIfreq(cfg.Iface)
 	if err != nil {
-		return nil, errFatal{fmt.Errorf("capture %s: %w", cfg.Iface, err)}
+		return nil, (fmt.Errorf("capture %s: %w", cfg.Iface, err))
 	}
 	if err := unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr); err != nil {
 		return nil, fmt.Errorf("capture %s: interface not found: %w (%w)", cfg.Iface, ErrLinkDown, err)
 	}
-	s.ifindex = int(ifr.Uint32())
+	s.index = int(ifr.Uint32())
 	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
 		return nil, fmt.Errorf("capture %s: interface flags: %w (%w)", cfg.Iface, ErrLinkDown, err)
 	}
@@ -82,7 +73,7 @@ func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 		return nil, fmt.Errorf("capture %s: interface is down: %w", cfg.Iface, ErrLinkDown)
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
-		return nil, errFatal{fmt.Errorf("capture %s: TPACKET_V3: %w", cfg.Iface, err)}
+		return nil, (fmt.Errorf("capture %s: TPACKET_V3: %w", cfg.Iface, err))
 	}
 	s.nblocks = max(cfg.BufferBytes/blockSize, 1)
 	req := unix.TpacketReq3{
@@ -90,24 +81,24 @@ func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 		Block_nr:       uint32(s.nblocks),
 		Frame_size:     frameSize,
 		Frame_nr:       uint32(s.nblocks * (blockSize / frameSize)),
-		Retire_blk_tov: blockTimeoutMS,
+		Retire_blk_tov: uint32(blockTimeout.Milliseconds()),
 	}
 	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return nil, errFatal{fmt.Errorf("capture %s: ring of %d bytes: %w", cfg.Iface, s.nblocks*blockSize, err)}
+		return nil, (fmt.Errorf("capture %s: ring of %d bytes: %w", cfg.Iface, s.nblocks*blockSize, err))
 	}
 	s.ring, err = unix.Mmap(fd, 0, s.nblocks*blockSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return nil, errFatal{fmt.Errorf("capture %s: mmap ring: %w", cfg.Iface, err)}
+		return nil, (fmt.Errorf("capture %s: mmap ring: %w", cfg.Iface, err))
 	}
 	if err := attachFilter(fd, withSnapLen(cfg.Filter.Program, cfg.SnapLen)); err != nil {
-		return nil, errFatal{fmt.Errorf("capture %s: attach filter %s: %w", cfg.Iface, cfg.Filter, err)}
+		return nil, (fmt.Errorf("capture %s: attach filter %s: %w", cfg.Iface, cfg.Filter, err))
 	}
-	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: s.ifindex}
+	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: s.index}
 	if err := unix.Bind(fd, sa); err != nil {
 		if errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENETDOWN) || errors.Is(err, unix.ENXIO) {
 			return nil, fmt.Errorf("capture %s: bind: %w (%w)", cfg.Iface, ErrLinkDown, err)
 		}
-		return nil, errFatal{fmt.Errorf("capture %s: bind: %w", cfg.Iface, err)}
+		return nil, (fmt.Errorf("capture %s: bind: %w", cfg.Iface, err))
 	}
 	// A link that went down between the flags check and bind leaves the
 	// socket unhooked with sk_err set.
@@ -115,7 +106,7 @@ func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 		return nil, fmt.Errorf("capture %s: after bind: %w (%w)", cfg.Iface, ErrLinkDown, unix.Errno(e))
 	}
 	if cfg.Promiscuous {
-		mreq := unix.PacketMreq{Ifindex: int32(s.ifindex), Type: unix.PACKET_MR_PROMISC}
+		mreq := unix.PacketMreq{Ifindex: int32(s.index), Type: unix.PACKET_MR_PROMISC}
 		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
 			return nil, fmt.Errorf("capture %s: promiscuous mode: %w (%w)", cfg.Iface, ErrLinkDown, err)
 		}
@@ -124,11 +115,11 @@ func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 	// thread free and spares the runtime a syscall handoff per wait, which
 	// under a storm cost more CPU than reading the frames.
 	if err := unix.SetNonblock(fd, true); err != nil {
-		return nil, errFatal{fmt.Errorf("capture %s: nonblocking: %w", cfg.Iface, err)}
+		return nil, (fmt.Errorf("capture %s: nonblocking: %w", cfg.Iface, err))
 	}
 	s.file = os.NewFile(uintptr(fd), "AF_PACKET:"+cfg.Iface)
 	if s.rc, err = s.file.SyscallConn(); err != nil {
-		return nil, errFatal{fmt.Errorf("capture %s: %w", cfg.Iface, err)}
+		return nil, (fmt.Errorf("capture %s: %w", cfg.Iface, err))
 	}
 	return s, nil
 }
@@ -146,19 +137,37 @@ func attachFilter(fd int, prog []bpf.RawInstruction) error {
 	return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fp)
 }
 
-// block returns the next ring block if the kernel has handed it to user space.
+// block returns the current ring block and whether the kernel has handed
+// it to user space.
 func (s *tpSocket) block() ([]byte, bool) {
 	b := s.ring[s.cur*blockSize : (s.cur+1)*blockSize]
 	st := (*uint32)(unsafe.Pointer(&b[bdBlockStatus]))
 	return b, atomic.LoadUint32(st)&tpStatusUser != 0
 }
 
-// pending is how many frames the kernel has put into the current block
-// while it still owns it (it counts them as it fills the block).
-func (s *tpSocket) pending() uint32 {
-	b := s.ring[s.cur*blockSize : (s.cur+1)*blockSize]
-	return atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[bdNumPkts])))
+func (s *tpSocket) ready() bool {
+	_, ok := s.block()
+	return ok
 }
+
+// next copies the frames of the current block, which the caller found
+// ready, and gives the block back to the kernel.
+func (s *tpSocket) next(fl *filler, emit func(*Batch) bool) bool {
+	blk, _ := s.block()
+	ok := fl.fillBlock(blk, emit)
+	s.release()
+	return ok
+}
+
+// pending reports whether the kernel has put frames into the current block
+// while it still owns it (it counts them as it fills the block).
+func (s *tpSocket) pending() bool {
+	b := s.ring[s.cur*blockSize : (s.cur+1)*blockSize]
+	return atomic.LoadUint32((*uint32)(unsafe.Pointer(&b[bdNumPkts]))) != 0
+}
+
+func (s *tpSocket) ifindex() int     { return s.index }
+func (s *tpSocket) bufferBytes() int { return s.nblocks * blockSize }
 
 // release gives the current block back to the kernel and moves on.
 func (s *tpSocket) release() {
@@ -175,6 +184,9 @@ func (s *tpSocket) release() {
 // error wrapping ErrLinkDown when the socket reports an error: the kernel
 // sets ENETDOWN and wakes the waiter when the interface goes down or away.
 func (s *tpSocket) wait(ctx context.Context, deadline time.Time) error {
+	if s.interrupted.Swap(false) {
+		s.deadline = time.Time{}
+	}
 	if now := time.Now(); s.deadline.IsZero() || !s.deadline.After(now) || s.deadline.After(deadline) {
 		if err := s.file.SetReadDeadline(deadline); err != nil {
 			return fmt.Errorf("wait: %w", err)
@@ -220,16 +232,17 @@ func (s *tpSocket) wait(ctx context.Context, deadline time.Time) error {
 
 // interrupt makes a pending or later wait return now. Safe from any goroutine.
 func (s *tpSocket) interrupt() {
+	s.interrupted.Store(true)
 	_ = s.file.SetReadDeadline(time.Unix(1, 0))
 }
 
 // stats reads the kernel counters, which the read resets.
-func (s *tpSocket) stats() (packets, drops uint32, err error) {
+func (s *tpSocket) stats() (received, dropped uint64, err error) {
 	st, err := unix.GetsockoptTpacketStatsV3(s.fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
 	if err != nil {
 		return 0, 0, os.NewSyscallError("getsockopt PACKET_STATISTICS", err)
 	}
-	return st.Packets, st.Drops, nil
+	return uint64(st.Packets), uint64(st.Drops), nil
 }
 
 // close unmaps the ring and closes the socket. It leaves s.file as it is:

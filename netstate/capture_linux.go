@@ -178,12 +178,6 @@ func readEthtool(ctx context.Context, links []Link) []string {
 	return errs
 }
 
-type linkMode struct {
-	speed   int    // Mb/s, 0 unknown
-	duplex  string // full, half, unknown
-	autoneg string // on, off, "" unknown
-}
-
 // readLinkMode reads speed and duplex of one link. "Not supported" answers
 // (virtual links, no driver support, no such device any more) give unknown
 // values and no error.

@@ -1,42 +1,17 @@
 package netstate
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
-
-// Neighbors returns the whole kernel neighbor table, IPv4 (ARP) and IPv6
-// (NDP), sorted by interface and address. Bridge FDB entries are left out.
-//
-// The netlink socket is opened on the calling goroutine's thread, so calling
-// Neighbors inside a network namespace (e.g. from nstest.Host.Do) reads that
-// namespace's table.
-func Neighbors(ctx context.Context) ([]Neighbor, error) {
-	h, err := newHandle(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("netstate: neighbors: %w", err)
-	}
-	defer h.Close()
-	names, err := linkNames(h)
-	if err != nil {
-		return nil, fmt.Errorf("netstate: neighbors: %w", err)
-	}
-	ns, err := neighbors(h, names)
-	if err != nil {
-		return nil, fmt.Errorf("netstate: neighbors: %w", err)
-	}
-	return ns, nil
-}
 
 // newHandle opens a route netlink handle on the calling thread, with the
 // context's deadline (if any) as socket timeout.
@@ -89,39 +64,55 @@ func linkNames(h *netlink.Handle) (map[int]string, error) {
 	return names, nil
 }
 
-func ifName(names map[int]string, index int) string {
-	if n, ok := names[index]; ok {
-		return n
+func neighbors(h *netlink.Handle, names map[int]string) ([]Neighbor, error) {
+	list, err := neighborList(h)
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("if%d", index)
+	out := make([]Neighbor, 0, len(list))
+	for _, n := range list {
+		out = append(out, Neighbor{IP: n.IP, MAC: cloneMAC(n.MAC), Iface: ifName(names, n.Index), State: n.State, Router: n.Router})
+	}
+	sortNeighbors(out)
+	return out, nil
 }
 
-func neighbors(h *netlink.Handle, names map[int]string) ([]Neighbor, error) {
+// neighborList dumps the ARP and NDP entries.
+func neighborList(h *netlink.Handle) ([]osNeighbor, error) {
 	list, err := retryDump(func() ([]netlink.Neigh, error) { return h.NeighList(0, unix.AF_UNSPEC) })
 	if err != nil {
 		return nil, fmt.Errorf("list neighbors: %w", err)
 	}
-	out := make([]Neighbor, 0, len(list))
+	out := make([]osNeighbor, 0, len(list))
 	for _, n := range list {
-		ip, ok := neighIP(n)
-		if !ok {
-			continue
+		if o, ok := osNeighborOf(n); ok {
+			out = append(out, o)
 		}
-		out = append(out, Neighbor{
-			IP:     ip,
-			MAC:    cloneMAC(n.HardwareAddr),
-			Iface:  ifName(names, n.LinkIndex),
-			State:  nudWords(n.State),
-			Router: n.Flags&netlink.NTF_ROUTER != 0,
-		})
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Iface != out[j].Iface {
-			return out[i].Iface < out[j].Iface
-		}
-		return out[i].IP.Less(out[j].IP)
-	})
 	return out, nil
+}
+
+// osNeighborOf converts an ARP or NDP entry; false for anything else.
+func osNeighborOf(n netlink.Neigh) (osNeighbor, bool) {
+	ip, ok := neighIP(n)
+	if !ok {
+		return osNeighbor{}, false
+	}
+	return osNeighbor{Index: n.LinkIndex, IP: ip, MAC: n.HardwareAddr, State: nudWords(n.State), Router: n.Flags&netlink.NTF_ROUTER != 0}, true
+}
+
+// osLinkOf converts a link's attributes.
+func osLinkOf(a *netlink.LinkAttrs) osLink {
+	return osLink{
+		Index:   a.Index,
+		Name:    a.Name,
+		Oper:    operWord(a.OperState),
+		Up:      a.Flags&net.FlagUp != 0,
+		Carrier: a.RawFlags&unix.IFF_LOWER_UP != 0,
+		MTU:     a.MTU,
+		MAC:     a.HardwareAddr,
+		Master:  a.MasterIndex,
+	}
 }
 
 // neighIP returns the IP of an ARP or NDP entry; false for anything else
@@ -138,13 +129,6 @@ func neighIP(n netlink.Neigh) (netip.Addr, bool) {
 		ip = ip.Unmap()
 	}
 	return ip, true
-}
-
-func cloneMAC(m net.HardwareAddr) net.HardwareAddr {
-	if len(m) == 0 {
-		return nil
-	}
-	return bytes.Clone(m)
 }
 
 var nudNames = []struct {

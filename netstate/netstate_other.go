@@ -4,8 +4,10 @@ package netstate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 )
 
 // Only Linux is implemented so far. Windows will read the neighbor table
@@ -13,27 +15,20 @@ import (
 // GetUnicastIpAddressTable, routes with GetIpForwardTable2, and watch them
 // with NotifyIpInterfaceChange / NotifyUnicastIpAddressChange (iphlpapi).
 
-// Neighbors is only implemented on Linux.
-func Neighbors(ctx context.Context) ([]Neighbor, error) {
-	return nil, fmt.Errorf("netstate: neighbors: %w", ErrUnsupported)
-}
+var errNoSystem = fmt.Errorf("network state is not read on %s yet: %w", runtime.GOOS, errors.ErrUnsupported)
 
-// Watch is only implemented on Linux.
-func Watch(ctx context.Context, fn func(Change)) error {
-	return fmt.Errorf("netstate: watch: %w", ErrUnsupported)
+func openSystem(ctx context.Context) (system, error) { return nil, errNoSystem }
+
+func openLinkModes() (func(index int, name string) (linkMode, error), func(), error) {
+	return nil, nil, errNoSystem
 }
 
 // Capture is only implemented on Linux.
 func Capture(ctx context.Context) (*State, error) {
-	return nil, fmt.Errorf("netstate: capture: %w", ErrUnsupported)
+	return nil, fmt.Errorf("netstate: capture: %w", errNoSystem)
 }
 
 // DefaultRoute is only implemented on Linux.
 func DefaultRoute(ctx context.Context) (iface string, gateway netip.Addr, err error) {
-	return "", netip.Addr{}, fmt.Errorf("netstate: default route: %w", ErrUnsupported)
-}
-
-// Run is only implemented on Linux.
-func (j *Journal) Run(ctx context.Context) error {
-	return fmt.Errorf("netstate: journal: %w", ErrUnsupported)
+	return "", netip.Addr{}, fmt.Errorf("netstate: default route: %w", errNoSystem)
 }

@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/vishvananda/netlink"
@@ -50,90 +49,17 @@ func TestLinkFlags(t *testing.T) {
 	}
 }
 
-func TestLinkDiff(t *testing.T) {
-	up := linkSnap{name: "eth1", oper: "UP", up: true, carrier: true, mtu: 1500, mac: "00:15:5d:0a:3e:02"}
-	with := func(f func(*linkSnap)) linkSnap { s := up; f(&s); return s }
-	for _, tc := range []struct {
-		name  string
-		prev  linkSnap
-		known bool
-		cur   linkSnap
-		want  []string
-	}{
-		{"new", linkSnap{}, false, up, []string{"new"}},
-		{"same", up, true, up, nil},
-		{"carrier lost", up, true, with(func(s *linkSnap) { s.carrier = false; s.oper = "LOWERLAYERDOWN" }),
-			[]string{"carrier lost", "oper UP -> LOWERLAYERDOWN"}},
-		{"admin down", up, true, with(func(s *linkSnap) { s.up, s.carrier, s.oper = false, false, "DOWN" }),
-			[]string{"admin down", "carrier lost", "oper UP -> DOWN"}},
-		{"mtu mac master rename", up, true, with(func(s *linkSnap) {
-			s.mtu, s.mac, s.master, s.name = 9000, "02:00:00:00:00:01", 7, "wan0"
-		}), []string{"renamed from eth1", "mtu 1500 -> 9000", "mac 00:15:5d:0a:3e:02 -> 02:00:00:00:00:01", "master if0 -> if7"}},
-	} {
-		if d := cmp.Diff(tc.want, linkDiff(tc.prev, tc.cur, tc.known)); d != "" {
-			t.Errorf("%s (-want +got):\n%s", tc.name, d)
-		}
+// Bridge FDB entries have no IP: they are not neighbors.
+func TestOSNeighborOf(t *testing.T) {
+	mac := mustMAC("00:21:5e:4d:30:8d")
+	got, ok := osNeighborOf(netlink.Neigh{LinkIndex: 3, Family: unix.AF_INET, State: netlink.NUD_STALE | 0,
+		IP: net.ParseIP("10.0.0.5"), HardwareAddr: mac, Flags: netlink.NTF_ROUTER})
+	want := osNeighbor{Index: 3, IP: netip.MustParseAddr("10.0.0.5"), MAC: mac, State: StateStale, Router: true}
+	if d := cmp.Diff(want, got, netipCmp); !ok || d != "" {
+		t.Errorf("osNeighborOf(IPv4 entry) = %v (-want +got):\n%s", ok, d)
 	}
-}
-
-func TestSpeedTracker(t *testing.T) {
-	modes := map[int]linkMode{3: {speed: 1000, duplex: "full", autoneg: "on"}}
-	sp := &speedTracker{last: map[int]linkMode{},
-		read: func(index int, name string) (linkMode, error) { return modes[index], nil }}
-	if got := sp.hook(3, "eth1"); got != "" {
-		t.Errorf("first read (baseline) = %q, want empty", got)
-	}
-	if got := sp.hook(3, "eth1"); got != "" {
-		t.Errorf("unchanged = %q, want empty", got)
-	}
-	modes[3] = linkMode{speed: 100, duplex: "half", autoneg: "on"}
-	if got, want := sp.hook(3, "eth1"), "speed 1000Mb/s -> 100Mb/s, duplex full -> half"; got != want {
-		t.Errorf("renegotiated = %q, want %q", got, want)
-	}
-	modes[3] = linkMode{duplex: "unknown", autoneg: "on"}
-	if got, want := sp.hook(3, "eth1"), "speed 100Mb/s -> unknown, duplex half -> unknown"; got != want {
-		t.Errorf("carrier gone = %q, want %q", got, want)
-	}
-	if got := (&speedTracker{}).hook(3, "eth1"); got != "" {
-		t.Errorf("untracked = %q, want empty", got)
-	}
-}
-
-func TestWatcherNeighborDetails(t *testing.T) {
-	var got []Change
-	now := time.Date(2026, 11, 26, 12, 3, 0, 0, time.UTC)
-	w := &watcher{
-		fn:     func(c Change) { got = append(got, c) },
-		now:    func() time.Time { return now },
-		neighs: map[neighKey]neighSnap{},
-		links:  map[int]linkSnap{3: {name: "eth1"}},
-	}
-	mac1, mac2 := mustMAC("00:21:5e:4d:30:8d"), mustMAC("00:21:5e:4d:30:8e")
-	n := func(state int, mac net.HardwareAddr) netlink.Neigh {
-		return netlink.Neigh{LinkIndex: 3, Family: unix.AF_INET, State: state, IP: net.ParseIP("10.0.0.5"), HardwareAddr: mac}
-	}
-	w.neighUpdate(unix.RTM_NEWNEIGH, n(netlink.NUD_REACHABLE, mac1))
-	w.neighUpdate(unix.RTM_NEWNEIGH, n(netlink.NUD_REACHABLE, mac1)) // same: not reported
-	w.neighUpdate(unix.RTM_NEWNEIGH, n(netlink.NUD_STALE, mac1))
-	w.neighUpdate(unix.RTM_NEWNEIGH, n(netlink.NUD_REACHABLE, mac2))
-	w.neighUpdate(unix.RTM_NEWNEIGH, n(netlink.NUD_FAILED, nil))
-	w.neighUpdate(unix.RTM_DELNEIGH, n(netlink.NUD_FAILED, nil))
-	w.neighUpdate(unix.RTM_NEWNEIGH, n(netlink.NUD_FAILED, nil))
-	w.neighUpdate(unix.RTM_NEWNEIGH, netlink.Neigh{LinkIndex: 3, Family: unix.AF_BRIDGE, HardwareAddr: mac1}) // FDB: ignored
-	ip := netip.MustParseAddr("10.0.0.5")
-	c := func(state string, mac net.HardwareAddr, detail string) Change {
-		return Change{Time: now, Kind: KindNeighbor, Iface: "eth1", IP: ip, MAC: mac, State: state, Detail: detail}
-	}
-	want := []Change{
-		c("REACHABLE", mac1, "new"),
-		c("STALE", mac1, "REACHABLE -> STALE"),
-		c("REACHABLE", mac2, "STALE -> REACHABLE, lladdr 00:21:5e:4d:30:8d -> 00:21:5e:4d:30:8e"),
-		c("FAILED", nil, "REACHABLE -> FAILED"),
-		c("FAILED", nil, "deleted"),
-		c("FAILED", nil, "new, resolution failed"),
-	}
-	if d := cmp.Diff(want, got, netipCmp); d != "" {
-		t.Errorf("changes (-want +got):\n%s", d)
+	if _, ok := osNeighborOf(netlink.Neigh{LinkIndex: 3, Family: unix.AF_BRIDGE, HardwareAddr: mac}); ok {
+		t.Error("osNeighborOf(bridge FDB entry) = true, want false")
 	}
 }
 

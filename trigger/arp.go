@@ -13,8 +13,8 @@ import (
 // address is the interface's IPv4 address on the target's subnet (else the
 // route's source, else the first IPv4 address, else 0.0.0.0 as in an RFC 5227
 // probe). Requests are repeated every arpResend until the timeout.
-// Linux only (AF_PACKET, needs CAP_NET_RAW); elsewhere Probe returns
-// ErrUnsupported.
+// Linux only (AF_PACKET, needs CAP_NET_RAW); elsewhere Probe returns an
+// error wrapping errors.ErrUnsupported.
 type arpCheck struct {
 	ip    netip.Addr
 	iface string

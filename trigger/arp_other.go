@@ -4,9 +4,10 @@ package trigger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
 func (c *arpCheck) Probe(ctx context.Context) error {
-	return fmt.Errorf("arp check: %w", ErrUnsupported)
+	return fmt.Errorf("arp check: not built for this platform: %w", errors.ErrUnsupported)
 }

@@ -2,7 +2,6 @@ package trigger
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -51,9 +50,6 @@ func badNeighborState(state string) bool {
 
 func (c *neighborCheck) Probe(ctx context.Context) error {
 	table, err := c.neighbors(ctx)
-	if errors.Is(err, netstate.ErrUnsupported) {
-		return fmt.Errorf("neighbor table: %w", ErrUnsupported)
-	}
 	if err != nil {
 		return fmt.Errorf("neighbor table: %w", err)
 	}
@@ -88,8 +84,8 @@ func (c *neighborCheck) Watch(ctx context.Context, kick func()) error {
 			}
 		}
 	})
-	if errors.Is(err, netstate.ErrUnsupported) {
-		return fmt.Errorf("neighbor watch: %w", ErrUnsupported)
+	if err != nil {
+		return fmt.Errorf("neighbor watch: %w", err)
 	}
-	return err
+	return nil
 }

@@ -3,6 +3,7 @@ package trigger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 
@@ -46,8 +47,10 @@ func TestNeighborStates(t *testing.T) {
 		}
 	}
 	c, _ := newNeighborCheck("10.0.0.5", "")
-	c.neighbors = func(context.Context) ([]netstate.Neighbor, error) { return nil, netstate.ErrUnsupported }
-	if err := c.Probe(context.Background()); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("unsupported netstate: Probe = %v, want ErrUnsupported", err)
+	c.neighbors = func(context.Context) ([]netstate.Neighbor, error) {
+		return nil, fmt.Errorf("netstate: neighbors: %w", errors.ErrUnsupported)
+	}
+	if err := c.Probe(context.Background()); !errors.Is(err, errors.ErrUnsupported) {
+		t.Errorf("unsupported netstate: Probe = %v, want errors.ErrUnsupported", err)
 	}
 }

@@ -18,7 +18,7 @@ const (
 	StateUp      State = "up"      // healthy (armed: the next outage fires)
 	StateDown    State = "down"    // fail_after failures seen; fired (or suppressed) once
 	// StateDisabled: the check cannot run on this platform (a probe returned
-	// ErrUnsupported); it is not probed again and never fires.
+	// an error wrapping errors.ErrUnsupported); it is not probed again and never fires.
 	StateDisabled State = "disabled"
 )
 
@@ -63,7 +63,7 @@ type RunnerOptions struct {
 // within cooldown of the trigger's previous event it is logged and counted in
 // Suppressed but does not fire. Checks that implement Watcher also probe at
 // once when their watch reports a change (at most once per interval/4). A
-// check whose probe returns ErrUnsupported is disabled (logged, State
+// check whose probe returns an error wrapping errors.ErrUnsupported is disabled (logged, State
 // "disabled") and the others carry on.
 type Runner struct {
 	log       *slog.Logger
@@ -215,7 +215,7 @@ func (r *Runner) probe(ctx context.Context, t *tracked, emit func(Event)) bool {
 	if ctx.Err() != nil {
 		return false // shutting down: the result means nothing
 	}
-	if errors.Is(err, ErrUnsupported) {
+	if errors.Is(err, errors.ErrUnsupported) {
 		t.mu.Lock()
 		t.setState(StateDisabled, r.now())
 		t.st.LastError = err.Error()

@@ -317,7 +317,7 @@ type unsupportedCheck struct{ probes int }
 
 func (u *unsupportedCheck) Probe(context.Context) error {
 	u.probes++
-	return fmt.Errorf("arp check: %w", ErrUnsupported)
+	return fmt.Errorf("arp check: %w", errors.ErrUnsupported)
 }
 
 // A check the platform cannot run is disabled; the others carry on.

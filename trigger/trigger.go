@@ -2,7 +2,6 @@
 package trigger
 
 import (
-	"errors"
 	"time"
 )
 
@@ -14,10 +13,6 @@ type Event struct {
 	Reason  string    // human text: "3 consecutive failures: dial tcp 10.0.0.5:80: i/o timeout"
 	Time    time.Time // T: when the failure was declared
 }
-
-// ErrUnsupported is returned by checks and sources that do not exist on this
-// platform (arp outside Linux, for example).
-var ErrUnsupported = errors.New("not supported on this platform")
 
 // Manual builds the Event for a trigger a person or program asked for: the
 // CLI over the control socket, the API, a signal or a trigger file. source

@@ -4,25 +4,24 @@ import (
 	"context"
 	"fmt"
 	"strings"
-
-	"github.com/mdlayher/ethtool"
 )
 
 // Run watches neighbor and link changes (see Watch) and records them until
 // ctx is cancelled, then returns nil. On every link event it re-reads the
 // link's speed and duplex with ethtool and journals differences ("speed
-// 1000Mb/s -> 100Mb/s"). Without ethtool netlink (kernels before 5.6) it
-// journals the rest and logs that speeds are not tracked.
+// 1000Mb/s -> 100Mb/s"). Where the OS cannot tell (Linux without ethtool
+// netlink, before 5.6) it journals the rest and logs that speeds are not
+// tracked.
 //
 // Like Watch, Run opens its sockets on the calling goroutine's thread.
 func (j *Journal) Run(ctx context.Context) error {
 	sp := &speedTracker{last: make(map[int]linkMode)}
-	c, err := ethtool.New()
+	read, closeModes, err := openLinkModes()
 	if err != nil {
-		j.log.Info("netstate journal: link speed/duplex not tracked: no ethtool netlink", "err", err)
+		j.log.Info("netstate journal: link speed/duplex not tracked", "err", err)
 	} else {
-		defer c.Close()
-		sp.read = func(index int, name string) (linkMode, error) { return readLinkMode(c, index, name) }
+		defer closeModes()
+		sp.read = read
 	}
 	err = watch(ctx, j.add, watchOpts{
 		linkHook: sp.hook,

@@ -1,16 +1,17 @@
 package netstate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
+	"github.com/arpbox/arpbox/internal/backoff"
 )
 
 // Watch subscribes to the kernel's neighbor and link notifications and calls
@@ -30,7 +31,8 @@ import (
 //
 // After a receive error (e.g. ENOBUFS when notifications were dropped) Watch
 // resubscribes with backoff, re-reads both tables and reports what changed in
-// the gap. It returns nil when ctx is cancelled, and an error only if the very
+// the gap. On an OS without change notifications it re-reads the tables
+// every pollEvery and reports the differences. It returns nil when ctx is cancelled, and an error only if the very
 // first subscription fails. All goroutines it starts have stopped when it
 // returns.
 //
@@ -57,6 +59,10 @@ type watchOpts struct {
 	// rcvBuf, if set, is the subscription sockets' receive buffer size
 	// (tests use a tiny one to provoke ENOBUFS).
 	rcvBuf int
+	// open, if set, replaces openSystem (tests use a fake OS).
+	open func(context.Context) (system, error)
+	// pollEvery, if set, replaces pollEvery.
+	pollEvery time.Duration
 }
 
 type neighKey struct {
@@ -80,7 +86,7 @@ type linkSnap struct {
 }
 
 type watcher struct {
-	h      *netlink.Handle
+	sys    system
 	fn     func(Change)
 	hook   func(index int, name string) string
 	gone   func(index int)
@@ -93,23 +99,34 @@ const (
 	watchBackoffMin = 100 * time.Millisecond
 	watchBackoffMax = 5 * time.Second
 	watchHealthy    = time.Minute // a session this long resets the backoff
+	// pollEvery is how often the tables are re-read on an OS that does not
+	// announce changes.
+	pollEvery = 2 * time.Second
 )
 
 func watch(ctx context.Context, fn func(Change), opts watchOpts) error {
-	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-	if err != nil {
-		return fmt.Errorf("netstate: watch: open netlink: %w", err)
+	open := opts.open
+	if open == nil {
+		open = openSystem
 	}
-	defer h.Close()
+	sys, err := open(ctx)
+	if err != nil {
+		return fmt.Errorf("netstate: watch: %w", err)
+	}
+	defer sys.close()
 	w := &watcher{
-		h: h, fn: fn, hook: opts.linkHook, gone: opts.linkGone, now: time.Now,
+		sys: sys, fn: fn, hook: opts.linkHook, gone: opts.linkGone, now: time.Now,
 		neighs: make(map[neighKey]neighSnap),
 		links:  make(map[int]linkSnap),
 	}
-	backoff := watchBackoffMin
+	poll := opts.pollEvery
+	if poll <= 0 {
+		poll = pollEvery
+	}
+	retry := backoff.New(watchBackoffMin, watchBackoffMax)
 	for first := true; ; first = false {
 		start := time.Now()
-		subscribed, err := w.session(ctx, !first, opts.rcvBuf)
+		subscribed, err := w.session(ctx, !first, opts.rcvBuf, poll)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -120,115 +137,92 @@ func watch(ctx context.Context, fn func(Change), opts watchOpts) error {
 			opts.lost(err)
 		}
 		if time.Since(start) > watchHealthy {
-			backoff = watchBackoffMin
+			retry.Reset()
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if retry.Wait(ctx) != nil {
 			return nil
-		case <-t.C:
 		}
-		backoff = min(2*backoff, watchBackoffMax)
 	}
 }
 
 // session subscribes, syncs both tables (reporting differences if report is
-// set) and relays notifications until ctx is cancelled or a subscription
-// ends. It returns whether it got subscribed and why it ended.
-func (w *watcher) session(ctx context.Context, report bool, rcvBuf int) (bool, error) {
+// set) and relays notifications (or polls the tables) until ctx is
+// cancelled or the subscription ends. It returns whether it got subscribed
+// and why it ended.
+func (w *watcher) session(ctx context.Context, report bool, rcvBuf int, poll time.Duration) (bool, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 1)
-	cb := func(err error) {
-		select {
-		case errc <- err:
-		default:
-		}
-	}
-	neighCh := make(chan netlink.NeighUpdate, 64)
-	linkCh := make(chan netlink.LinkUpdate, 64)
-	// The library's reader goroutines close the channels when they stop;
-	// draining both until closed is how Watch waits for them.
-	err := netlink.NeighSubscribeWithOptions(neighCh, sctx.Done(), netlink.NeighSubscribeOptions{
-		ErrorCallback: cb, ListExisting: false, ReceiveBufferSize: rcvBuf,
-	})
+	events, ended, err := w.sys.subscribe(sctx, rcvBuf)
 	if err != nil {
-		return false, fmt.Errorf("netstate: watch: subscribe to neighbor changes: %w", err)
-	}
-	err = netlink.LinkSubscribeWithOptions(linkCh, sctx.Done(), netlink.LinkSubscribeOptions{
-		ErrorCallback: cb, ListExisting: false, ReceiveBufferSize: rcvBuf,
-	})
-	if err != nil {
-		cancel()
-		drain(neighCh)
-		return false, fmt.Errorf("netstate: watch: subscribe to link changes: %w", err)
+		return false, fmt.Errorf("netstate: watch: %w", err)
 	}
 	stop := func() {
 		cancel()
-		drain(neighCh)
-		drain(linkCh)
+		if events == nil { // polling
+			return
+		}
+		for range events {
+		}
 	}
 	if err := w.sync(report); err != nil {
 		stop()
 		return true, fmt.Errorf("netstate: watch: %w", err)
+	}
+	var tick <-chan time.Time
+	if events == nil {
+		t := time.NewTicker(poll)
+		defer t.Stop()
+		tick = t.C
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			stop()
 			return true, nil
-		case u, ok := <-neighCh:
-			if !ok {
-				neighCh = nil
+		case <-tick:
+			if err := w.sync(true); err != nil {
 				stop()
-				return true, fmt.Errorf("netstate: watch: neighbor subscription ended: %w", lastErr(errc))
+				return true, fmt.Errorf("netstate: watch: %w", err)
 			}
-			w.neighUpdate(u.Type, u.Neigh)
-		case u, ok := <-linkCh:
+		case ev, ok := <-events:
 			if !ok {
-				linkCh = nil
-				stop()
-				return true, fmt.Errorf("netstate: watch: link subscription ended: %w", lastErr(errc))
+				err := ended()
+				if err == nil {
+					err = errors.New("closed")
+				}
+				return true, fmt.Errorf("netstate: watch: %w", err)
 			}
-			w.linkUpdate(u.Header.Type, u.Link)
+			switch {
+			case ev.Link != nil:
+				w.linkUpdate(*ev.Link, ev.Deleted)
+			case ev.Neighbor != nil:
+				w.neighUpdate(*ev.Neighbor, ev.Deleted)
+			default:
+				if err := w.sync(true); err != nil {
+					stop()
+					return true, fmt.Errorf("netstate: watch: %w", err)
+				}
+			}
 		}
 	}
 }
 
-func lastErr(errc chan error) error {
-	select {
-	case err := <-errc:
-		return err
-	default:
-		return errors.New("closed")
-	}
-}
-
-func drain[T any](ch chan T) {
-	if ch == nil {
-		return
-	}
-	for range ch {
-	}
-}
-
 // sync reads both tables and brings the watcher's view up to date, reporting
-// differences when report is set (after a resubscription).
+// differences when report is set (after a resubscription, or when polling).
 func (w *watcher) sync(report bool) error {
-	links, err := retryDump(w.h.LinkList)
+	links, err := w.sys.links()
 	if err != nil {
 		return fmt.Errorf("list links: %w", err)
 	}
 	seenLinks := make(map[int]bool, len(links))
 	for _, l := range links {
-		seenLinks[l.Attrs().Index] = true
+		seenLinks[l.Index] = true
 		if report {
-			w.linkUpdate(unix.RTM_NEWLINK, l)
+			w.linkUpdate(l, false)
 		} else {
-			w.links[l.Attrs().Index] = snapLink(l.Attrs())
+			w.links[l.Index] = snapLink(l)
 			if w.hook != nil {
-				w.hook(l.Attrs().Index, l.Attrs().Name) // baseline
+				w.hook(l.Index, l.Name) // baseline
 			}
 		}
 	}
@@ -237,22 +231,18 @@ func (w *watcher) sync(report bool) error {
 			w.linkGone(idx, s)
 		}
 	}
-	neighs, err := retryDump(func() ([]netlink.Neigh, error) { return w.h.NeighList(0, unix.AF_UNSPEC) })
+	neighs, err := w.sys.neighbors()
 	if err != nil {
 		return fmt.Errorf("list neighbors: %w", err)
 	}
 	seen := make(map[neighKey]bool, len(neighs))
 	for _, n := range neighs {
-		ip, ok := neighIP(n)
-		if !ok {
-			continue
-		}
-		k := neighKey{n.LinkIndex, ip}
+		k := neighKey{n.Index, n.IP}
 		seen[k] = true
 		if report {
-			w.neighUpdate(unix.RTM_NEWNEIGH, n)
+			w.neighUpdate(n, false)
 		} else {
-			w.neighs[k] = neighSnap{nudWords(n.State), macString(n.HardwareAddr)}
+			w.neighs[k] = neighSnap{n.State, macString(n.MAC)}
 		}
 	}
 	for k, s := range w.neighs {
@@ -267,23 +257,21 @@ func (w *watcher) ifName(index int) string {
 	if s, ok := w.links[index]; ok {
 		return s.name
 	}
-	if l, err := w.h.LinkByIndex(index); err == nil {
-		return l.Attrs().Name
+	if w.sys != nil {
+		if name := w.sys.linkName(index); name != "" {
+			return name
+		}
 	}
 	return fmt.Sprintf("if%d", index)
 }
 
-func (w *watcher) neighUpdate(typ uint16, n netlink.Neigh) {
-	ip, ok := neighIP(n)
-	if !ok {
-		return
-	}
-	k := neighKey{n.LinkIndex, ip}
-	cur := neighSnap{nudWords(n.State), macString(n.HardwareAddr)}
-	if typ == unix.RTM_DELNEIGH {
+func (w *watcher) neighUpdate(n osNeighbor, deleted bool) {
+	k := neighKey{n.Index, n.IP}
+	cur := neighSnap{n.State, macString(n.MAC)}
+	if deleted {
 		delete(w.neighs, k)
-		w.fn(Change{Time: w.now(), Kind: KindNeighbor, Iface: w.ifName(n.LinkIndex), IP: ip,
-			MAC: cloneMAC(n.HardwareAddr), State: cur.state, Detail: "deleted"})
+		w.fn(Change{Time: w.now(), Kind: KindNeighbor, Iface: w.ifName(n.Index), IP: n.IP,
+			MAC: cloneMAC(n.MAC), State: cur.state, Detail: "deleted"})
 		return
 	}
 	prev, known := w.neighs[k]
@@ -305,8 +293,8 @@ func (w *watcher) neighUpdate(typ uint16, n netlink.Neigh) {
 	if known && prev.mac != cur.mac && prev.mac != "" && cur.mac != "" {
 		parts = append(parts, "lladdr "+prev.mac+" -> "+cur.mac)
 	}
-	w.fn(Change{Time: w.now(), Kind: KindNeighbor, Iface: w.ifName(n.LinkIndex), IP: ip,
-		MAC: cloneMAC(n.HardwareAddr), State: cur.state, Detail: strings.Join(parts, ", ")})
+	w.fn(Change{Time: w.now(), Kind: KindNeighbor, Iface: w.ifName(n.Index), IP: n.IP,
+		MAC: cloneMAC(n.MAC), State: cur.state, Detail: strings.Join(parts, ", ")})
 }
 
 func (w *watcher) neighGone(k neighKey, s neighSnap) {
@@ -316,41 +304,40 @@ func (w *watcher) neighGone(k neighKey, s neighSnap) {
 		MAC: mac, State: s.state, Detail: "deleted"})
 }
 
-func snapLink(a *netlink.LinkAttrs) linkSnap {
+func snapLink(l osLink) linkSnap {
 	return linkSnap{
-		name:    a.Name,
-		oper:    operWord(a.OperState),
-		up:      a.Flags&net.FlagUp != 0,
-		carrier: a.RawFlags&unix.IFF_LOWER_UP != 0,
-		mtu:     a.MTU,
-		mac:     macString(a.HardwareAddr),
-		master:  a.MasterIndex,
+		name:    l.Name,
+		oper:    l.Oper,
+		up:      l.Up,
+		carrier: l.Carrier,
+		mtu:     l.MTU,
+		mac:     macString(l.MAC),
+		master:  l.Master,
 	}
 }
 
-func (w *watcher) linkUpdate(typ uint16, l netlink.Link) {
-	a := l.Attrs()
-	if typ == unix.RTM_DELLINK {
-		s, ok := w.links[a.Index]
+func (w *watcher) linkUpdate(l osLink, deleted bool) {
+	if deleted {
+		s, ok := w.links[l.Index]
 		if !ok {
-			s = snapLink(a)
+			s = snapLink(l)
 		}
-		w.linkGone(a.Index, s)
+		w.linkGone(l.Index, s)
 		return
 	}
-	cur := snapLink(a)
-	prev, known := w.links[a.Index]
-	w.links[a.Index] = cur
+	cur := snapLink(l)
+	prev, known := w.links[l.Index]
+	w.links[l.Index] = cur
 	parts := linkDiff(prev, cur, known)
 	if w.hook != nil {
-		if x := w.hook(a.Index, a.Name); x != "" {
+		if x := w.hook(l.Index, l.Name); x != "" {
 			parts = append(parts, x)
 		}
 	}
 	if len(parts) == 0 {
 		return
 	}
-	w.fn(Change{Time: w.now(), Kind: KindLink, Iface: a.Name, MAC: cloneMAC(a.HardwareAddr),
+	w.fn(Change{Time: w.now(), Kind: KindLink, Iface: l.Name, MAC: cloneMAC(l.MAC),
 		State: cur.oper, Detail: strings.Join(parts, ", ")})
 }
 
@@ -391,4 +378,60 @@ func linkDiff(prev, cur linkSnap, known bool) []string {
 		parts = append(parts, fmt.Sprintf("master if%d -> if%d", prev.master, cur.master))
 	}
 	return parts
+}
+
+// Neighbors returns the whole neighbor table, IPv4 (ARP) and IPv6 (NDP),
+// sorted by interface and address. Bridge FDB entries are left out.
+//
+// On Linux the netlink socket is opened on the calling goroutine's thread,
+// so calling Neighbors inside a network namespace (e.g. from
+// nstest.Host.Do) reads that namespace's table; the context's deadline, if
+// any, bounds each read.
+func Neighbors(ctx context.Context) ([]Neighbor, error) {
+	sys, err := openSystem(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("netstate: neighbors: %w", err)
+	}
+	defer sys.close()
+	links, err := sys.links()
+	if err != nil {
+		return nil, fmt.Errorf("netstate: neighbors: list links: %w", err)
+	}
+	names := make(map[int]string, len(links))
+	for _, l := range links {
+		names[l.Index] = l.Name
+	}
+	list, err := sys.neighbors()
+	if err != nil {
+		return nil, fmt.Errorf("netstate: neighbors: list neighbors: %w", err)
+	}
+	out := make([]Neighbor, 0, len(list))
+	for _, n := range list {
+		out = append(out, Neighbor{IP: n.IP, MAC: cloneMAC(n.MAC), Iface: ifName(names, n.Index), State: n.State, Router: n.Router})
+	}
+	sortNeighbors(out)
+	return out, nil
+}
+
+func sortNeighbors(ns []Neighbor) {
+	sort.Slice(ns, func(i, j int) bool {
+		if ns[i].Iface != ns[j].Iface {
+			return ns[i].Iface < ns[j].Iface
+		}
+		return ns[i].IP.Less(ns[j].IP)
+	})
+}
+
+func ifName(names map[int]string, index int) string {
+	if n, ok := names[index]; ok {
+		return n
+	}
+	return fmt.Sprintf("if%d", index)
+}
+
+func cloneMAC(m net.HardwareAddr) net.HardwareAddr {
+	if len(m) == 0 {
+		return nil
+	}
+	return bytes.Clone(m)
 }
