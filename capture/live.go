@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,6 +132,9 @@ type Live struct {
 	received atomic.Uint64
 	dropped  atomic.Uint64
 	reopens  atomic.Uint64
+
+	up     chan struct{} // closed when the interface is first open
+	upOnce sync.Once
 }
 
 // NewLive returns a live source for cfg; it opens nothing until Run.
@@ -139,8 +143,12 @@ func NewLive(cfg LiveConfig, log *slog.Logger) *Live {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Live{cfg: cfg.withDefaults(), log: log.With("iface", cfg.Iface)}
+	return &Live{cfg: cfg.withDefaults(), log: log.With("iface", cfg.Iface), up: make(chan struct{})}
 }
+
+// Up is closed once Run has the interface open and capturing for the first
+// time (a missing interface is waited for); it stays closed after.
+func (l *Live) Up() <-chan struct{} { return l.up }
 
 // Stats returns the counters; safe to call from any goroutine. The OS
 // counters are read about every second while frames arrive, and when the
@@ -225,6 +233,7 @@ func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 		}
 		opened, lostAt, lastErr = true, time.Time{}, ""
 		retry.Reset()
+		l.upOnce.Do(func() { close(l.up) })
 
 		stopInterrupt := context.AfterFunc(ctx, h.interrupt)
 		err = l.read(ctx, h, fl, emit)
@@ -340,9 +349,3 @@ func (l *Live) sample(h handle) {
 	l.received.Add(received)
 	l.dropped.Add(dropped)
 }
-
-// RunFunc is Run.
-//
-// Deprecated: call Run; RunFunc stays only until cmd/arpbox's recorder
-// moves into its own package.
-func (l *Live) RunFunc(ctx context.Context, deliver func(*Batch)) error { return l.Run(ctx, deliver) }

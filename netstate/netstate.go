@@ -8,13 +8,6 @@ import (
 	"time"
 )
 
-// ErrUnsupported is errors.ErrUnsupported, which every function wraps on
-// platforms without an implementation yet (everything but Linux).
-//
-// Deprecated: test with errors.Is(err, errors.ErrUnsupported). This alias
-// stays only until cmd/arpbox's recorder moves into its own package.
-var ErrUnsupported = errors.ErrUnsupported
-
 // ErrNoDefaultRoute is wrapped by DefaultRoute when the main table has no
 // usable default route.
 var ErrNoDefaultRoute = errors.New("no default route in the main routing table")

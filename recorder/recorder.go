@@ -31,8 +31,8 @@ type Options struct {
 	// instead of capturing live, then stops: no triggers, no snapshots, no
 	// control socket.
 	Replay string
-	// Ready is called once, when recording has started: every capture
-	// source is up and the ring is open. A service manager's readiness
+	// Ready is called once, when recording has started: the ring is open
+	// and every live interface is open and capturing. A service manager's readiness
 	// (systemd's READY=1, a Windows service's Running state) hangs on it.
 	Ready func()
 }
@@ -52,7 +52,8 @@ type Recorder struct {
 	opts Options
 
 	started time.Time
-	sources []source
+	sources []capture.Source
+	lives   []*capture.Live // the live ones among sources
 	ring    *ringOwner
 	runner  *trigger.Runner
 	snaps   *snapshot.Snapshotter
@@ -134,7 +135,18 @@ func (r *Recorder) Run(ctx context.Context) error {
 		t.start(g, gctx, r.log)
 	}
 	r.recording.Store(true)
-	r.markReady()
+	g.Go(func() error {
+		// Ready once every interface is open: a missing one is waited for.
+		for _, l := range r.lives {
+			select {
+			case <-l.Up():
+			case <-gctx.Done():
+				return nil
+			}
+		}
+		r.markReady()
+		return nil
+	})
 	err := g.Wait()
 	if r.opts.Replay == "" {
 		r.log.Info("arpbox stopped", "uptime", time.Since(r.started).Round(time.Second).String())
@@ -156,7 +168,8 @@ func (r *Recorder) build() error {
 	host, _ := os.Hostname()
 	var ifaces []ring.Interface
 	if r.opts.Replay != "" {
-		src, names, err := newFileSource(r.opts.Replay, cfg.Capture.Filter)
+		src := capture.NewFileSource(r.opts.Replay, cfg.Capture.Filter)
+		names, err := src.Interfaces()
 		if err != nil {
 			return err
 		}
@@ -167,14 +180,16 @@ func (r *Recorder) build() error {
 		}
 	} else {
 		for i, name := range cfg.Capture.Interfaces {
-			r.sources = append(r.sources, liveSource{capture.NewLive(capture.LiveConfig{
+			live := capture.NewLive(capture.LiveConfig{
 				Iface:       name,
 				Index:       i,
 				Filter:      cfg.Capture.Filter,
 				SnapLen:     cfg.Capture.SnapLen,
 				Promiscuous: cfg.Capture.Promiscuous,
 				BufferBytes: cfg.Capture.BufferBytes,
-			}, r.log)})
+			}, r.log)
+			r.lives = append(r.lives, live)
+			r.sources = append(r.sources, live)
 			ifaces = append(ifaces, ring.Interface{Name: name, Filter: cfg.Capture.Filter.Text, OS: runtime.GOOS, SnapLen: cfg.Capture.SnapLen})
 		}
 	}
@@ -226,7 +241,7 @@ func (r *Recorder) helpers(serve func(context.Context) error) []task {
 	ts := []task{
 		{name: "journal", run: func(ctx context.Context) error {
 			err := r.journal.Run(ctx)
-			if errors.Is(err, errors.ErrUnsupported) || errors.Is(err, netstate.ErrUnsupported) {
+			if errors.Is(err, errors.ErrUnsupported) {
 				// Bundles then carry no journal; recording goes on.
 				r.log.Warn("no neighbor/link journal on this platform", "err", err)
 				<-ctx.Done()

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/arpbox/arpbox/internal/backoff"
 )
 
 // A task is one long-lived part of the recorder. An essential task's
@@ -40,20 +42,16 @@ func (t task) start(g *errgroup.Group, ctx context.Context, log *slog.Logger) {
 // runHelper runs fn until it returns nil or ctx is done, restarting it
 // after each failure with a backoff from lo doubling to hi.
 func runHelper(ctx context.Context, log *slog.Logger, name string, fn func(context.Context) error, lo, hi time.Duration) {
-	wait := lo
+	retry := backoff.New(lo, hi)
 	for {
 		err := fn(ctx)
 		if err == nil || ctx.Err() != nil {
 			return // done, or stopping
 		}
+		wait := retry.Next()
 		log.Error("helper failed; recording goes on, retrying", "helper", name, "err", err, "retry_in", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if backoff.Sleep(ctx, wait) != nil {
 			return
-		case <-t.C:
 		}
-		wait = min(2*wait, hi)
 	}
 }
