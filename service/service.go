@@ -1,4 +1,4 @@
-// Package service tells the service manager that runs arpbox how it is doing: systemd's notify protocol (readiness, status, watchdog) on Linux.
+// Package service connects arpbox to the service manager that runs it: systemd's notify protocol (readiness, status, watchdog) on Linux, the service control manager and the event log on Windows.
 package service
 
 import (

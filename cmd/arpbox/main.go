@@ -26,6 +26,8 @@ Usage:
   arpbox snapshots                           list incident bundles
   arpbox status                              show what the running arpbox is doing
   arpbox report [-json] [-html FILE] PATH... explain the ARP in captures, bundles or a ring
+  arpbox service install [-config FILE] | uninstall | start | stop
+                                             run arpbox as a Windows service
   arpbox version                             print the version
 
 Without -config, arpbox runs on its embedded default: ARP on the interface
@@ -66,6 +68,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return cmdStatus(rest, stdout, stderr)
 	case "report":
 		return cmdReport(rest, stdout, stderr)
+	case "service":
+		return cmdService(rest, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "arpbox %s\n", appVersion())
 		return 0

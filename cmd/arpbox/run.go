@@ -22,6 +22,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration `file` (default: the embedded default)")
 	replay := fs.String("replay", "", "record frames from a pcap or pcapng `file` into the ring instead of capturing live, then exit")
+	asService := fs.Bool("service", false, "run under the Windows service manager (arpbox service install sets this)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -29,6 +30,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "arpbox: %v\n", err)
 		return 2
+	}
+	if *asService {
+		return runWindowsService(cfg, stderr)
 	}
 	log := newLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -58,6 +62,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	svc.Stopping()
 	stopWatchdog()
 	<-watched
+	return logOutcome(log, err)
+}
+
+// logOutcome logs how the recorder ended and returns the exit code.
+func logOutcome(log *slog.Logger, err error) int {
 	var start *recorder.StartError
 	switch {
 	case errors.As(err, &start):

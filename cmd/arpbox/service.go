@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/arpbox/arpbox/configs"
+	"github.com/arpbox/arpbox/recorder"
+	"github.com/arpbox/arpbox/service"
+)
+
+// cmdService implements "arpbox service install|uninstall|start|stop".
+func cmdService(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("service", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "install: the configuration `file` the service runs with (default: the embedded default)")
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: arpbox service install [-config FILE] | uninstall | start | stop")
+		return 2
+	}
+	verb := args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	var err error
+	switch verb {
+	case "install":
+		err = installService(*configPath)
+	case "uninstall":
+		err = service.Uninstall()
+	case "start":
+		err = service.Start(2 * time.Minute)
+	case "stop":
+		err = service.Stop(5 * time.Minute)
+	default:
+		fmt.Fprintf(stderr, "arpbox service: unknown action %q (install, uninstall, start, stop)\n", verb)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox service %s: %v\n", verb, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "arpbox service %s: done\n", verb)
+	return 0
+}
+
+// installService registers this executable as the service, running
+// "run -service" with the (checked) configuration at its absolute path.
+func installService(configPath string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := []string{"run", "-service"}
+	if configPath != "" {
+		if configPath, err = filepath.Abs(configPath); err != nil {
+			return err
+		}
+		if _, err := configs.Load(configPath); err != nil {
+			return err
+		}
+		args = append(args, "-config", configPath)
+	}
+	return service.Install(exe, args)
+}
+
+// runWindowsService runs the recorder under the Windows service manager,
+// logging to the event log and to service.LogFile().
+func runWindowsService(cfg *configs.Config, stderr io.Writer) int {
+	var handlers []slog.Handler
+	opts := &slog.HandlerOptions{Level: cfg.Log.Level}
+	if path := service.LogFile(); path != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err == nil {
+			rotateLog(path, 16<<20)
+			if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640); err == nil {
+				defer f.Close()
+				handlers = append(handlers, slog.NewTextHandler(f, opts))
+			}
+		}
+	}
+	if h, closeLog, err := service.EventLogHandler(slog.LevelInfo); err == nil {
+		defer closeLog()
+		handlers = append(handlers, h)
+	}
+	if len(handlers) == 0 {
+		handlers = append(handlers, slog.NewTextHandler(stderr, opts))
+	}
+	log := slog.New(slog.NewMultiHandler(handlers...))
+	err := service.RunWindows(func(ctx context.Context, ready func()) error {
+		err := recorder.New(cfg, log, recorder.Options{Version: appVersion(), Ready: ready}).Run(ctx)
+		logOutcome(log, err)
+		return err
+	})
+	if err != nil {
+		log.Error("arpbox service", "err", err)
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// rotateLog keeps one old log: past max bytes, path becomes path.1.
+func rotateLog(path string, max int64) {
+	if st, err := os.Stat(path); err == nil && st.Size() > max {
+		_ = os.Rename(path, path+".1")
+	}
+}
