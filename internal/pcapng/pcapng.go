@@ -200,7 +200,14 @@ type TruncatedError struct {
 }
 
 func (e *TruncatedError) Error() string {
-	return fmt.Sprintf("%v: truncated: input ends inside the block at offset %d", e.Format, e.Valid)
+	what := "block"
+	if e.Format == FormatPcap {
+		what = "record"
+	}
+	if e.Valid == 0 {
+		what = "file header"
+	}
+	return fmt.Sprintf("%v: truncated: input ends inside the %s at offset %d", e.Format, what, e.Valid)
 }
 
 // Unwrap returns ErrTruncated.
