@@ -156,8 +156,8 @@ func TestNDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	hbh := append([]byte{}, b[:40]...)
-	hbh[6] = 0                                           // next header: hop-by-hop
-	hbh[5] += 8                                          // payload length
+	hbh[6] = 0                                          // next header: hop-by-hop
+	hbh[5] += 8                                         // payload length
 	hbh = append(hbh, protoICMPv6, 0, 5, 2, 0, 0, 1, 0) // router alert, PadN
 	hbh = append(hbh, b[40:]...)
 	var got NDP
