@@ -39,13 +39,9 @@ func (a *ARP) UnmarshalBinary(b []byte) error {
 	if binary.BigEndian.Uint16(b[0:2]) != 1 || binary.BigEndian.Uint16(b[2:4]) != EtherTypeIPv4 || b[4] != 6 || b[5] != 4 {
 		return ErrUnsupportedARP
 	}
-	*a = ARP{
-		Op:        Operation(binary.BigEndian.Uint16(b[6:8])),
-		SenderMAC: MAC(b[8:14]),
-		SenderIP:  netip.AddrFrom4([4]byte(b[14:18])),
-		TargetMAC: MAC(b[18:24]),
-		TargetIP:  netip.AddrFrom4([4]byte(b[24:28])),
-	}
+	a.Op = Operation(binary.BigEndian.Uint16(b[6:8]))
+	a.SenderMAC, a.SenderIP = MAC(b[8:14]), netip.AddrFrom4([4]byte(b[14:18]))
+	a.TargetMAC, a.TargetIP = MAC(b[18:24]), netip.AddrFrom4([4]byte(b[24:28]))
 	return nil
 }
 
