@@ -9,14 +9,14 @@ import (
 	"os"
 	"time"
 
-	"github.com/arpbox/arpbox/internal/arpwire"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/arpbox/arpbox/internal/arpwire"
 )
 
 // arpResend is how often a probe repeats its who-has while waiting.
 const arpResend = 500 * time.Millisecond
-
 
 func (c *arpCheck) Probe(ctx context.Context) error {
 	ifi, src, err := c.source()

@@ -14,8 +14,9 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/arpbox/arpbox/internal/arpwire"
 	"golang.org/x/sys/unix"
+
+	"github.com/arpbox/arpbox/internal/arpwire"
 )
 
 func main() {
