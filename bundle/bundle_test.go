@@ -3,6 +3,7 @@ package bundle
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,17 +64,17 @@ func TestJournalRoundTrip(t *testing.T) {
 }
 
 func TestReadErrors(t *testing.T) {
-	big := strings.NewReader("[" + strings.Repeat(" ", MaxJournalSize) + "]")
 	for _, tc := range []struct {
 		name string
 		err  func() error
 		want error
 	}{
 		{"manifest too large", func() error {
-			_, err := ReadManifest(strings.NewReader(`{"id":"` + strings.Repeat("x", MaxManifestSize) + `"}`))
+			_, err := ReadManifest(io.MultiReader(strings.NewReader(`{"id":"`), io.LimitReader(spaces{}, MaxManifestSize), strings.NewReader(`"}`)))
 			return err
 		}, ErrTooLarge},
-		{"journal too large", func() error { _, err := ReadJournal(big); return err }, ErrTooLarge},
+		{"over the limit by one", func() error { _, err := readLimited(strings.NewReader("12345"), 4); return err }, ErrTooLarge},
+		{"at the limit", func() error { _, err := readLimited(strings.NewReader("1234"), 4); return err }, nil},
 		{"newer manifest format", func() error { _, err := ReadManifest(strings.NewReader(`{"format":2}`)); return err }, ErrFormat},
 	} {
 		if err := tc.err(); !errors.Is(err, tc.want) {
@@ -96,4 +97,14 @@ func TestReadErrors(t *testing.T) {
 	if _, err := ReadManifestDir(dir); err == nil || !strings.Contains(err.Error(), dir) {
 		t.Errorf("broken manifest.json: %v, want an error naming %s", err, dir)
 	}
+}
+
+// spaces reads as an endless run of blanks.
+type spaces struct{}
+
+func (spaces) Read(b []byte) (int, error) {
+	for i := range b {
+		b[i] = ' '
+	}
+	return len(b), nil
 }

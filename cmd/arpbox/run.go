@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/arpbox/arpbox/analyze"
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/capture"
 	"github.com/arpbox/arpbox/configs"
 	"github.com/arpbox/arpbox/control"
@@ -426,7 +427,7 @@ func (d *daemon) flushRing() error {
 
 // onEvent hands a trigger's event to the snapshotter, which logs what
 // becomes of it.
-func (d *daemon) onEvent(ev trigger.Event) {
+func (d *daemon) onEvent(ev bundle.Event) {
 	if _, err := d.snaps.Request(ev); err != nil {
 		d.log.Warn("trigger fired, no snapshot", "trigger", ev.Trigger, "reason", ev.Reason, "err", err)
 		return
