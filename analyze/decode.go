@@ -1,33 +1,16 @@
 package analyze
 
 import (
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
+
+	"github.com/arpbox/arpbox/internal/arpwire"
 )
 
 // MAC is an Ethernet hardware address. Unlike net.HardwareAddr it is a
 // comparable value, so decoding never allocates.
-type MAC [6]byte
-
-// String formats m as "02:ab:00:00:01:02".
-func (m MAC) String() string {
-	const hex = "0123456789abcdef"
-	b := make([]byte, 0, 17)
-	for i, x := range m {
-		if i > 0 {
-			b = append(b, ':')
-		}
-		b = append(b, hex[x>>4], hex[x&0xf])
-	}
-	return string(b)
-}
-
-// IsZero reports whether m is 00:00:00:00:00:00.
-func (m MAC) IsZero() bool { return m == MAC{} }
-
-// IsGroup reports whether m is a broadcast or multicast address.
-func (m MAC) IsGroup() bool { return m[0]&1 == 1 }
+type MAC = arpwire.MAC
 
 // Proto is the resolution protocol a packet belongs to.
 type Proto uint8
@@ -60,9 +43,9 @@ const (
 
 // Link-layer header types (pcap LINKTYPE_*) the decoder understands.
 const (
-	LinkEthernet = 1
-	LinkLinuxSLL = 113
-	LinkSLL2     = 276
+	LinkEthernet = arpwire.LinkEthernet
+	LinkLinuxSLL = arpwire.LinkLinuxSLL
+	LinkSLL2     = arpwire.LinkSLL2
 )
 
 // Packet is one decoded ARP or NDP message. It holds no references to the
@@ -126,13 +109,22 @@ func (e decodeError) Error() string {
 	return "ok"
 }
 
-const (
-	etherTypeARP   = 0x0806
-	etherTypeIPv6  = 0x86dd
-	etherTypeVLAN  = 0x8100
-	etherTypeQinQ  = 0x88a8
-	etherTypeQ9100 = 0x9100
-)
+// wireError sorts an arpwire decoding error into the reasons above.
+func wireError(err error) decodeError {
+	switch {
+	case err == nil:
+		return errNone
+	case errors.Is(err, arpwire.ErrTruncated):
+		return errShort
+	case errors.Is(err, arpwire.ErrLinkType):
+		return errLinkType
+	case errors.Is(err, arpwire.ErrUnsupportedARP):
+		return errBadARP
+	case errors.Is(err, arpwire.ErrMalformedNDP):
+		return errBadNDP
+	}
+	return errNotResolution
+}
 
 // Decode decodes one frame captured with the given link type into p. It
 // returns an error for anything that is not a well-formed ARP (Ethernet/IPv4)
@@ -144,161 +136,70 @@ func Decode(link int, frame []byte, p *Packet) error {
 	return nil
 }
 
+// decode reads the frame with arpwire and maps it onto Packet: the link
+// layer, then an ARP request or reply, or an NDP solicitation or
+// advertisement in ARP terms.
 func decode(link int, b []byte, p *Packet) decodeError {
 	*p = Packet{}
-	var etype uint16
-	switch link {
-	case LinkEthernet:
-		if len(b) < 14 {
-			return errShort
-		}
-		copy(p.EthDst[:], b[0:6])
-		copy(p.EthSrc[:], b[6:12])
-		p.Broadcast = p.EthDst.IsGroup()
-		etype = binary.BigEndian.Uint16(b[12:14])
-		b = b[14:]
-	case LinkLinuxSLL:
-		// pkttype(2) hatype(2) halen(2) addr(8) protocol(2)
-		if len(b) < 16 {
-			return errShort
-		}
-		pt := binary.BigEndian.Uint16(b[0:2])
-		p.Broadcast = pt == 1 || pt == 2
-		if binary.BigEndian.Uint16(b[4:6]) == 6 {
-			copy(p.EthSrc[:], b[6:12])
-		}
-		etype = binary.BigEndian.Uint16(b[14:16])
-		b = b[16:]
-	case LinkSLL2:
-		// protocol(2) reserved(2) ifindex(4) hatype(2) pkttype(1) halen(1) addr(8)
-		if len(b) < 20 {
-			return errShort
-		}
-		etype = binary.BigEndian.Uint16(b[0:2])
-		p.Broadcast = b[10] == 1 || b[10] == 2
-		if b[11] == 6 {
-			copy(p.EthSrc[:], b[12:18])
-		}
-		b = b[20:]
-	default:
-		return errLinkType
+	var f arpwire.Frame
+	if err := arpwire.DecodeFrame(link, b, &f); err != nil {
+		return wireError(err)
 	}
-	for etype == etherTypeVLAN || etype == etherTypeQinQ || etype == etherTypeQ9100 {
-		if len(b) < 4 {
-			return errShort
-		}
-		if p.Tags < 2 {
-			p.VLAN[p.Tags] = binary.BigEndian.Uint16(b[0:2]) & 0x0fff
-		}
-		if p.Tags < 255 {
-			p.Tags++
-		}
-		etype = binary.BigEndian.Uint16(b[2:4])
-		b = b[4:]
+	p.EthDst, p.EthSrc, p.Broadcast = f.Dst, f.Src, f.Group
+	for i := range min(f.NumTags, 2) {
+		p.VLAN[i] = f.Tags[i].VID()
 	}
-	switch etype {
-	case etherTypeARP:
-		return decodeARP(b, p)
-	case etherTypeIPv6:
-		return decodeNDP(b, p)
+	p.Tags = uint8(min(f.NumTags, 255))
+	switch f.EtherType {
+	case arpwire.EtherTypeARP:
+		return decodeARP(f.Payload, p)
+	case arpwire.EtherTypeIPv6:
+		return decodeNDP(f.Payload, p)
 	}
 	return errNotResolution
 }
 
 func decodeARP(b []byte, p *Packet) decodeError {
-	// htype(2) ptype(2) hlen(1) plen(1) op(2) sha(6) spa(4) tha(6) tpa(4)
-	if len(b) < 28 {
-		return errShort
+	var a arpwire.ARP
+	if err := a.UnmarshalBinary(b); err != nil {
+		return wireError(err)
 	}
-	if binary.BigEndian.Uint16(b[0:2]) != 1 || binary.BigEndian.Uint16(b[2:4]) != 0x0800 || b[4] != 6 || b[5] != 4 {
-		return errBadARP
-	}
-	switch binary.BigEndian.Uint16(b[6:8]) {
-	case 1:
+	switch a.Op {
+	case arpwire.OpRequest:
 		p.Op = OpRequest
-	case 2:
+	case arpwire.OpReply:
 		p.Op = OpReply
 		p.Solicited = true
 	default:
 		return errBadARP
 	}
 	p.Proto = ProtoARP
-	copy(p.SenderMAC[:], b[8:14])
-	p.SenderIP = netip.AddrFrom4([4]byte(b[14:18]))
-	copy(p.TargetMAC[:], b[18:24])
-	p.TargetIP = netip.AddrFrom4([4]byte(b[24:28]))
+	p.SenderMAC, p.SenderIP, p.TargetMAC, p.TargetIP = a.SenderMAC, a.SenderIP, a.TargetMAC, a.TargetIP
 	return errNone
 }
 
 func decodeNDP(b []byte, p *Packet) decodeError {
-	if len(b) < 40 {
-		return errShort
-	}
-	if b[0]>>4 != 6 {
-		return errNotResolution
-	}
-	next := b[6]
-	src := netip.AddrFrom16([16]byte(b[8:24]))
-	dst := netip.AddrFrom16([16]byte(b[24:40]))
-	b = b[40:]
-	// Skip a bounded number of extension headers (hop-by-hop, routing,
-	// destination options); NDP normally has none.
-	for i := 0; i < 4 && (next == 0 || next == 43 || next == 60); i++ {
-		if len(b) < 8 {
-			return errShort
-		}
-		n := 8 + int(b[1])*8
-		if len(b) < n {
-			return errShort
-		}
-		next = b[0]
-		b = b[n:]
-	}
-	if next != 58 || len(b) < 24 {
-		return errNotResolution
-	}
-	typ := b[0]
-	if typ != 135 && typ != 136 {
-		return errNotResolution
-	}
-	if b[1] != 0 {
-		return errBadNDP
-	}
-	target := netip.AddrFrom16([16]byte(b[8:24]))
-	var lladdr MAC
-	found := false
-	want := byte(1) // source link-layer address in NS
-	if typ == 136 {
-		want = 2 // target link-layer address in NA
-	}
-	for opts := b[24:]; len(opts) >= 2; {
-		n := int(opts[1]) * 8
-		if n == 0 || n > len(opts) {
-			return errBadNDP
-		}
-		if opts[0] == want && n >= 8 && !found {
-			copy(lladdr[:], opts[2:8])
-			found = true
-		}
-		opts = opts[n:]
+	var m arpwire.NDP
+	if err := m.UnmarshalBinary(b); err != nil {
+		return wireError(err)
 	}
 	p.Proto = ProtoNDP
-	if !found {
-		lladdr = p.EthSrc
+	p.SenderMAC = m.LinkAddr
+	if !m.HasLinkAddr {
+		p.SenderMAC = p.EthSrc
 		p.NoSenderMAC = true
 	}
-	p.SenderMAC = lladdr
-	if typ == 135 {
+	if m.Type == arpwire.TypeNeighborSolicitation {
 		p.Op = OpRequest
-		p.SenderIP = src // :: for duplicate address detection
-		p.TargetIP = target
-		p.Broadcast = p.Broadcast || dst.IsMulticast()
+		p.SenderIP = m.Src // :: for duplicate address detection
+		p.TargetIP = m.Target
+		p.Broadcast = p.Broadcast || m.Dst.IsMulticast()
 		return errNone
 	}
 	p.Op = OpReply
-	p.Solicited = b[4]&0x40 != 0
-	p.SenderIP = target
-	p.TargetIP = dst
+	p.Solicited = m.Solicited
+	p.SenderIP = m.Target
+	p.TargetIP = m.Dst
 	return errNone
 }
 

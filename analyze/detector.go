@@ -19,7 +19,7 @@ type DetectorConfig struct {
 // Detector runs the report's detectors incrementally on a live packet
 // stream, for triggers such as "N unanswered requests for a watched IP within
 // a window" (arp-unanswered) or "flip-flop or duplicate for an IP"
-// (arp-conflict).
+// (arp-conflict). It implements trigger.Detector.
 //
 // Memory is bounded: at most MaxAddresses addresses, each with a fixed-size
 // history (the last 64 unanswered request times, the last 16 conflict times,
@@ -71,70 +71,66 @@ func (d *Detector) ObserveLink(ts time.Time, link int, frame []byte) {
 	d.eng.observe(ts.UnixNano(), &d.pkt, Ref{})
 }
 
-// UnansweredStat describes unanswered requests for one address in a window.
-type UnansweredStat struct {
-	Count        int       // requests that got no reply within the timeout
-	First, Last  time.Time // first and last such request in the window
-	LastReply    time.Time // last reply ever seen for the address (zero if none)
-	LastReplyMAC string
-	Pending      int // requests still inside their timeout
-}
-
 // Unanswered reports requests for ip (on any VLAN) sent in (now-window, now]
-// that went unanswered. Requests older than the reply timeout at now count
-// as unanswered even if no packet has arrived since. At most the last 64
-// unanswered requests per address are remembered.
-func (d *Detector) Unanswered(ip netip.Addr, now time.Time, window time.Duration) UnansweredStat {
+// that went unanswered: how many, and the first and last of them. Requests
+// older than the reply timeout at now count as unanswered even if no packet
+// has arrived since. At most the last 64 unanswered requests per address are
+// remembered.
+func (d *Detector) Unanswered(ip netip.Addr, now time.Time, window time.Duration) (n int, first, last time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	n := now.UnixNano()
-	d.eng.expire(n)
-	from := n - int64(window)
-	var st UnansweredStat
-	var lastReply int64
+	nowNS := now.UnixNano()
+	d.eng.expire(nowNS)
+	from := nowNS - int64(window)
 	for k, t := range d.eng.targets {
 		if k.ip != ip {
 			continue
 		}
-		d.eng.expireTarget(t, n)
+		d.eng.expireTarget(t, nowNS)
 		cnt := min(t.recentUnansN, len(t.recentUnans))
 		for i := range cnt {
 			x := t.recentUnans[i]
-			if x <= from || x > n {
+			if x <= from || x > nowNS {
 				continue
 			}
-			st.Count++
-			if st.First.IsZero() || x < st.First.UnixNano() {
-				st.First = time.Unix(0, x)
+			n++
+			if first.IsZero() || x < first.UnixNano() {
+				first = time.Unix(0, x)
 			}
-			if x > st.Last.UnixNano() || st.Last.IsZero() {
-				st.Last = time.Unix(0, x)
+			if last.IsZero() || x > last.UnixNano() {
+				last = time.Unix(0, x)
 			}
-		}
-		st.Pending += len(t.pending)
-		if t.lastReply.ok && t.lastReply.ts > lastReply {
-			lastReply = t.lastReply.ts
-			st.LastReply, st.LastReplyMAC = time.Unix(0, lastReply), t.lastReply.mac.String()
 		}
 	}
-	return st
+	return n, first, last
 }
 
-// ConflictStat describes MAC conflicts for one address.
-type ConflictStat struct {
-	Count int       // flip-flops, duplicate answers and answered probes since the given time (last 16 remembered)
-	Last  time.Time // most recent one
-	MACs  []string  // MACs seen claiming the address (up to 8)
+// LastReply reports the last reply seen for ip (on any VLAN) and the MAC it
+// came from; the time is zero if there was none.
+func (d *Detector) LastReply(ip netip.Addr) (time.Time, string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var at int64
+	var mac MAC
+	for k, t := range d.eng.targets {
+		if k.ip == ip && t.lastReply.ok && t.lastReply.ts > at {
+			at, mac = t.lastReply.ts, t.lastReply.mac
+		}
+	}
+	if at == 0 {
+		return time.Time{}, ""
+	}
+	return time.Unix(0, at), mac.String()
 }
 
 // Conflict reports flip-flops (A→B→A), duplicate answers (two MACs
 // answering one request) and answered RFC 5227 probes for ip since the
-// given time.
-func (d *Detector) Conflict(ip netip.Addr, since time.Time) ConflictStat {
+// given time: how many (of the last 16 remembered), the latest, and the MACs
+// seen claiming ip (up to 8).
+func (d *Detector) Conflict(ip netip.Addr, since time.Time) (n int, last time.Time, macs []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s := since.UnixNano()
-	var st ConflictStat
 	for k, t := range d.eng.targets {
 		if k.ip != ip {
 			continue
@@ -145,14 +141,14 @@ func (d *Detector) Conflict(ip netip.Addr, since time.Time) ConflictStat {
 			if x < s {
 				continue
 			}
-			st.Count++
-			if x > st.Last.UnixNano() || st.Last.IsZero() {
-				st.Last = time.Unix(0, x)
+			n++
+			if last.IsZero() || x > last.UnixNano() {
+				last = time.Unix(0, x)
 			}
 		}
 		for _, m := range t.macs {
-			st.MACs = append(st.MACs, m.mac.String())
+			macs = append(macs, m.mac.String())
 		}
 	}
-	return st
+	return n, last, macs
 }

@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"archive/zip"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,14 +10,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // An input is one side of the analysis: everything captured at one place.
 // Each path given to Analyze is one input:
 //   - a pcap or pcapng file;
 //   - a bundle directory (capture.pcapng, and optionally manifest.json for the
-//     host name and trigger, journal.json for neighbor-state changes);
+//     host name and trigger, journal.json for neighbor-state changes; see
+//     package bundle);
 //   - a zip of such a bundle (read in place, streamed);
 //   - a ring directory: arp-*.pcapng and arp-*.pcapng.part segments, or any
 //     *.pcap/*.pcapng files, read in name order as one continuous capture.
@@ -87,14 +88,14 @@ func (in *input) fromDir(dir string) error {
 		}
 	}
 	slices.Sort(names)
-	if slices.Contains(names, "capture.pcapng") {
-		p := filepath.Join(dir, "capture.pcapng")
+	if slices.Contains(names, bundle.FileCapture) {
+		p := filepath.Join(dir, bundle.FileCapture)
 		st, err := os.Stat(p)
 		if err != nil {
 			return err
 		}
-		in.sources = []source{fileSource(p, "capture.pcapng", st.Size())}
-		in.readMeta(func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) })
+		in.sources = []source{fileSource(p, bundle.FileCapture, st.Size())}
+		in.readMeta(func(name string) (io.ReadCloser, error) { return os.Open(filepath.Join(dir, name)) })
 		return nil
 	}
 	for _, n := range names {
@@ -129,7 +130,7 @@ func (in *input) fromZip(path string) error {
 	for _, f := range zr.File {
 		base := pathBase(f.Name)
 		switch {
-		case base == "capture.pcapng":
+		case base == bundle.FileCapture:
 			caps = append(caps, f)
 		case isCaptureName(base):
 			all = append(all, f)
@@ -150,15 +151,10 @@ func (in *input) fromZip(path string) error {
 			open: func() (io.ReadCloser, error) { return openZipEntry(path, name) },
 		})
 	}
-	in.readMeta(func(name string) ([]byte, error) {
+	in.readMeta(func(name string) (io.ReadCloser, error) {
 		for _, f := range zr.File {
-			if pathBase(f.Name) == name && f.UncompressedSize64 < 64<<20 {
-				rc, err := f.Open()
-				if err != nil {
-					return nil, err
-				}
-				defer rc.Close()
-				return io.ReadAll(rc)
+			if pathBase(f.Name) == name {
+				return f.Open()
 			}
 		}
 		return nil, fs.ErrNotExist
@@ -205,94 +201,57 @@ func openZipEntry(path, name string) (io.ReadCloser, error) {
 	return nil, fmt.Errorf("%s: entry %s vanished", path, name)
 }
 
-// readMeta reads the optional bundle files. They are written by other
-// packages; this reader is deliberately tolerant and ignores what it does not
-// understand, because a report without metadata is still a report.
-//
-// manifest.json: a "host" or "hostname" string names the side; an "event" or
-// "trigger" object with "time" and "trigger"/"name" (and optional "check",
-// "target", "reason") marks the trigger.
-//
-// journal.json: an array, or an object with a "changes", "events" or
-// "entries" array, of objects with "time", an address ("ip", "dst", "addr")
-// and a "state" (e.g. "REACHABLE", "INCOMPLETE", "FAILED").
-func (in *input) readMeta(read func(string) ([]byte, error)) {
-	if b, err := read("manifest.json"); err == nil {
-		var m map[string]any
-		if json.Unmarshal(b, &m) == nil {
-			if h := str(m, "host", "hostname", "Host", "Hostname"); h != "" {
-				in.name = h
+// readMeta reads the optional bundle files (their format is package
+// bundle's): the manifest's host names the side and its trigger event is
+// marked on the timeline, and so are the journal's neighbor state changes.
+// A file that is missing, unreadable or of a newer format is left out,
+// because a report without metadata is still a report.
+func (in *input) readMeta(open func(name string) (io.ReadCloser, error)) {
+	if m, err := readWith(open, bundle.FileManifest, bundle.ReadManifest); err == nil {
+		if m.Host != "" {
+			in.name = m.Host
+		}
+		if ev := m.Trigger; !ev.Time.IsZero() {
+			label := ev.Trigger
+			if ev.Check != "" {
+				label = strings.TrimSpace(label + " (" + ev.Check + " " + ev.Target + ")")
 			}
-			for _, k := range []string{"event", "trigger", "Event", "Trigger"} {
-				ev, ok := m[k].(map[string]any)
-				if !ok {
-					continue
-				}
-				t, err := time.Parse(time.RFC3339Nano, str(ev, "time", "Time"))
-				if err != nil {
-					continue
-				}
-				label := str(ev, "trigger", "Trigger", "name", "Name")
-				if c := str(ev, "check", "Check"); c != "" {
-					label = strings.TrimSpace(label + " (" + c + " " + str(ev, "target", "Target") + ")")
-				}
-				if r := str(ev, "reason", "Reason"); r != "" {
-					label += ": " + r
-				}
-				in.trigger = &Mark{Time: t.UTC(), Label: strings.TrimSpace(label)}
-				break
+			if ev.Reason != "" {
+				label += ": " + ev.Reason
 			}
+			in.trigger = &Mark{Time: ev.Time.UTC(), Label: strings.TrimSpace(label)}
 		}
 	}
-	if b, err := read("journal.json"); err == nil {
-		in.neighbor = parseJournal(b, in.name)
+	if j, err := readWith(open, bundle.FileJournalJSON, bundle.ReadJournal); err == nil {
+		in.neighbor = neighborEvents(j, in.name)
 	}
 }
 
-func parseJournal(b []byte, side string) []NeighborEvent {
-	var v any
-	if json.Unmarshal(b, &v) != nil {
-		return nil
+// readWith opens name and reads it with read.
+func readWith[T any](open func(string) (io.ReadCloser, error), name string, read func(io.Reader) (T, error)) (T, error) {
+	rc, err := open(name)
+	if err != nil {
+		var zero T
+		return zero, err
 	}
-	var list []any
-	switch x := v.(type) {
-	case []any:
-		list = x
-	case map[string]any:
-		for _, k := range []string{"changes", "events", "entries", "Changes"} {
-			if l, ok := x[k].([]any); ok {
-				list = l
-				break
-			}
-		}
-	}
+	defer rc.Close()
+	return read(rc)
+}
+
+// neighborEvents keeps the journal's neighbor state changes (those with an
+// address and a state), at most 10000.
+func neighborEvents(j []bundle.JournalEntry, side string) []NeighborEvent {
 	var out []NeighborEvent
-	for _, it := range list {
-		m, ok := it.(map[string]any)
-		if !ok {
+	for _, e := range j {
+		if e.Time.IsZero() || !e.IP.IsValid() || e.State == "" {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339Nano, str(m, "time", "Time", "ts"))
-		ip := str(m, "ip", "IP", "dst", "Dst", "addr", "Addr", "address")
-		state := str(m, "state", "State", "new_state")
-		if err != nil || ip == "" || state == "" {
-			continue
-		}
-		out = append(out, NeighborEvent{Time: t.UTC(), IP: ip, State: state, Side: side})
+		out = append(out, NeighborEvent{Time: e.Time.UTC(), IP: e.IP.String(), State: e.State, Side: side})
 		if len(out) >= 10000 {
 			break
 		}
 	}
 	return out
-}
-
-func str(m map[string]any, keys ...string) string {
-	for _, k := range keys {
-		if s, ok := m[k].(string); ok && s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 var errNoInputs = errors.New("no input paths")

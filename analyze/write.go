@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // WriteReports analyses inputs (each one side, as for Analyze) and writes
@@ -29,9 +31,9 @@ func WriteReports(ctx context.Context, dir string, inputs []string, opts Options
 		name  string
 		write func(*bytes.Buffer) error
 	}{
-		{"report.txt", func(b *bytes.Buffer) error { return rep.WriteText(b) }},
-		{"report.json", func(b *bytes.Buffer) error { return rep.WriteJSON(b) }},
-		{"report.html", func(b *bytes.Buffer) error { return rep.WriteHTML(b) }},
+		{bundle.FileReportText, func(b *bytes.Buffer) error { return rep.WriteText(b) }},
+		{bundle.FileReportJSON, func(b *bytes.Buffer) error { return rep.WriteJSON(b) }},
+		{bundle.FileReportHTML, func(b *bytes.Buffer) error { return rep.WriteHTML(b) }},
 	} {
 		var buf bytes.Buffer
 		if err := f.write(&buf); err != nil {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/arpbox/arpbox/analyze"
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/capture"
 	"github.com/arpbox/arpbox/configs"
 	"github.com/arpbox/arpbox/control"
@@ -213,11 +214,13 @@ func (r *Recorder) build() error {
 		}
 	}
 	var observe func(capture.Frame)
-	if detector != nil {
+	ropts := trigger.RunnerOptions{Logger: r.log.With("part", "trigger")}
+	if detector != nil { // never a nil *analyze.Detector in the interface
 		observe = func(f capture.Frame) { detector.Observe(f.Time, f.Data) }
+		ropts.Detector = detector
 	}
 	r.ring = newRingOwner(r.log, w, observe)
-	runner, err := trigger.NewRunner(cfg.Triggers, trigger.RunnerOptions{Logger: r.log.With("part", "trigger"), Detector: detector})
+	runner, err := trigger.NewRunner(cfg.Triggers, ropts)
 	if err != nil {
 		return err
 	}
@@ -270,7 +273,7 @@ func (r *Recorder) ifaceStats(i int) (recv, drop uint64) {
 
 // onEvent hands a trigger's event to the snapshotter, which logs what
 // becomes of it.
-func (r *Recorder) onEvent(ev trigger.Event) {
+func (r *Recorder) onEvent(ev bundle.Event) {
 	if _, err := r.snaps.Request(ev); err != nil {
 		r.log.Warn("trigger fired, no snapshot", "trigger", ev.Trigger, "reason", ev.Reason, "err", err)
 		return

@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"compress/flate"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arpbox/arpbox/trigger"
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // statusReserve is the room kept in the section header for the line written
@@ -30,7 +29,7 @@ type captureSummary struct {
 }
 
 // triggerComment is the packet comment on the first packet at or after T.
-func triggerComment(ev trigger.Event) string {
+func triggerComment(ev bundle.Event) string {
 	what := ev.Check
 	if ev.Target != "" {
 		what += " " + ev.Target
@@ -170,7 +169,7 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 	if err := os.Mkdir(tmp, 0o750); err != nil {
 		return "", "", fmt.Errorf("create bundle dir in %s: %w", s.cfg.Dir, err)
 	}
-	b := &Bundle{ID: j.id, Dir: tmp, Event: j.ev, Window: Window{From: j.from, To: j.to}, CapturePath: filepath.Join(tmp, captureName)}
+	b := &Bundle{ID: j.id, Dir: tmp, Event: j.ev, Window: bundle.Window{From: j.from, To: j.to}, CapturePath: filepath.Join(tmp, captureName)}
 	start := time.Now()
 	sum, err := s.writeCapture(ctx, log, j, b.CapturePath)
 	if err != nil {
@@ -178,13 +177,13 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 	}
 	log.Info("snapshot capture written", "packets", sum.stats.Packets, "segments", len(j.pins), "took", time.Since(start))
 
-	var results []ManifestResult
+	var results []bundle.ManifestResult
 	for _, c := range j.collectors {
 		cctx, cancel := context.WithTimeout(ctx, collectorTimeout)
 		start := time.Now()
 		err := c.Collect(cctx, b)
 		cancel()
-		r := ManifestResult{Name: c.Name(), OK: err == nil, DurationMS: ms(time.Since(start))}
+		r := bundle.ManifestResult{Name: c.Name(), OK: err == nil, DurationMS: ms(time.Since(start))}
 		var msgs []string
 		if e, ok := j.collErrs[c.Name()]; ok {
 			msgs = append(msgs, e)
@@ -203,7 +202,7 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 			found = found || r.Name == name
 		}
 		if !found {
-			results = append(results, ManifestResult{Name: name, Error: e})
+			results = append(results, bundle.ManifestResult{Name: name, Error: e})
 		}
 	}
 	if ctx.Err() != nil {
@@ -222,7 +221,7 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 		return "", "", fmt.Errorf("hash bundle files: %w", err)
 	}
 	man.Files = files
-	if err := writeJSONFile(filepath.Join(tmp, manifestName), man); err != nil {
+	if err := writeManifest(filepath.Join(tmp, manifestName), man); err != nil {
 		return "", "", err
 	}
 	if err := syncDir(tmp); err != nil {
@@ -234,7 +233,7 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 	if err := syncDir(s.cfg.Dir); err != nil {
 		return "", "", fmt.Errorf("sync %s: %w", s.cfg.Dir, err)
 	}
-	zipPath := final + ".zip"
+	zipPath := final + bundle.ZipExt
 	start = time.Now()
 	if err := writeZip(final, j.id, zipPath); err != nil {
 		return final, "", fmt.Errorf("pack %s: %w", filepath.Base(zipPath), err)
@@ -245,16 +244,14 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func writeJSONFile(path string, v any) error {
+func writeManifest(path string, m *bundle.Manifest) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
 		return err
 	}
-	enc := json.NewEncoder(f)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
+	if err := bundle.WriteManifest(f, m); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+		return err
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
@@ -264,23 +261,23 @@ func writeJSONFile(path string, v any) error {
 }
 
 // manifest assembles the manifest (without the file list).
-func (s *Snapshotter) manifest(j *job, sum captureSummary, results []ManifestResult) *Manifest {
+func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.ManifestResult) *bundle.Manifest {
 	st := sum.stats
-	m := &Manifest{
-		Format:        manifestFormat,
+	m := &bundle.Manifest{
+		Format:        bundle.FormatVersion,
 		ID:            j.id,
 		ArpboxVersion: s.opts.Version,
 		Host:          s.opts.Hostname,
 		Created:       s.opts.Now().UTC(),
-		Trigger: ManifestTrigger{
-			Name: j.ev.Trigger, Check: j.ev.Check, Target: j.ev.Target, Reason: j.ev.Reason, Time: j.ev.Time.UTC(),
+		Trigger: bundle.Event{
+			Trigger: j.ev.Trigger, Check: j.ev.Check, Target: j.ev.Target, Reason: j.ev.Reason, Time: j.ev.Time.UTC(),
 		},
-		Window: ManifestWindow{
-			Requested: Window{From: j.from.UTC(), To: j.to.UTC()},
+		Window: bundle.ManifestWindow{
+			Requested: bundle.Window{From: j.from.UTC(), To: j.to.UTC()},
 			Before:    s.cfg.Before.String(),
 			After:     s.cfg.After.String(),
 		},
-		Capture: ManifestCapture{
+		Capture: bundle.ManifestCapture{
 			File:         captureName,
 			Packets:      st.Packets,
 			TriggerNote:  sum.note,
@@ -288,7 +285,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []ManifestRes
 			TornSegments: st.Torn,
 			Unreadable:   st.Unreadable,
 		},
-		Freeze: ManifestFreeze{
+		Freeze: bundle.ManifestFreeze{
 			At: j.freeze.At.UTC(), DurationMS: ms(j.freeze.Duration), Method: j.freeze.Method,
 			RingBytes: j.ring.Bytes, RingSegs: j.ring.Segments,
 		},
@@ -317,7 +314,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []ManifestRes
 	seen := map[string]bool{}
 	for i, in := range sum.ifaces {
 		seen[in.Name] = true
-		mi := ManifestIface{
+		mi := bundle.ManifestIface{
 			Name: in.Name, Description: in.Description, Filter: in.Filter, OS: in.OS,
 			InCapture: true, Packets: st.PerIface[i], DropsKind: sum.drops[i].Kind,
 		}
@@ -341,7 +338,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []ManifestRes
 	}
 	for _, c := range s.opts.Interfaces {
 		if !seen[c] {
-			m.Interfaces = append(m.Interfaces, ManifestIface{Name: c, Configured: true, DropsKind: "unknown"})
+			m.Interfaces = append(m.Interfaces, bundle.ManifestIface{Name: c, Configured: true, DropsKind: "unknown"})
 		}
 	}
 	for _, in := range j.inputs() {
@@ -350,7 +347,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []ManifestRes
 		if fi, err := os.Stat(p.Path); err == nil {
 			size = fi.Size()
 		}
-		m.Segments = append(m.Segments, ManifestSeg{Name: p.Name, Seq: p.Seq, Bytes: size, Copied: p.Copied})
+		m.Segments = append(m.Segments, bundle.ManifestSeg{Name: p.Name, Seq: p.Seq, Bytes: size, Copied: p.Copied})
 	}
 	return m
 }

@@ -7,9 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/arpbox/arpbox/trigger"
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // Collector adds files to a bundle after capture.pcapng is written and before
@@ -27,22 +26,16 @@ type Collector interface {
 // Collector is used even when err is set (e.g. to write a partial result).
 type Freezer interface {
 	Collector
-	Freeze(ctx context.Context, ev trigger.Event) (Collector, error)
-}
-
-// Window is a time range, both ends inclusive.
-type Window struct {
-	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
+	Freeze(ctx context.Context, ev bundle.Event) (Collector, error)
 }
 
 // Bundle is the bundle being written, as collectors see it.
 type Bundle struct {
 	ID          string
 	Dir         string // staging directory; files written here are published
-	Event       trigger.Event
-	Window      Window // the requested window [T-before, T+after]
-	CapturePath string // the merged capture.pcapng
+	Event       bundle.Event
+	Window      bundle.Window // the requested window [T-before, T+after]
+	CapturePath string        // the merged capture.pcapng
 }
 
 // WriteFile creates name in the bundle, lets write fill it, and syncs it.

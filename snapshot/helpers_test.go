@@ -15,8 +15,8 @@ import (
 
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/ring"
-	"github.com/arpbox/arpbox/trigger"
 )
 
 // t0 is the base of every test timeline.
@@ -134,7 +134,7 @@ func (r *testRing) close(now time.Time) {
 }
 
 // runSnapshot runs a Snapshotter for one request and returns its result.
-func runSnapshot(t testing.TB, cfg Config, ringDir string, ev trigger.Event, opts Options) Result {
+func runSnapshot(t testing.TB, cfg Config, ringDir string, ev bundle.Event, opts Options) Result {
 	t.Helper()
 	s, stop := startSnapshotter(t, cfg, ringDir, opts)
 	defer stop()

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/ring"
-	"github.com/arpbox/arpbox/trigger"
 )
 
 // TestRealClockWithLiveRing runs a ring writer (its own owner goroutine,
@@ -70,7 +70,7 @@ func TestRealClockWithLiveRing(t *testing.T) {
 	go func() { done <- s.Run(rctx) }()
 	defer func() { rcancel(); <-done }()
 	T := time.Now()
-	ch, err := s.Request(trigger.Event{Trigger: "live", Check: "manual", Reason: "now", Time: T})
+	ch, err := s.Request(bundle.Event{Trigger: "live", Check: "manual", Reason: "now", Time: T})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestRealClockWithLiveRing(t *testing.T) {
 	if comment != 1 {
 		t.Errorf("%d packet comments, want 1", comment)
 	}
-	m, _ := ReadManifest(res.Dir)
+	m, _ := bundle.ReadManifestDir(res.Dir)
 	if len(m.Segments) < 3 {
 		t.Errorf("%d segments merged; with 1s rotation the 3.5s window spans at least 3", len(m.Segments))
 	}

@@ -7,8 +7,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/netstate"
-	"github.com/arpbox/arpbox/trigger"
 )
 
 // NetstateCollector records the host's network state at T — neighbor table,
@@ -41,7 +41,7 @@ func (c *NetstateCollector) Name() string { return "netstate" }
 
 // Freeze reads the network state now (at T). If that fails, the returned
 // Collector still writes the journal; the error goes into the manifest.
-func (c *NetstateCollector) Freeze(ctx context.Context, ev trigger.Event) (Collector, error) {
+func (c *NetstateCollector) Freeze(ctx context.Context, ev bundle.Event) (Collector, error) {
 	st, err := c.capture(ctx)
 	if err != nil {
 		err = fmt.Errorf("read network state at T: %w", err)
@@ -71,8 +71,8 @@ func (f *frozenNetstate) Collect(ctx context.Context, b *Bundle) error {
 	var errs []error
 	if f.state != nil {
 		errs = append(errs,
-			b.WriteFile("netstate.json", f.state.WriteJSON),
-			b.WriteFile("netstate.txt", f.state.WriteText))
+			b.WriteFile(bundle.FileNetstateJSON, f.state.WriteJSON),
+			b.WriteFile(bundle.FileNetstateText, f.state.WriteText))
 	}
 	if f.c.between != nil {
 		changes := f.c.between(b.Window.From, b.Window.To)
@@ -84,8 +84,8 @@ func (f *frozenNetstate) Collect(ctx context.Context, b *Bundle) error {
 			}
 		}
 		errs = append(errs,
-			b.WriteFile("journal.json", func(w io.Writer) error { return netstate.WriteChangesJSON(w, changes) }),
-			b.WriteFile("journal.txt", func(w io.Writer) error {
+			b.WriteFile(bundle.FileJournalJSON, func(w io.Writer) error { return bundle.WriteJournal(w, journalEntries(changes)) }),
+			b.WriteFile(bundle.FileJournalText, func(w io.Writer) error {
 				if gap != nil {
 					if _, err := fmt.Fprintf(w, "NOTE: %v\n\n", gap); err != nil {
 						return err
@@ -96,4 +96,16 @@ func (f *frozenNetstate) Collect(ctx context.Context, b *Bundle) error {
 			gap)
 	}
 	return errors.Join(errs...)
+}
+
+// journalEntries converts the journal's changes into journal.json's entries.
+func journalEntries(cs []netstate.Change) []bundle.JournalEntry {
+	out := make([]bundle.JournalEntry, len(cs))
+	for i, c := range cs {
+		out[i] = bundle.JournalEntry{Time: c.Time, Kind: c.Kind, Iface: c.Iface, IP: c.IP, State: c.State, Detail: c.Detail}
+		if len(c.MAC) > 0 {
+			out[i].MAC = c.MAC.String()
+		}
+	}
+	return out
 }

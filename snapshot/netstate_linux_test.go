@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/internal/nstest"
-	"github.com/arpbox/arpbox/trigger"
 )
 
 // TestNetstateCollectorLive reads the real state of a namespace made for the
@@ -23,7 +23,7 @@ func TestNetstateCollectorLive(t *testing.T) {
 	var frozen Collector
 	err := a.Do(func() error {
 		var err error
-		frozen, err = NewNetstateCollector(nil).Freeze(context.Background(), trigger.Event{})
+		frozen, err = NewNetstateCollector(nil).Freeze(context.Background(), bundle.Event{})
 		return err
 	})
 	if err != nil {

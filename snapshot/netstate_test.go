@@ -13,8 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/netstate"
-	"github.com/arpbox/arpbox/trigger"
 )
 
 type failingCollector struct{}
@@ -49,7 +49,7 @@ func TestNetstateCollectorFreezesAtT(t *testing.T) {
 		return nil
 	}
 	res := runSnapshot(t, testConfig(filepath.Join(t.TempDir(), "snap")), ringDir,
-		trigger.Event{Trigger: "gw", Check: "neighbor", Target: "10.206.0.5", Reason: "FAILED", Time: T},
+		bundle.Event{Trigger: "gw", Check: "neighbor", Target: "10.206.0.5", Reason: "FAILED", Time: T},
 		Options{Now: clk.Now, Sleep: sleep, Collectors: []Collector{nc, failingCollector{}}})
 	if res.Err != nil {
 		t.Fatal(res.Err)
@@ -73,7 +73,7 @@ func TestNetstateCollectorFreezesAtT(t *testing.T) {
 	if !strings.Contains(string(txt), "10.206.0.5") || !strings.Contains(string(jt), "PROBE -> FAILED") {
 		t.Errorf("netstate.txt / journal.txt lack the entry:\n%s\n%s", txt, jt)
 	}
-	m, _ := ReadManifest(res.Dir)
+	m, _ := bundle.ReadManifestDir(res.Dir)
 	checkFiles(t, res.Dir, m)
 	type cr struct {
 		Name, Error string
@@ -98,11 +98,11 @@ func TestNetstateCollectorCaptureFails(t *testing.T) {
 		between: func(from, to time.Time) []netstate.Change { return nil },
 	}
 	res := runSnapshot(t, testConfig(filepath.Join(t.TempDir(), "snap")), ringDir,
-		trigger.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(2 * time.Second)}, Options{Collectors: []Collector{nc}})
+		bundle.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(2 * time.Second)}, Options{Collectors: []Collector{nc}})
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	m, _ := ReadManifest(res.Dir)
+	m, _ := bundle.ReadManifestDir(res.Dir)
 	if len(m.Collectors) != 1 || m.Collectors[0].OK || !strings.Contains(m.Collectors[0].Error, "at T: read network state at T: netlink: permission denied") {
 		t.Errorf("collectors = %+v", m.Collectors)
 	}

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arpbox/arpbox/trigger"
+	"github.com/arpbox/arpbox/bundle"
 )
 
 var ringBytes = flag.Int64("snapshot.ringbytes", 0,
@@ -47,7 +47,7 @@ func TestFreezeSparse1GiB(t *testing.T) {
 	s := New(cfg, ringDir, Options{})
 	var worst time.Duration
 	for round := range 5 {
-		j := &job{id: fmt.Sprintf("freeze-%d", round), ev: trigger.Event{Time: at(600 * time.Second)}, from: at(0), to: at(600 * time.Second)}
+		j := &job{id: fmt.Sprintf("freeze-%d", round), ev: bundle.Event{Time: at(600 * time.Second)}, from: at(0), to: at(600 * time.Second)}
 		start := time.Now()
 		if err := s.freezeBefore(j); err != nil {
 			t.Fatal(err)
@@ -156,14 +156,14 @@ func TestMergeMemory(t *testing.T) {
 	if testing.Verbose() {
 		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	res := runSnapshot(t, cfg, ringDir, trigger.Event{Trigger: "mem", Check: "manual", Reason: "memory test", Time: T}, opts)
+	res := runSnapshot(t, cfg, ringDir, bundle.Event{Trigger: "mem", Check: "manual", Reason: "memory test", Time: T}, opts)
 	took := time.Since(start)
 	cancel()
 	wg.Wait()
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	m, err := ReadManifest(res.Dir)
+	m, err := bundle.ReadManifestDir(res.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // writeReadme writes README.txt: what the bundle holds and how to open it,
 // for someone who has never seen arpbox (a vendor's support engineer).
-func writeReadme(w io.Writer, m *Manifest) error {
+func writeReadme(w io.Writer, m *bundle.Manifest) error {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("arpbox incident bundle %s\n", m.ID)
@@ -18,7 +20,7 @@ func writeReadme(w io.Writer, m *Manifest) error {
 	p("it keeps the minutes before and after the failure in a bundle like this one.\n\n")
 	p("What happened\n-------------\n")
 	p("Host:     %s\n", m.Host)
-	p("Trigger:  %s (check %s", m.Trigger.Name, m.Trigger.Check)
+	p("Trigger:  %s (check %s", m.Trigger.Trigger, m.Trigger.Check)
 	if m.Trigger.Target != "" {
 		p(", target %s", m.Trigger.Target)
 	}

@@ -9,22 +9,24 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 func TestReadmeGolden(t *testing.T) {
-	m := &Manifest{
+	m := &bundle.Manifest{
 		ID:      "20261126T012633Z-web1",
 		Host:    "gw1",
-		Trigger: ManifestTrigger{Name: "web1", Check: "tcp", Target: "10.0.0.5:80", Reason: "3 consecutive failures: dial tcp 10.0.0.5:80: i/o timeout", Time: time.Date(2026, 11, 26, 1, 26, 33, 123456789, time.UTC)},
-		Window: ManifestWindow{
-			Requested: Window{From: time.Date(2026, 11, 26, 1, 16, 33, 123456789, time.UTC), To: time.Date(2026, 11, 26, 1, 27, 33, 123456789, time.UTC)},
+		Trigger: bundle.Event{Trigger: "web1", Check: "tcp", Target: "10.0.0.5:80", Reason: "3 consecutive failures: dial tcp 10.0.0.5:80: i/o timeout", Time: time.Date(2026, 11, 26, 1, 26, 33, 123456789, time.UTC)},
+		Window: bundle.ManifestWindow{
+			Requested: bundle.Window{From: time.Date(2026, 11, 26, 1, 16, 33, 123456789, time.UTC), To: time.Date(2026, 11, 26, 1, 27, 33, 123456789, time.UTC)},
 			Before:    "10m0s", After: "1m0s", ShortBy: "4m0s", Note: "the oldest segment in the ring started at 2026-11-26T01:20:33Z",
 		},
-		Capture:    ManifestCapture{Packets: 1234, TriggerNote: "the trigger comment is on packet 1001 (2026-11-26T01:26:33.2Z), the first packet at or after T"},
-		Files:      []ManifestFile{{Name: "README.txt", Size: 3000}, {Name: "capture.pcapng", Size: 123456}, {Name: "netstate.json", Size: 2000}},
-		Collectors: []ManifestResult{{Name: "netstate", OK: true}, {Name: "report", Error: "analyze: timeout"}},
+		Capture:    bundle.ManifestCapture{Packets: 1234, TriggerNote: "the trigger comment is on packet 1001 (2026-11-26T01:26:33.2Z), the first packet at or after T"},
+		Files:      []bundle.ManifestFile{{Name: "README.txt", Size: 3000}, {Name: "capture.pcapng", Size: 123456}, {Name: "netstate.json", Size: 2000}},
+		Collectors: []bundle.ManifestResult{{Name: "netstate", OK: true}, {Name: "report", Error: "analyze: timeout"}},
 	}
 	var b bytes.Buffer
 	if err := writeReadme(&b, m); err != nil {

@@ -2,9 +2,7 @@ package snapshot
 
 import (
 	"archive/zip"
-	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -12,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // isID reports whether name is a published bundle id: 20261126T012633Z-<trigger>[-n].
@@ -74,8 +74,8 @@ func List(dir string) ([]Info, error) {
 			in := get(name)
 			in.Path = filepath.Join(dir, name)
 			in.Size += dirSize(in.Path)
-		case e.Type().IsRegular() && strings.HasSuffix(name, ".zip") && isID(strings.TrimSuffix(name, ".zip")):
-			in := get(strings.TrimSuffix(name, ".zip"))
+		case e.Type().IsRegular() && strings.HasSuffix(name, bundle.ZipExt) && isID(strings.TrimSuffix(name, bundle.ZipExt)):
+			in := get(strings.TrimSuffix(name, bundle.ZipExt))
 			in.Zip = filepath.Join(dir, name)
 			if fi, err := e.Info(); err == nil {
 				in.Size += fi.Size()
@@ -91,7 +91,7 @@ func List(dir string) ([]Info, error) {
 		if err != nil {
 			in.Err = err.Error()
 		} else {
-			in.Time, in.Trigger, in.Check, in.Reason, in.Packets = m.Trigger.Time, m.Trigger.Name, m.Trigger.Check, m.Trigger.Reason, m.Capture.Packets
+			in.Time, in.Trigger, in.Check, in.Reason, in.Packets = m.Trigger.Time, m.Trigger.Trigger, m.Trigger.Check, m.Trigger.Reason, m.Capture.Packets
 		}
 		out = append(out, *in)
 	}
@@ -100,9 +100,9 @@ func List(dir string) ([]Info, error) {
 }
 
 // readAnyManifest reads the manifest from the bundle dir, or from the zip.
-func readAnyManifest(in Info) (*Manifest, error) {
+func readAnyManifest(in Info) (*bundle.Manifest, error) {
 	if in.Path != in.Zip {
-		return ReadManifest(in.Path)
+		return bundle.ReadManifestDir(in.Path)
 	}
 	zr, err := zip.OpenReader(in.Zip)
 	if err != nil {
@@ -114,15 +114,11 @@ func readAnyManifest(in Info) (*Manifest, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 16<<20))
+	m, err := bundle.ReadManifest(f)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", in.Zip, err)
 	}
-	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("parse manifest in %s: %w", in.Zip, err)
-	}
-	return &m, nil
+	return m, nil
 }
 
 func dirSize(dir string) int64 {

@@ -25,7 +25,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/arpbox/arpbox/trigger"
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // Sentinel errors; Request wraps the refusals in a *RefusedError.
@@ -148,7 +148,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // job is one accepted request.
 type job struct {
 	id        string
-	ev        trigger.Event
+	ev        bundle.Event
 	from, to  time.Time
 	freezeDir string
 	result    chan Result
@@ -173,7 +173,7 @@ type job struct {
 // Request returns after the freeze: the hard links (milliseconds) and the
 // Freezer collectors' Freeze (the network state at T; bounded by 10s).
 // It is safe to call from any goroutine.
-func (s *Snapshotter) Request(ev trigger.Event) (<-chan Result, error) {
+func (s *Snapshotter) Request(ev bundle.Event) (<-chan Result, error) {
 	now := s.opts.Now()
 	if ev.Time.IsZero() {
 		ev.Time = now
@@ -233,11 +233,11 @@ func (s *Snapshotter) Request(ev trigger.Event) (<-chan Result, error) {
 }
 
 // newIDLocked returns a bundle id not used by a published, staged or queued bundle.
-func (s *Snapshotter) newIDLocked(ev trigger.Event) string {
+func (s *Snapshotter) newIDLocked(ev bundle.Event) string {
 	base := ev.Time.UTC().Format("20060102T150405Z") + "-" + sanitize(ev.Trigger)
 	id := base
 	for n := 2; ; n++ {
-		if !s.ids[id] && !exists(filepath.Join(s.cfg.Dir, id)) && !exists(filepath.Join(s.cfg.Dir, id+".zip")) &&
+		if !s.ids[id] && !exists(filepath.Join(s.cfg.Dir, id)) && !exists(filepath.Join(s.cfg.Dir, id+bundle.ZipExt)) &&
 			!exists(filepath.Join(s.cfg.Dir, ".freeze-"+id)) && !exists(filepath.Join(s.cfg.Dir, ".tmp-"+id)) {
 			break
 		}
@@ -333,7 +333,7 @@ func (s *Snapshotter) cleanLeftovers() {
 	}
 	for _, e := range ents {
 		n := e.Name()
-		id := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(n, ".freeze-"), ".tmp-"), ".zip")
+		id := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(n, ".freeze-"), ".tmp-"), bundle.ZipExt)
 		if s.ids[id] {
 			continue
 		}
@@ -396,7 +396,7 @@ func (s *Snapshotter) failed(log *slog.Logger, j *job, err error) Result {
 	err = fmt.Errorf("snapshot %s (trigger %s): %w", j.id, j.ev.Trigger, err)
 	log.Error("snapshot failed; recording continues", "err", err)
 	os.RemoveAll(filepath.Join(s.cfg.Dir, ".tmp-"+j.id))
-	os.Remove(filepath.Join(s.cfg.Dir, ".tmp-"+j.id+".zip"))
+	os.Remove(filepath.Join(s.cfg.Dir, ".tmp-"+j.id+bundle.ZipExt))
 	return Result{ID: j.id, Err: err}
 }
 

@@ -20,8 +20,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/ring"
-	"github.com/arpbox/arpbox/trigger"
 )
 
 // buildJitterRing writes 3 segments (0-60s, 60-120s sealed, 120-180s
@@ -76,7 +76,7 @@ func TestSnapshotBundle(t *testing.T) {
 	cfg := testConfig(snapDir)
 	cfg.Before, cfg.After = 30*time.Second, 50*time.Second
 	T := at(100*time.Second + 50*time.Millisecond)
-	ev := trigger.Event{Trigger: "web1", Check: "tcp", Target: "10.206.0.5:80", Reason: "3 consecutive failures: i/o timeout", Time: T}
+	ev := bundle.Event{Trigger: "web1", Check: "tcp", Target: "10.206.0.5:80", Reason: "3 consecutive failures: i/o timeout", Time: T}
 	clk := &fakeClock{t: T}
 	res := runSnapshot(t, cfg, ringDir, ev, Options{Now: clk.Now, Interfaces: []string{"eth0", "eth1"}, ConfigDigest: "sha256:abc"})
 	if res.Err != nil {
@@ -153,7 +153,7 @@ func TestSnapshotBundle(t *testing.T) {
 	}
 
 	// Manifest: hashes match the files; window and counts.
-	m, err := ReadManifest(res.Dir)
+	m, err := bundle.ReadManifestDir(res.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestSnapshotBundle(t *testing.T) {
 	if diff := cmp.Diff([]drops{{"eth0", "window", 5}, {"eth1", "window", 2}}, gotDrops); diff != "" {
 		t.Errorf("drop counts (-want +got):\n%s", diff)
 	}
-	if m.ConfigDigest != "sha256:abc" || m.Trigger.Name != "web1" || !m.Trigger.Time.Equal(T) {
+	if m.ConfigDigest != "sha256:abc" || m.Trigger.Trigger != "web1" || !m.Trigger.Time.Equal(T) {
 		t.Errorf("manifest header: digest %q trigger %+v", m.ConfigDigest, m.Trigger)
 	}
 
@@ -215,9 +215,9 @@ func epoch(t time.Time) string {
 	return strconv.FormatInt(t.Unix(), 10) + "." + fmt.Sprintf("%09d", t.Nanosecond())
 }
 
-func checkFiles(t *testing.T, dir string, m *Manifest) {
+func checkFiles(t *testing.T, dir string, m *bundle.Manifest) {
 	t.Helper()
-	var want []ManifestFile
+	var want []bundle.ManifestFile
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		if e.Name() == manifestName {
@@ -228,7 +228,7 @@ func checkFiles(t *testing.T, dir string, m *Manifest) {
 			t.Fatal(err)
 		}
 		sum := sha256.Sum256(b)
-		want = append(want, ManifestFile{Name: e.Name(), Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])})
+		want = append(want, bundle.ManifestFile{Name: e.Name(), Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])})
 	}
 	if diff := cmp.Diff(want, m.Files); diff != "" {
 		t.Errorf("manifest files (-want +got):\n%s", diff)
@@ -296,7 +296,7 @@ func TestWindowAtSegmentBoundaries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(filepath.Join(t.TempDir(), "snap"))
 			cfg.Before, cfg.After = tc.before, tc.after
-			res := runSnapshot(t, cfg, ringDir, trigger.Event{Trigger: "b", Check: "manual", Reason: "test", Time: tc.T}, Options{})
+			res := runSnapshot(t, cfg, ringDir, bundle.Event{Trigger: "b", Check: "manual", Reason: "test", Time: tc.T}, Options{})
 			if res.Err != nil {
 				t.Fatal(res.Err)
 			}
@@ -308,7 +308,7 @@ func TestWindowAtSegmentBoundaries(t *testing.T) {
 			if diff := cmp.Diff(wantIDs(ts, tc.T.Add(-tc.before), tc.T.Add(tc.after)), got); diff != "" {
 				t.Errorf("packets (-want +got):\n%s", diff)
 			}
-			m, err := ReadManifest(res.Dir)
+			m, err := bundle.ReadManifestDir(res.Dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -339,11 +339,11 @@ func TestNoPacketAfterT(t *testing.T) {
 	r.flush()
 	cfg := testConfig(filepath.Join(t.TempDir(), "snap"))
 	T := at(20 * time.Second)
-	res := runSnapshot(t, cfg, ringDir, trigger.Event{Trigger: "gw", Check: "neighbor", Target: "10.206.0.1", Reason: "FAILED", Time: T}, Options{})
+	res := runSnapshot(t, cfg, ringDir, bundle.Event{Trigger: "gw", Check: "neighbor", Target: "10.206.0.1", Reason: "FAILED", Time: T}, Options{})
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	m, err := ReadManifest(res.Dir)
+	m, err := bundle.ReadManifestDir(res.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,11 +367,11 @@ func TestShortWindow(t *testing.T) {
 	r.packet(0, at(6*time.Minute+time.Second), 1)
 	r.flush()
 	cfg := testConfig(filepath.Join(t.TempDir(), "snap"))
-	res := runSnapshot(t, cfg, ringDir, trigger.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(10 * time.Minute)}, Options{})
+	res := runSnapshot(t, cfg, ringDir, bundle.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(10 * time.Minute)}, Options{})
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	m, _ := ReadManifest(res.Dir)
+	m, _ := bundle.ReadManifestDir(res.Dir)
 	if m.Window.ShortBy != "6m0s" || m.Window.Note == "" {
 		t.Errorf("short_by = %q note %q, want 6m0s with a note", m.Window.ShortBy, m.Window.Note)
 	}
@@ -412,7 +412,7 @@ func TestTornPartTolerated(t *testing.T) {
 			}
 			tc.tear(t, segs[0].Path)
 			cfg := testConfig(filepath.Join(t.TempDir(), "snap"))
-			res := runSnapshot(t, cfg, ringDir, trigger.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(10 * time.Second)}, Options{})
+			res := runSnapshot(t, cfg, ringDir, bundle.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(10 * time.Second)}, Options{})
 			if res.Err != nil {
 				t.Fatal(res.Err)
 			}
@@ -424,7 +424,7 @@ func TestTornPartTolerated(t *testing.T) {
 			if len(pkts) != wantN {
 				t.Errorf("got %d packets, want %d", len(pkts), wantN)
 			}
-			m, _ := ReadManifest(res.Dir)
+			m, _ := bundle.ReadManifestDir(res.Dir)
 			if len(m.Capture.TornSegments) != 1 {
 				t.Errorf("torn segments = %v, want the .part", m.Capture.TornSegments)
 			}
@@ -455,7 +455,7 @@ func TestCooldownAndBusy(t *testing.T) {
 	}
 	s, stop := startSnapshotter(t, cfg, ringDir, Options{Now: clk.Now, Sleep: sleep})
 	defer stop()
-	ev := trigger.Event{Trigger: "a", Check: "manual", Reason: "r"}
+	ev := bundle.Event{Trigger: "a", Check: "manual", Reason: "r"}
 
 	ch1, err := s.Request(ev)
 	if err != nil {
@@ -505,7 +505,7 @@ func TestUnwritableDir(t *testing.T) {
 	cfg.Cooldown = time.Hour
 	s, stop := startSnapshotter(t, cfg, ringDir, Options{})
 	defer stop()
-	ch, err := s.Request(trigger.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(2 * time.Second)})
+	ch, err := s.Request(bundle.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(2 * time.Second)})
 	if err != nil {
 		t.Fatalf("Request: %v", err)
 	}
@@ -514,7 +514,7 @@ func TestUnwritableDir(t *testing.T) {
 		t.Fatalf("result error = %v, want a clear create-dir error naming the trigger", res.Err)
 	}
 	// The failed snapshot does not start a cooldown, and the ring is untouched.
-	ch, err = s.Request(trigger.Event{Trigger: "x", Check: "manual", Reason: "again", Time: at(3 * time.Second)})
+	ch, err = s.Request(bundle.Event{Trigger: "x", Check: "manual", Reason: "again", Time: at(3 * time.Second)})
 	if err != nil {
 		t.Fatalf("retry refused: %v", err)
 	}
@@ -546,7 +546,7 @@ func TestRetention(t *testing.T) {
 			cfg := testConfig(dir)
 			cfg.Before, cfg.After = 5*time.Second, 0
 			// Measure one bundle first; all hold 500 packets.
-			res := runSnapshot(t, cfg, ringDir, trigger.Event{Trigger: "t", Check: "manual", Reason: "r", Time: at(10 * time.Second)}, Options{})
+			res := runSnapshot(t, cfg, ringDir, bundle.Event{Trigger: "t", Check: "manual", Reason: "r", Time: at(10 * time.Second)}, Options{})
 			if res.Err != nil {
 				t.Fatal(res.Err)
 			}
@@ -557,7 +557,7 @@ func TestRetention(t *testing.T) {
 			// (max_size below Validate's 1MiB minimum: bundles here are small)
 			cfg.MaxCount, cfg.MaxSize = tc.maxCount, tc.maxSize(one)
 			for i := range 5 {
-				res := runSnapshot(t, cfg, ringDir, trigger.Event{Trigger: "t", Check: "manual", Reason: "r", Time: at(time.Duration(10+i) * time.Second)}, Options{})
+				res := runSnapshot(t, cfg, ringDir, bundle.Event{Trigger: "t", Check: "manual", Reason: "r", Time: at(time.Duration(10+i) * time.Second)}, Options{})
 				if res.Err != nil {
 					t.Fatal(res.Err)
 				}
@@ -640,7 +640,7 @@ func TestFreezeAcrossFilesystems(t *testing.T) {
 	cfg.Before, cfg.After = time.Minute, time.Minute
 	s, stop := startSnapshotter(t, cfg, ringDir, Options{Now: clk.Now, Sleep: sleep})
 	defer stop()
-	ch, err := s.Request(trigger.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(5 * time.Second)})
+	ch, err := s.Request(bundle.Event{Trigger: "x", Check: "manual", Reason: "r", Time: at(5 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -653,7 +653,7 @@ func TestFreezeAcrossFilesystems(t *testing.T) {
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	m, _ := ReadManifest(res.Dir)
+	m, _ := bundle.ReadManifestDir(res.Dir)
 	if m.Freeze.Method != "copy" || len(m.Segments) != 1 || !m.Segments[0].Copied {
 		t.Errorf("freeze %+v segments %+v, want one copied segment", m.Freeze, m.Segments)
 	}
@@ -683,7 +683,7 @@ func TestShutdownKeepsFrozenWindow(t *testing.T) {
 		},
 	}
 	s, stop := startSnapshotter(t, cfg, ringDir, opts)
-	ch, err := s.Request(trigger.Event{Trigger: "gw", Check: "neighbor", Reason: "FAILED", Time: at(9 * time.Second)})
+	ch, err := s.Request(bundle.Event{Trigger: "gw", Check: "neighbor", Reason: "FAILED", Time: at(9 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -693,7 +693,7 @@ func TestShutdownKeepsFrozenWindow(t *testing.T) {
 	if res.Err != nil || res.Dir == "" {
 		t.Fatalf("result after shutdown = %+v, want a written bundle", res)
 	}
-	m, err := ReadManifest(res.Dir)
+	m, err := bundle.ReadManifestDir(res.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}

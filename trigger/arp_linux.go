@@ -1,9 +1,7 @@
 package trigger
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -13,16 +11,12 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/arpbox/arpbox/internal/arpwire"
 )
 
 // arpResend is how often a probe repeats its who-has while waiting.
 const arpResend = 500 * time.Millisecond
-
-const (
-	etherTypeARP = 0x0806
-	arpFrameLen  = 14 + 28
-	minFrameLen  = 60 // without FCS; padded so NICs that don't pad still send it
-)
 
 func (c *arpCheck) Probe(ctx context.Context) error {
 	ifi, src, err := c.source()
@@ -40,7 +34,11 @@ func (c *arpCheck) Probe(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 
-	req := arpRequest(ifi.HardwareAddr, src, c.ip)
+	req, err := arpwire.AppendRequest(nil, arpwire.MAC(ifi.HardwareAddr), src, c.ip)
+	if err != nil {
+		return fmt.Errorf("arp on %s: who-has %s from %s: %w", ifi.Name, c.ip, src, err)
+	}
+	req = arpwire.Pad(req) // for NICs that do not pad short frames themselves
 	buf := make([]byte, 1600)
 	for {
 		dl, hasDL := ctx.Deadline()
@@ -143,7 +141,7 @@ func openARPSocket(ifindex int) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("AF_PACKET socket (needs CAP_NET_RAW): %w", err)
 	}
-	sa := &unix.SockaddrLinklayer{Protocol: htons(etherTypeARP), Ifindex: ifindex}
+	sa := &unix.SockaddrLinklayer{Protocol: htons(arpwire.EtherTypeARP), Ifindex: ifindex}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("bind AF_PACKET: %w", err)
@@ -153,32 +151,10 @@ func openARPSocket(ifindex int) (*os.File, error) {
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
-// arpRequest builds a broadcast who-has frame for target.
-func arpRequest(mac net.HardwareAddr, src, target netip.Addr) []byte {
-	b := make([]byte, minFrameLen)
-	copy(b[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-	copy(b[6:12], mac)
-	binary.BigEndian.PutUint16(b[12:14], etherTypeARP)
-	a := b[14:]
-	binary.BigEndian.PutUint16(a[0:2], 1)      // Ethernet
-	binary.BigEndian.PutUint16(a[2:4], 0x0800) // IPv4
-	a[4], a[5] = 6, 4
-	binary.BigEndian.PutUint16(a[6:8], 1) // request
-	copy(a[8:14], mac)
-	s4, t4 := src.As4(), target.As4()
-	copy(a[14:18], s4[:])
-	// a[18:24] target hardware address: zero
-	copy(a[24:28], t4[:])
-	return b
-}
-
 // isARPReplyFrom reports whether frame is an ARP reply whose sender is ip.
 func isARPReplyFrom(frame []byte, ip netip.Addr) bool {
-	if len(frame) < arpFrameLen || binary.BigEndian.Uint16(frame[12:14]) != etherTypeARP {
-		return false
-	}
-	a := frame[14:]
-	ip4 := ip.As4()
-	return binary.BigEndian.Uint16(a[0:2]) == 1 && binary.BigEndian.Uint16(a[2:4]) == 0x0800 &&
-		a[4] == 6 && a[5] == 4 && binary.BigEndian.Uint16(a[6:8]) == 2 && bytes.Equal(a[14:18], ip4[:])
+	var f arpwire.Frame
+	var a arpwire.ARP
+	return arpwire.DecodeFrame(arpwire.LinkEthernet, frame, &f) == nil && f.EtherType == arpwire.EtherTypeARP &&
+		a.UnmarshalBinary(f.Payload) == nil && a.Op == arpwire.OpReply && a.SenderIP == ip
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // fileReadMax is how much of a trigger file is read; the reason is cut to
@@ -49,7 +51,7 @@ func NewFileSource(path string, log *slog.Logger) *FileSource {
 
 // Run watches until ctx is cancelled and returns nil then; it returns an
 // error when the directory cannot be watched.
-func (f *FileSource) Run(ctx context.Context, emit func(Event)) error {
+func (f *FileSource) Run(ctx context.Context, emit func(bundle.Event)) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("trigger file %s: %w", f.path, err)
@@ -105,18 +107,18 @@ func (f *FileSource) Run(ctx context.Context, emit func(Event)) error {
 }
 
 // consume reads and removes the trigger file.
-func (f *FileSource) consume() (Event, bool) {
+func (f *FileSource) consume() (bundle.Event, bool) {
 	fi, err := os.Lstat(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Event{}, false // created and removed again before we looked
+		return bundle.Event{}, false // created and removed again before we looked
 	}
 	if err != nil {
 		f.log.Warn("cannot stat trigger file", "err", err)
-		return Event{}, false
+		return bundle.Event{}, false
 	}
 	if !fi.Mode().IsRegular() {
 		f.log.Warn("trigger path is not a regular file; ignoring", "mode", fi.Mode().String())
-		return Event{}, false
+		return bundle.Event{}, false
 	}
 	data, err := readHead(f.path, fileReadMax)
 	f.remove()

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 func TestFileSource(t *testing.T) {
@@ -24,10 +26,10 @@ func TestFileSource(t *testing.T) {
 	src := NewFileSource(path, nil)
 	src.now = func() time.Time { return now }
 	src.settle = 20 * time.Millisecond
-	events := make(chan Event, 10)
+	events := make(chan bundle.Event, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx, func(e Event) { events <- e }) }()
+	go func() { done <- src.Run(ctx, func(e bundle.Event) { events <- e }) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -80,7 +82,7 @@ func TestFileSource(t *testing.T) {
 			}
 			select {
 			case ev := <-events:
-				want := Event{Trigger: "file", Check: "file", Target: path, Reason: tc.reason, Time: now}
+				want := bundle.Event{Trigger: "file", Check: "file", Target: path, Reason: tc.reason, Time: now}
 				if diff := cmp.Diff(want, ev); diff != "" {
 					t.Errorf("event (-want +got):\n%s", diff)
 				}
@@ -118,7 +120,7 @@ func waitGone(t *testing.T, path string) {
 
 func TestFileSourceMissingDir(t *testing.T) {
 	src := NewFileSource(filepath.Join(t.TempDir(), "nope", "trigger"), nil)
-	err := src.Run(context.Background(), func(Event) {})
+	err := src.Run(context.Background(), func(bundle.Event) {})
 	if err == nil {
 		t.Fatal("Run on a missing directory returned nil")
 	}

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 func TestSanitizeReason(t *testing.T) {
@@ -66,10 +68,10 @@ func TestManual(t *testing.T) {
 	now := time.Date(2026, 11, 26, 1, 2, 3, 0, time.UTC)
 	tests := []struct {
 		reason, source string
-		want           Event
+		want           bundle.Event
 	}{
-		{"gateway lost\n", "api", Event{Trigger: "api", Check: "api", Reason: "gateway lost", Time: now}},
-		{"", "manual", Event{Trigger: "manual", Check: "manual", Reason: "manual trigger", Time: now}},
+		{"gateway lost\n", "api", bundle.Event{Trigger: "api", Check: "api", Reason: "gateway lost", Time: now}},
+		{"", "manual", bundle.Event{Trigger: "manual", Check: "manual", Reason: "manual trigger", Time: now}},
 	}
 	for _, tc := range tests {
 		if diff := cmp.Diff(tc.want, manualAt(tc.reason, tc.source, now)); diff != "" {

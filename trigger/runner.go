@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/arpbox/arpbox/analyze"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // State is a check's health as the Runner sees it.
@@ -51,7 +52,7 @@ type RunnerOptions struct {
 	// Detector is fed every recorded frame by the recorder; the stream
 	// checks (arp-unanswered, arp-conflict) read it. nil: those checks are
 	// refused.
-	Detector *analyze.Detector
+	Detector Detector
 }
 
 // Runner runs every health check on its interval and turns failures into
@@ -139,7 +140,7 @@ func NewRunner(specs []Spec, opts RunnerOptions) (*Runner, error) {
 // ctx is cancelled, then waits for them all and returns nil. Call it once.
 // emit is called for each event, never concurrently; it should return
 // quickly, since other checks wait while it runs.
-func (r *Runner) Run(ctx context.Context, emit func(Event)) error {
+func (r *Runner) Run(ctx context.Context, emit func(bundle.Event)) error {
 	var wg sync.WaitGroup
 	for _, t := range r.triggers {
 		wg.Add(1)
@@ -165,7 +166,7 @@ func (r *Runner) Status() []CheckStatus {
 	return out
 }
 
-func (r *Runner) loop(ctx context.Context, t *tracked, emit func(Event), wg *sync.WaitGroup) {
+func (r *Runner) loop(ctx context.Context, t *tracked, emit func(bundle.Event), wg *sync.WaitGroup) {
 	tick, stop := r.newTicker(t.spec.Interval)
 	defer stop()
 	kick := make(chan struct{}, 1)
@@ -207,7 +208,7 @@ func (r *Runner) loop(ctx context.Context, t *tracked, emit func(Event), wg *syn
 }
 
 // probe runs one probe and records it; false means: stop probing.
-func (r *Runner) probe(ctx context.Context, t *tracked, emit func(Event)) bool {
+func (r *Runner) probe(ctx context.Context, t *tracked, emit func(bundle.Event)) bool {
 	pctx, cancel := context.WithTimeout(ctx, t.spec.Timeout)
 	err := t.check.Probe(pctx)
 	timedOut := pctx.Err() != nil
@@ -238,7 +239,7 @@ func (r *Runner) probe(ctx context.Context, t *tracked, emit func(Event)) bool {
 }
 
 // observe records one probe result and returns the event to emit, if any.
-func (t *tracked) observe(err error, now time.Time) *Event {
+func (t *tracked) observe(err error, now time.Time) *bundle.Event {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := &t.st
@@ -283,7 +284,7 @@ func (t *tracked) observe(err error, now time.Time) *Event {
 	st.Fires++
 	t.lastFire = now
 	t.log.Warn("check down; firing", "reason", reason)
-	return &Event{
+	return &bundle.Event{
 		Trigger: t.spec.Name,
 		Check:   t.spec.Check,
 		Target:  t.spec.DisplayTarget(),

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // scripted is a Check whose results the test hands over one probe at a time.
@@ -48,7 +50,7 @@ type harness struct {
 	tick   chan time.Time
 	mu     sync.Mutex
 	now    time.Time
-	events []Event
+	events []bundle.Event
 	r      *Runner
 	done   chan struct{}
 	cancel context.CancelFunc
@@ -77,7 +79,7 @@ func newHarness(t *testing.T, spec Spec, watch bool) *harness {
 	h.cancel = cancel
 	go func() {
 		defer close(h.done)
-		if err := r.Run(ctx, func(e Event) { h.mu.Lock(); h.events = append(h.events, e); h.mu.Unlock() }); err != nil {
+		if err := r.Run(ctx, func(e bundle.Event) { h.mu.Lock(); h.events = append(h.events, e); h.mu.Unlock() }); err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	}()
@@ -118,10 +120,10 @@ func (h *harness) advance(d time.Duration) {
 	h.mu.Unlock()
 }
 
-func (h *harness) Events() []Event {
+func (h *harness) Events() []bundle.Event {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]Event(nil), h.events...)
+	return append([]bundle.Event(nil), h.events...)
 }
 
 type testWriter struct{ t *testing.T }
@@ -179,7 +181,7 @@ func TestRunnerDebounce(t *testing.T) {
 			spec := tc.spec
 			spec.Name, spec.Check, spec.Target = "web1", CheckTCP, "10.0.0.5:80"
 			h := newHarness(t, spec, false)
-			var want []Event
+			var want []bundle.Event
 			fire := map[int]bool{}
 			for _, n := range tc.wantFire {
 				fire[n] = true
@@ -187,10 +189,10 @@ func TestRunnerDebounce(t *testing.T) {
 			for i, res := range tc.results {
 				h.step(res, 2*time.Second)
 				if fire[i+1] {
-					want = append(want, Event{Trigger: "web1", Check: CheckTCP, Target: "10.0.0.5:80", Time: t0.Add(time.Duration(i) * 2 * time.Second)})
+					want = append(want, bundle.Event{Trigger: "web1", Check: CheckTCP, Target: "10.0.0.5:80", Time: t0.Add(time.Duration(i) * 2 * time.Second)})
 				}
 				got := h.Events()
-				if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Event{}, "Reason")); diff != "" {
+				if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(bundle.Event{}, "Reason")); diff != "" {
 					t.Fatalf("after probe %d: events (-want +got):\n%s", i+1, diff)
 				}
 			}
@@ -214,7 +216,7 @@ func TestRunnerReason(t *testing.T) {
 	h.step(&refused, time.Second)
 	h.step(&refused, time.Second)
 	h.step(nil, time.Second)
-	want := []Event{{
+	want := []bundle.Event{{
 		Trigger: "web1", Check: "tcp", Target: "10.0.0.5:80",
 		Reason: "3 consecutive failures: timeout after 10ms: context deadline exceeded",
 		Time:   t0.Add(2 * time.Second),
@@ -254,7 +256,7 @@ func TestRunnerWatcherKick(t *testing.T) {
 	}
 	ok := error(nil)
 	h.step(nil, 0) // waits until the kicked probe is recorded; the tick starts probe 3
-	want := []Event{{Trigger: "gw", Check: "tcp", Target: "10.0.0.1:22", Reason: "1 consecutive failure: entry 10.0.0.1 FAILED", Time: t0.Add(time.Second)}}
+	want := []bundle.Event{{Trigger: "gw", Check: "tcp", Target: "10.0.0.1:22", Reason: "1 consecutive failure: entry 10.0.0.1 FAILED", Time: t0.Add(time.Second)}}
 	if diff := cmp.Diff(want, h.Events()); diff != "" {
 		t.Fatalf("events (-want +got):\n%s", diff)
 	}
@@ -297,7 +299,7 @@ func TestRunnerStopsOnCancel(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- r.Run(ctx, func(Event) { t.Error("unexpected event") }) }()
+	go func() { done <- r.Run(ctx, func(bundle.Event) { t.Error("unexpected event") }) }()
 	time.Sleep(100 * time.Millisecond)
 	cancel()
 	select {
@@ -338,7 +340,7 @@ func TestRunnerDisablesUnsupported(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx, func(e Event) { t.Errorf("unexpected event %+v", e) }) }()
+	go func() { done <- r.Run(ctx, func(e bundle.Event) { t.Errorf("unexpected event %+v", e) }) }()
 	for range 5 {
 		<-ok
 	}
@@ -376,7 +378,7 @@ func TestRunnerStatusConcurrent(t *testing.T) {
 	defer cancel()
 	var fires int
 	done := make(chan struct{})
-	go func() { defer close(done); _ = r.Run(ctx, func(Event) { fires++ }) }()
+	go func() { defer close(done); _ = r.Run(ctx, func(bundle.Event) { fires++ }) }()
 	for ctx.Err() == nil {
 		_ = r.Status()
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 func TestSignalSource(t *testing.T) {
@@ -23,11 +25,11 @@ func TestSignalSource(t *testing.T) {
 	now := time.Date(2026, 11, 26, 1, 2, 3, 0, time.UTC)
 	src := NewSignalSource()
 	src.now = func() time.Time { return now }
-	events := make(chan Event, 16)
+	events := make(chan bundle.Event, 16)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx, func(e Event) { events <- e }) }()
-	var got Event
+	go func() { done <- src.Run(ctx, func(e bundle.Event) { events <- e }) }()
+	var got bundle.Event
 	deadline := time.After(5 * time.Second)
 wait:
 	for {
@@ -42,7 +44,7 @@ wait:
 			t.Fatal("no event for SIGUSR1")
 		}
 	}
-	want := Event{Trigger: "signal", Check: "signal", Target: "SIGUSR1", Reason: "SIGUSR1 received", Time: now}
+	want := bundle.Event{Trigger: "signal", Check: "signal", Target: "SIGUSR1", Reason: "SIGUSR1 received", Time: now}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("event (-want +got):\n%s", diff)
 	}

@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"strings"
 	"time"
-
-	"github.com/arpbox/arpbox/analyze"
 )
 
 // isStream reports whether check reads the recorded frames rather than
@@ -16,17 +14,33 @@ func isStream(check string) bool {
 	return check == CheckARPUnanswered || check == CheckARPConflict
 }
 
+// Detector is the live view of the recorded frames that the stream checks
+// (arp-unanswered, arp-conflict) read. The recorder feeds it every frame;
+// *analyze.Detector implements it. Times are capture timestamps.
+type Detector interface {
+	// Unanswered returns how many requests for ip sent in (now-window, now]
+	// went unanswered, and the first and last of them.
+	Unanswered(ip netip.Addr, now time.Time, window time.Duration) (n int, first, last time.Time)
+	// LastReply returns when ip last answered, and from which MAC; the time
+	// is zero if it never did.
+	LastReply(ip netip.Addr) (time.Time, string)
+	// Conflict returns how many flip-flops, duplicate answers and answered
+	// probes for ip there were since the given time, the latest of them, and
+	// the MACs seen claiming ip.
+	Conflict(ip netip.Addr, since time.Time) (n int, last time.Time, macs []string)
+}
+
 // streamCheck fails while the ARP arpbox records shows trouble for one
 // address: requests nobody answers, or two MACs claiming it. It sends
 // nothing; the recorder feeds every frame to the Detector.
 type streamCheck struct {
 	spec Spec
 	ip   netip.Addr
-	det  *analyze.Detector
+	det  Detector
 	now  func() time.Time
 }
 
-func newStreamCheck(s Spec, det *analyze.Detector, now func() time.Time) (Check, error) {
+func newStreamCheck(s Spec, det Detector, now func() time.Time) (Check, error) {
 	if det == nil {
 		return nil, fmt.Errorf("check %s reads the live capture, which this run does not have", s.Check)
 	}
@@ -40,21 +54,22 @@ func newStreamCheck(s Spec, det *analyze.Detector, now func() time.Time) (Check,
 func (c *streamCheck) Probe(context.Context) error {
 	now := c.now()
 	if c.spec.Check == CheckARPConflict {
-		st := c.det.Conflict(c.ip, now.Add(-c.spec.Window))
-		if st.Count < c.spec.Threshold {
+		n, last, macs := c.det.Conflict(c.ip, now.Add(-c.spec.Window))
+		if n < c.spec.Threshold {
 			return nil
 		}
 		return fmt.Errorf("%s is claimed by %d MACs (%s): %d flip-flop or duplicate answers in the last %v, latest at %s",
-			c.ip, len(st.MACs), strings.Join(st.MACs, ", "), st.Count, c.spec.Window, st.Last.UTC().Format("15:04:05.000Z"))
+			c.ip, len(macs), strings.Join(macs, ", "), n, c.spec.Window, last.UTC().Format("15:04:05.000Z"))
 	}
-	st := c.det.Unanswered(c.ip, now, c.spec.Window)
-	if st.Count < c.spec.Threshold {
+	n, first, last := c.det.Unanswered(c.ip, now, c.spec.Window)
+	if n < c.spec.Threshold {
 		return nil
 	}
 	msg := fmt.Sprintf("%d ARP requests for %s unanswered in the last %v (first %s, last %s)",
-		st.Count, c.ip, c.spec.Window, st.First.UTC().Format("15:04:05.000Z"), st.Last.UTC().Format("15:04:05.000Z"))
-	if st.LastReply.IsZero() {
+		n, c.ip, c.spec.Window, first.UTC().Format("15:04:05.000Z"), last.UTC().Format("15:04:05.000Z"))
+	replied, mac := c.det.LastReply(c.ip)
+	if replied.IsZero() {
 		return fmt.Errorf("%s; no reply seen since arpbox started", msg)
 	}
-	return fmt.Errorf("%s; last reply %s from %s", msg, st.LastReply.UTC().Format("15:04:05.000Z"), st.LastReplyMAC)
+	return fmt.Errorf("%s; last reply %s from %s", msg, replied.UTC().Format("15:04:05.000Z"), mac)
 }

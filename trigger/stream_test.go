@@ -16,6 +16,9 @@ var (
 	vipMAC = analyzetest.MAC("02:00:00:00:00:06")
 )
 
+// The analyzer's live detector is the one the recorder passes in.
+var _ Detector = (*analyze.Detector)(nil)
+
 func streamSpec(check, target string) Spec {
 	return Spec{Name: "s", Check: check, Target: target}.WithDefaults()
 }

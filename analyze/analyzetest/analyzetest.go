@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/arpbox/arpbox/internal/arpwire"
 	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
@@ -31,117 +32,85 @@ type Frame struct {
 }
 
 // Ethernet returns an Ethernet header with optional 802.1Q tags (the first
-// one outermost; with two tags the outer one is 802.1ad) followed by payload.
+// one outermost; with two tags or more the outer one is 802.1ad) followed by
+// payload. It panics on more than arpwire.MaxTags tags: tests only.
 func Ethernet(dst, src [6]byte, etype uint16, payload []byte, vlans ...uint16) []byte {
-	b := make([]byte, 0, 14+4*len(vlans)+len(payload))
-	b = append(b, dst[:]...)
-	b = append(b, src[:]...)
-	for i, v := range vlans {
-		tpid := uint16(0x8100)
-		if i == 0 && len(vlans) > 1 {
-			tpid = 0x88a8
-		}
-		b = binary.BigEndian.AppendUint16(b, tpid)
-		b = binary.BigEndian.AppendUint16(b, v)
+	f := arpwire.Frame{Dst: dst, Src: src, EtherType: etype, Payload: payload, NumTags: len(vlans)}
+	if len(vlans) > arpwire.MaxTags {
+		panic("analyzetest: too many VLAN tags")
 	}
-	b = binary.BigEndian.AppendUint16(b, etype)
-	return append(b, payload...)
+	for i, v := range vlans {
+		f.Tags[i] = arpwire.Tag{TPID: arpwire.TPIDCTag, TCI: v}
+		if i == 0 && len(vlans) > 1 {
+			f.Tags[i].TPID = arpwire.TPIDSTag
+		}
+	}
+	return must(f.AppendBinary(make([]byte, 0, 14+4*len(vlans)+len(payload))))
+}
+
+// must panics on an encoding error: the builders' inputs are the tests'
+// own constants.
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic("analyzetest: " + err.Error())
+	}
+	return b
 }
 
 // ARPBody returns an RFC 826 Ethernet/IPv4 ARP message.
 func ARPBody(op uint16, sha [6]byte, spa string, tha [6]byte, tpa string) []byte {
-	b := []byte{0, 1, 8, 0, 6, 4}
-	b = binary.BigEndian.AppendUint16(b, op)
-	s, t := netip.MustParseAddr(spa).As4(), netip.MustParseAddr(tpa).As4()
-	b = append(b, sha[:]...)
-	b = append(b, s[:]...)
-	b = append(b, tha[:]...)
-	b = append(b, t[:]...)
-	return b
+	a := arpwire.ARP{Op: arpwire.Operation(op), SenderMAC: sha, SenderIP: netip.MustParseAddr(spa), TargetMAC: tha, TargetIP: netip.MustParseAddr(tpa)}
+	return must(a.MarshalBinary())
 }
 
 // Request is a broadcast ARP request from (mac, ip) for target.
 func Request(mac [6]byte, ip, target string, vlans ...uint16) []byte {
-	return Ethernet(Broadcast, mac, 0x0806, ARPBody(1, mac, ip, [6]byte{}, target), vlans...)
+	return Ethernet(Broadcast, mac, arpwire.EtherTypeARP, ARPBody(1, mac, ip, [6]byte{}, target), vlans...)
 }
 
 // UnicastRequest is an ARP request sent to dst's MAC (a cache refresh).
 func UnicastRequest(mac [6]byte, ip string, dst [6]byte, target string) []byte {
-	return Ethernet(dst, mac, 0x0806, ARPBody(1, mac, ip, [6]byte{}, target))
+	return Ethernet(dst, mac, arpwire.EtherTypeARP, ARPBody(1, mac, ip, [6]byte{}, target))
 }
 
 // Reply is an ARP reply from (mac, ip) to (dst, dstIP).
 func Reply(mac [6]byte, ip string, dst [6]byte, dstIP string, vlans ...uint16) []byte {
-	return Ethernet(dst, mac, 0x0806, ARPBody(2, mac, ip, dst, dstIP), vlans...)
+	return Ethernet(dst, mac, arpwire.EtherTypeARP, ARPBody(2, mac, ip, dst, dstIP), vlans...)
 }
 
 // Gratuitous is a broadcast gratuitous ARP reply for ip.
 func Gratuitous(mac [6]byte, ip string) []byte {
-	return Ethernet(Broadcast, mac, 0x0806, ARPBody(2, mac, ip, Broadcast, ip))
+	return Ethernet(Broadcast, mac, arpwire.EtherTypeARP, ARPBody(2, mac, ip, Broadcast, ip))
 }
 
 // Announcement is an RFC 5227 ARP announcement (request, sender = target).
 func Announcement(mac [6]byte, ip string) []byte {
-	return Ethernet(Broadcast, mac, 0x0806, ARPBody(1, mac, ip, [6]byte{}, ip))
+	return Ethernet(Broadcast, mac, arpwire.EtherTypeARP, ARPBody(1, mac, ip, [6]byte{}, ip))
 }
 
 // Probe is an RFC 5227 ARP probe for ip (sender IP 0.0.0.0).
 func Probe(mac [6]byte, ip string) []byte {
-	return Ethernet(Broadcast, mac, 0x0806, ARPBody(1, mac, "0.0.0.0", [6]byte{}, ip))
+	return Ethernet(Broadcast, mac, arpwire.EtherTypeARP, ARPBody(1, mac, "0.0.0.0", [6]byte{}, ip))
 }
 
 // NeighborSolicitation is an IPv6 NS from (mac, src) for target, sent to the
 // solicited-node multicast group.
 func NeighborSolicitation(mac [6]byte, src, target string) []byte {
-	t := netip.MustParseAddr(target).As16()
-	dst := [16]byte{0xff, 0x02, 15: 0}
-	dst[11], dst[12], dst[13], dst[14], dst[15] = 1, 0xff, t[13], t[14], t[15]
-	body := make([]byte, 0, 32)
-	body = append(body, 135, 0, 0, 0, 0, 0, 0, 0)
-	body = append(body, t[:]...)
-	body = append(body, 1, 1)
-	body = append(body, mac[:]...)
+	t := netip.MustParseAddr(target)
+	t16 := t.As16()
+	dst := [16]byte{0: 0xff, 1: 0x02, 11: 1, 12: 0xff, 13: t16[13], 14: t16[14], 15: t16[15]}
+	m := arpwire.NDP{Src: netip.MustParseAddr(src), Dst: netip.AddrFrom16(dst), HopLimit: 255,
+		Type: arpwire.TypeNeighborSolicitation, Target: t, LinkAddr: mac, HasLinkAddr: true}
 	emac := [6]byte{0x33, 0x33, dst[12], dst[13], dst[14], dst[15]}
-	return Ethernet(emac, mac, 0x86dd, ipv6(netip.MustParseAddr(src).As16(), dst, body))
+	return Ethernet(emac, mac, arpwire.EtherTypeIPv6, must(m.MarshalBinary()))
 }
 
 // NeighborAdvertisement is a solicited IPv6 NA from (mac, target) to (dst, dstIP).
 func NeighborAdvertisement(mac [6]byte, target string, dst [6]byte, dstIP string) []byte {
-	t := netip.MustParseAddr(target).As16()
-	body := make([]byte, 0, 32)
-	body = append(body, 136, 0, 0, 0, 0x60, 0, 0, 0)
-	body = append(body, t[:]...)
-	body = append(body, 2, 1)
-	body = append(body, mac[:]...)
-	return Ethernet(dst, mac, 0x86dd, ipv6(t, netip.MustParseAddr(dstIP).As16(), body))
-}
-
-func ipv6(src, dst [16]byte, icmp []byte) []byte {
-	b := []byte{0x60, 0, 0, 0}
-	b = binary.BigEndian.AppendUint16(b, uint16(len(icmp)))
-	b = append(b, 58, 255)
-	b = append(b, src[:]...)
-	b = append(b, dst[:]...)
-	// ICMPv6 checksum over the pseudo-header.
-	var sum uint32
-	add := func(p []byte) {
-		for i := 0; i+1 < len(p); i += 2 {
-			sum += uint32(binary.BigEndian.Uint16(p[i:]))
-		}
-		if len(p)%2 == 1 {
-			sum += uint32(p[len(p)-1]) << 8
-		}
-	}
-	add(src[:])
-	add(dst[:])
-	sum += uint32(len(icmp)) + 58
-	add(icmp)
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	c := append([]byte(nil), icmp...)
-	binary.BigEndian.PutUint16(c[2:], ^uint16(sum))
-	return append(b, c...)
+	t := netip.MustParseAddr(target)
+	m := arpwire.NDP{Src: t, Dst: netip.MustParseAddr(dstIP), HopLimit: 255, Type: arpwire.TypeNeighborAdvertisement,
+		Solicited: true, Override: true, Target: t, LinkAddr: mac, HasLinkAddr: true}
+	return Ethernet(dst, mac, arpwire.EtherTypeIPv6, must(m.MarshalBinary()))
 }
 
 // WritePcapNG writes one section with one Ethernet interface (if_tsresol 9,

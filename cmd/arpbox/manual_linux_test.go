@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/internal/nstest"
 	"github.com/arpbox/arpbox/snapshot"
 )
@@ -39,7 +40,7 @@ func TestManualTriggers(t *testing.T) {
 	if len(paths) < 1 {
 		t.Fatalf("arpbox snapshot printed %q", out)
 	}
-	m, err := snapshot.ReadManifest(paths[0])
+	m, err := bundle.ReadManifestDir(paths[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func TestStreamTriggerFires(t *testing.T) {
 	be.MustRun("nft", "add", "rule", "arp", "t", "in", "drop")
 	_, _ = gw.Run("arping", "-c", "5", "-W", "0.2", "-i", lg.Name, lb.Addr().String()) // exits 1: no replies
 	b := waitBundles(t, dir+"/snapshots", 1, 20*time.Second)
-	m, err := snapshot.ReadManifest(b[0])
+	m, err := bundle.ReadManifestDir(b[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestShutdownDuringAfterWindow(t *testing.T) {
 	if len(b) != 1 {
 		t.Fatalf("bundles after shutdown: %v", b)
 	}
-	m, err := snapshot.ReadManifest(b[0])
+	m, err := bundle.ReadManifestDir(b[0])
 	if err != nil {
 		t.Fatal(err)
 	}

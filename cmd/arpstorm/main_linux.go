@@ -15,6 +15,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/arpbox/arpbox/internal/arpwire"
 )
 
 func main() {
@@ -136,11 +138,11 @@ func parseRange(s string) (netip.Prefix, error) {
 
 // nth returns the n-th address of p (modulo its size), skipping the network
 // and broadcast addresses of ranges larger than /31.
-func nth(p netip.Prefix, n int) [4]byte {
+func nth(p netip.Prefix, n int) netip.Addr {
 	bits := 32 - p.Bits()
 	base := binary.BigEndian.Uint32(p.Masked().Addr().AsSlice())
 	if bits == 0 {
-		return p.Addr().As4()
+		return p.Addr()
 	}
 	size := uint64(1) << bits
 	off := uint64(n) % size
@@ -149,24 +151,7 @@ func nth(p netip.Prefix, n int) [4]byte {
 	}
 	var a [4]byte
 	binary.BigEndian.PutUint32(a[:], base+uint32(off))
-	return a
-}
-
-// whoHas returns a broadcast ARP request (42 bytes, as Linux sends it).
-func whoHas(mac net.HardwareAddr, spa, tpa [4]byte) []byte {
-	f := make([]byte, 42)
-	copy(f[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-	copy(f[6:12], mac)
-	binary.BigEndian.PutUint16(f[12:], unix.ETH_P_ARP)
-	binary.BigEndian.PutUint16(f[14:], 1)      // htype Ethernet
-	binary.BigEndian.PutUint16(f[16:], 0x0800) // ptype IPv4
-	f[18], f[19] = 6, 4
-	binary.BigEndian.PutUint16(f[20:], 1) // op request
-	copy(f[22:28], mac)
-	copy(f[28:32], spa[:])
-	// f[32:38] target hardware address stays zero.
-	copy(f[38:42], tpa[:])
-	return f
+	return netip.AddrFrom4(a)
 }
 
 type sender struct {
@@ -193,7 +178,7 @@ func newSender(o options) (*sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("interface %s: AF_PACKET socket: %w", o.iface, err)
 	}
-	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ARP), Ifindex: ifi.Index}
+	sa := &unix.SockaddrLinklayer{Protocol: htons(arpwire.EtherTypeARP), Ifindex: ifi.Index}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("interface %s: bind: %w", o.iface, err)
@@ -211,7 +196,12 @@ func newSender(o options) (*sender, error) {
 		msgs:   make([]unix.Mmsghdr, o.batch),
 	}
 	for i := range s.frames {
-		s.frames[i] = whoHas(mac, nth(o.src, i), nth(o.targets, i))
+		// 42 bytes, as Linux sends it: the NIC pads.
+		s.frames[i], err = arpwire.AppendRequest(nil, arpwire.MAC(mac), nth(o.src, i), nth(o.targets, i))
+		if err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("interface %s: build who-has: %w", o.iface, err)
+		}
 		s.iovs[i].Base = &s.frames[i][0]
 		s.iovs[i].SetLen(len(s.frames[i]))
 		// No msg_name: a bound packet socket sends to its ifindex/protocol.

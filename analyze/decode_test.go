@@ -1,0 +1,90 @@
+package analyze
+
+import (
+	"net/netip"
+	"testing"
+
+	at "github.com/arpbox/arpbox/analyze/analyzetest"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestDecodeMapping: how frames map onto Packet, NDP in ARP terms included.
+func TestDecodeMapping(t *testing.T) {
+	gw, srv := at.MAC("02:00:00:00:00:01"), at.MAC("02:00:00:00:00:05")
+	ip := netip.MustParseAddr
+	na := at.NeighborAdvertisement(srv, "2001:db8::5", gw, "2001:db8::1")
+	naNoOpt := append([]byte{}, na[:len(na)-8]...) // drop the target link-layer option
+	naNoOpt[14+5] -= 8                             // IPv6 payload length
+	sll := append([]byte{0, 1, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 8, 6}, at.ARPBody(1, gw, "10.0.0.1", [6]byte{}, "10.0.0.5")...)
+	for _, tc := range []struct {
+		name  string
+		link  int
+		frame []byte
+		want  Packet
+	}{
+		{"arp request, QinQ", LinkEthernet, at.Request(gw, "10.0.0.1", "10.0.0.5", 10, 20), Packet{Proto: ProtoARP, Op: OpRequest,
+			EthSrc: gw, EthDst: at.Broadcast, VLAN: [2]uint16{10, 20}, Tags: 2, SenderMAC: gw, SenderIP: ip("10.0.0.1"), TargetIP: ip("10.0.0.5"), Broadcast: true}},
+		{"arp reply", LinkEthernet, at.Reply(srv, "10.0.0.5", gw, "10.0.0.1"), Packet{Proto: ProtoARP, Op: OpReply,
+			EthSrc: srv, EthDst: gw, SenderMAC: srv, SenderIP: ip("10.0.0.5"), TargetMAC: gw, TargetIP: ip("10.0.0.1"), Solicited: true}},
+		{"arp in a cooked capture", LinkLinuxSLL, sll, Packet{Proto: ProtoARP, Op: OpRequest,
+			EthSrc: gw, SenderMAC: gw, SenderIP: ip("10.0.0.1"), TargetIP: ip("10.0.0.5"), Broadcast: true}},
+		{"neighbor solicitation", LinkEthernet, at.NeighborSolicitation(gw, "2001:db8::1", "2001:db8::5"), Packet{Proto: ProtoNDP, Op: OpRequest,
+			EthSrc: gw, EthDst: MAC{0x33, 0x33, 0xff, 0, 0, 5}, SenderMAC: gw, SenderIP: ip("2001:db8::1"), TargetIP: ip("2001:db8::5"), Broadcast: true}},
+		{"neighbor advertisement", LinkEthernet, na, Packet{Proto: ProtoNDP, Op: OpReply,
+			EthSrc: srv, EthDst: gw, SenderMAC: srv, SenderIP: ip("2001:db8::5"), TargetIP: ip("2001:db8::1"), Solicited: true}},
+		{"advertisement without its option", LinkEthernet, naNoOpt, Packet{Proto: ProtoNDP, Op: OpReply,
+			EthSrc: srv, EthDst: gw, SenderMAC: srv, NoSenderMAC: true, SenderIP: ip("2001:db8::5"), TargetIP: ip("2001:db8::1"), Solicited: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Packet
+			if err := Decode(tc.link, tc.frame, &p); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, p, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+	// What is skipped, and why.
+	for _, tc := range []struct {
+		name  string
+		link  int
+		frame []byte
+		want  decodeError
+	}{
+		{"ipv4", LinkEthernet, at.Ethernet(srv, gw, 0x0800, make([]byte, 46)), errNotResolution},
+		{"rarp opcode", LinkEthernet, at.Ethernet(at.Broadcast, gw, 0x0806, at.ARPBody(3, gw, "0.0.0.0", gw, "0.0.0.0")), errBadARP},
+		{"cut", LinkEthernet, at.Request(gw, "10.0.0.1", "10.0.0.5")[:30], errShort},
+		{"raw ip link", 101, at.Request(gw, "10.0.0.1", "10.0.0.5"), errLinkType},
+	} {
+		var p Packet
+		if got := decode(tc.link, tc.frame, &p); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkDecode is the report's per-frame decode over a mix of requests
+// and replies (tagged and untagged) and NDP. allocs/op must stay 0; at
+// 3 M frames/s per core the budget is 333 ns/op.
+func BenchmarkDecode(b *testing.B) {
+	gw, srv := at.MAC("02:00:00:00:00:01"), at.MAC("02:00:00:00:00:05")
+	frames := [][]byte{
+		at.Request(gw, "10.0.0.1", "10.0.0.5"),
+		at.Reply(srv, "10.0.0.5", gw, "10.0.0.1"),
+		at.Request(gw, "10.0.0.1", "10.0.0.5", 10, 20),
+		at.Reply(srv, "10.0.0.5", gw, "10.0.0.1", 7),
+		at.NeighborSolicitation(gw, "2001:db8::1", "2001:db8::5"),
+		at.NeighborAdvertisement(srv, "2001:db8::5", gw, "2001:db8::1"),
+		at.Ethernet(srv, gw, 0x0800, make([]byte, 46)),
+	}
+	var p Packet
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		_ = decode(LinkEthernet, frames[i], &p)
+		if i++; i == len(frames) {
+			i = 0
+		}
+	}
+}
