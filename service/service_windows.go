@@ -295,4 +295,3 @@ func (h *eventHandler) WithGroup(name string) slog.Handler {
 	c.group = name
 	return &c
 }
-
