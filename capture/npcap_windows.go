@@ -42,12 +42,12 @@ var ErrNoNpcap = errors.New("capture needs Npcap")
 const npcapURL = "https://npcap.com/#download"
 
 const (
-	pcapErrbufSize  = 256
-	pcapErrorBreak  = -2 // PCAP_ERROR_BREAK
-	dltEN10MB       = 1
-	npcapReadTimout = 100 * time.Millisecond // frames wait at most this long in the driver
-	afInet          = 2
-	afInet6         = 23 // Windows' AF_INET6
+	pcapErrbufSize   = 256
+	pcapErrorBreak   = -2 // PCAP_ERROR_BREAK
+	dltEN10MB        = 1
+	npcapReadTimeout = 100 * time.Millisecond // frames wait at most this long in the driver
+	afInet           = 2
+	afInet6          = 23 // Windows' AF_INET6
 )
 
 // npcapLib holds wpcap.dll's entry points.
@@ -336,7 +336,7 @@ func openNpcap(cfg LiveConfig) (*npcapHandle, error) {
 	}{
 		{"set snaplen", l.setSnaplen, uintptr(cfg.SnapLen)},
 		{"set promiscuous mode", l.setPromisc, promisc},
-		{"set read timeout", l.setTimeout, uintptr(npcapReadTimout / time.Millisecond)},
+		{"set read timeout", l.setTimeout, uintptr(npcapReadTimeout / time.Millisecond)},
 		{"set buffer size", l.setBufferSize, uintptr(cfg.BufferBytes)},
 	} {
 		if rc := call(s.fn, p, s.arg); int32(rc) != 0 {

@@ -403,6 +403,7 @@ func TestTornPartTolerated(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ringDir := filepath.Join(t.TempDir(), "ring")
 			r := newTestRing(t, ringDir, []string{"eth0"}, t0)
+			defer r.w.Close() // Windows cannot remove the ring's lock file while it is open
 			for i := range 20 {
 				r.packet(0, at(time.Duration(i)*time.Second), uint32(i))
 			}
