@@ -24,7 +24,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -62,6 +61,8 @@ type npcapLib struct {
 	setImmediate uintptr
 }
 
+// loadNpcap loads wpcap.dll once per process; a failure is kept too (a
+// service started before Npcap was installed needs a restart).
 var loadNpcap = sync.OnceValues(loadNpcapLib)
 
 func loadNpcapLib() (*npcapLib, error) {
@@ -98,7 +99,8 @@ func loadNpcapLib() (*npcapLib, error) {
 }
 
 // loadWpcap loads Npcap's wpcap.dll from System32\Npcap (with that
-// directory on the DLL search path, as Npcap's guide says, for Packet.dll),
+// directory on the process's DLL search path, as Npcap's guide says, for
+// Packet.dll),
 // else a wpcap.dll in System32 (Npcap's WinPcap-compatible mode, or Wine's
 // builtin one).
 func loadWpcap() (windows.Handle, error) {
@@ -287,14 +289,15 @@ func pickNpcapDevice(name string, devs []npcapDevice, adapters []adapterName) (s
 	return "", fmt.Errorf("interface %q: no such Npcap device, friendly name, description or address; Npcap lists %s", name, strings.Join(known, ", "))
 }
 
-// npcapHandle is one activated Npcap capture. next and close belong to
-// one goroutine; interrupt and stats may be called from any.
+// npcapHandle is one activated Npcap capture. next, setNonblock, the
+// filter setters and close belong to one goroutine (the owner); interrupt
+// and stats may be called from any goroutine until close.
 type npcapHandle struct {
 	lib    *npcapLib
 	p      uintptr // pcap_t*
 	device string
-	closed atomic.Bool
 	mu     sync.Mutex // orders close against interrupt and stats
+	closed bool
 }
 
 // openNpcap opens and activates a capture on cfg.Iface (any name
@@ -439,7 +442,7 @@ func (h *npcapHandle) next() (ts time.Time, wireLen int, data []byte, err error)
 func (h *npcapHandle) interrupt() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.closed.Load() {
+	if !h.closed {
 		call(h.lib.breakloop, h.p)
 	}
 }
@@ -448,7 +451,7 @@ func (h *npcapHandle) interrupt() {
 func (h *npcapHandle) stats() (received, dropped uint64, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed.Load() {
+	if h.closed {
 		return 0, 0, fmt.Errorf("npcap: stats %s: handle closed", h.device)
 	}
 	var st [8]uint32 // ps_recv, ps_drop, ps_ifdrop, then Windows extras
@@ -476,8 +479,9 @@ func (h *npcapHandle) setNonblock(on bool) error {
 func (h *npcapHandle) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed.Swap(true) {
+	if h.closed {
 		return
 	}
+	h.closed = true
 	call(h.lib.close, h.p)
 }

@@ -155,6 +155,17 @@ func TestNpcapWineLive(t *testing.T) {
 	if err := idle.setExpr("arp and host 198.51.100.77"); err != nil {
 		t.Fatal(err)
 	}
+	// Non-blocking, the idle read returns at once with nothing.
+	if err := idle.setNonblock(true); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, _, data, err := idle.next(); data != nil || err != nil || time.Since(start) > 500*time.Millisecond {
+		t.Errorf("non-blocking idle next = %d bytes, %v after %v; want nothing at once", len(data), err, time.Since(start))
+	}
+	if err := idle.setNonblock(false); err != nil {
+		t.Fatal(err)
+	}
 	checkPromptStop(t, "without traffic", idle)
 }
 
@@ -180,7 +191,7 @@ func checkPromptStop(t *testing.T, what string, h *npcapHandle) {
 		if !errors.Is(err, errNpcapBreak) {
 			t.Errorf("stop %s: next = %v, want errNpcapBreak", what, err)
 		}
-		t.Logf("stop %s took %v", what, time.Since(start).Round(time.Millisecond))
+		t.Logf("stop %s took %v", what, time.Since(start).Round(10*time.Microsecond))
 	case <-time.After(time.Second):
 		t.Fatalf("stop %s: next still blocked 1 s after interrupt", what)
 	}

@@ -43,9 +43,13 @@ func TestIphlpapiWine(t *testing.T) {
 		run(t, StateReachable)
 	})
 	t.Run("failed", func(t *testing.T) {
+		// The peer neither answers ARP nor sends any (its own requests
+		// would refresh our entry).
 		b.MustRun("nft", "add", "table", "arp", "t")
-		b.MustRun("nft", "add", "chain", "arp", "t", "in", "{ type filter hook input priority 0; }")
-		b.MustRun("nft", "add", "rule", "arp", "t", "in", "drop")
+		for _, hook := range []string{"input", "output"} {
+			b.MustRun("nft", "add", "chain", "arp", "t", hook, "{ type filter hook "+hook+" priority 0; }")
+			b.MustRun("nft", "add", "rule", "arp", "t", hook, "drop")
+		}
 		a.MustRun("ip", "neigh", "flush", "dev", la.Name)
 		_, _ = a.Run("ping", "-c", "1", "-W", "1", lb.Addr().String()) // no answer: the entry goes INCOMPLETE, then FAILED
 		deadline := time.Now().Add(15 * time.Second)
