@@ -101,8 +101,8 @@ GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test $overlay -count=1 -timeout 10m "
 echo "test-windows: windows/amd64 tests under Wine passed ($((SECONDS - start)) s)"
 
 # The Linux side: tests that run Windows binaries under Wine inside network
-# namespaces. Each copies the prefix (its own wineserver must start inside
-# its namespace), so the shared wineserver goes first.
+# namespaces. Each uses its own copy of the prefix (hard links), whose
+# wineserver starts inside its namespace; the shared one is no longer needed.
 "$wineserver" -k >/dev/null 2>&1 || true
 ARPBOX_WINEPREFIX=$WINEPREFIX ARPBOX_WINE_GOFLAGS=$overlay \
 	go test -count=1 -timeout 5m -run 'Wine' "$@" ./capture ./netstate
