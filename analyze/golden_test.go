@@ -223,7 +223,7 @@ func TestGolden(t *testing.T) {
 			var paths []string
 			for _, n := range sc.order {
 				p := writeCapture(t, n, sc.sides[n])
-				paths = append(paths, p)
+				paths = append(paths, filepath.ToSlash(p)) // the golden files name "testdata/…" on every OS
 				checkWithTshark(t, p, len(sc.sides[n]))
 			}
 			rep, err := analyze.Analyze(context.Background(), paths, analyze.Options{})

@@ -85,8 +85,10 @@ func TestDiskFullSealsWhatIsValid(t *testing.T) {
 		w.WritePacket(1, clk.Now(), 60, testFrame(60))
 	}
 	real := w.cur.f
-	defer real.Close()
 	w.cur.f = full // the next write fails with ENOSPC
+	// Closed now, as fail closes the segment file: Windows cannot rename a
+	// file that is still open.
+	real.Close()
 	clk.Advance(time.Second)
 	w.Tick(clk.Now()) // flush fails
 	st := w.Stats()

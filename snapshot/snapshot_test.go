@@ -333,6 +333,7 @@ func TestWindowAtSegmentBoundaries(t *testing.T) {
 func TestNoPacketAfterT(t *testing.T) {
 	ringDir := filepath.Join(t.TempDir(), "ring")
 	r := newTestRing(t, ringDir, []string{"eth0"}, t0)
+	defer r.w.Close() // Windows cannot remove the ring's lock file while it is open
 	for i := range 10 {
 		r.packet(0, at(time.Duration(i)*time.Second), uint32(i))
 	}
@@ -402,6 +403,7 @@ func TestTornPartTolerated(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ringDir := filepath.Join(t.TempDir(), "ring")
 			r := newTestRing(t, ringDir, []string{"eth0"}, t0)
+			defer r.w.Close() // Windows cannot remove the ring's lock file while it is open
 			for i := range 20 {
 				r.packet(0, at(time.Duration(i)*time.Second), uint32(i))
 			}
@@ -495,6 +497,7 @@ func TestCooldownAndBusy(t *testing.T) {
 func TestUnwritableDir(t *testing.T) {
 	ringDir := filepath.Join(t.TempDir(), "ring")
 	r := newTestRing(t, ringDir, []string{"eth0"}, t0)
+	defer r.w.Close() // Windows cannot remove the ring's lock file while it is open
 	r.packet(0, at(time.Second), 1)
 	r.flush()
 	// A regular file where the snapshots dir should be: even root cannot

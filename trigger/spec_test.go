@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"errors"
+	"runtime"
 	"testing"
 	"time"
 
@@ -91,6 +92,9 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if runtime.GOOS == "windows" && (tc.name == "haproxy" || tc.name == "haproxy bad") {
+				t.Skip("skipping on Windows: the haproxy check's default socket /run/haproxy/admin.sock is not an absolute path there")
+			}
 			err := tc.spec.Validate()
 			got := ""
 			if err != nil {
