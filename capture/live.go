@@ -41,8 +41,8 @@ func (c LiveConfig) Validate() error {
 	switch {
 	case c.Iface == "":
 		return fmt.Errorf("interfaces: empty interface name")
-	case len(c.Iface) > 15:
-		return fmt.Errorf("interfaces: %q is longer than 15 bytes, the limit for interface names", c.Iface)
+	case checkIfaceName(c.Iface) != nil:
+		return checkIfaceName(c.Iface)
 	case c.SnapLen != 0 && (c.SnapLen < minSnapLen || c.SnapLen > DefaultSnapLen):
 		return fmt.Errorf("snaplen: %d is outside %d..%d", c.SnapLen, minSnapLen, DefaultSnapLen)
 	case c.BufferBytes != 0 && (c.BufferBytes < minBufferBytes || c.BufferBytes > maxBufferBytes):

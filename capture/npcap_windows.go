@@ -38,6 +38,10 @@ import (
 // wrapping it says what to install.
 var ErrNoNpcap = errors.New("capture needs Npcap")
 
+// errNoNpcapDevice: Npcap does not list the interface the configuration
+// names (not yet, perhaps: an adapter being enabled).
+var errNoNpcapDevice = errors.New("no Npcap device")
+
 const npcapURL = "https://npcap.com/#download"
 
 const (
@@ -222,8 +226,27 @@ func resolveNpcapDevice(name string) (string, error) {
 	return pickNpcapDevice(name, devs, friendly)
 }
 
-// adapterName is an adapter's friendly name and its GUID ("{…}").
-type adapterName struct{ Friendly, GUID string }
+// adapterName is an adapter's friendly name, its GUID ("{…}") and its
+// interface index.
+type adapterName struct {
+	Friendly, GUID string
+	Index          int
+}
+
+// npcapIfIndex returns the interface index of an Npcap device
+// (\Device\NPF_{GUID}), 0 if unknown.
+func npcapIfIndex(device string) int {
+	names, err := adapterNames()
+	if err != nil {
+		return 0
+	}
+	for _, a := range names {
+		if strings.HasSuffix(strings.ToUpper(device), `_`+strings.ToUpper(a.GUID)) {
+			return a.Index
+		}
+	}
+	return 0
+}
 
 // adapterNames lists the adapters' friendly names with GetAdaptersAddresses.
 func adapterNames() ([]adapterName, error) {
@@ -240,7 +263,7 @@ func adapterNames() ([]adapterName, error) {
 		}
 		var out []adapterName
 		for a := first; a != nil; a = a.Next {
-			out = append(out, adapterName{Friendly: windows.UTF16PtrToString(a.FriendlyName), GUID: windows.BytePtrToString(a.AdapterName)})
+			out = append(out, adapterName{Friendly: windows.UTF16PtrToString(a.FriendlyName), GUID: windows.BytePtrToString(a.AdapterName), Index: int(a.IfIndex)})
 		}
 		return out, nil
 	}
@@ -265,7 +288,7 @@ func pickNpcapDevice(name string, devs []npcapDevice, adapters []adapterName) (s
 				return d.Name, nil
 			}
 		}
-		return "", fmt.Errorf("interface %q (%s): Npcap does not list it (is the Npcap driver bound to it?)", name, a.GUID)
+		return "", fmt.Errorf("interface %q (%s): Npcap does not list it (is the Npcap driver bound to it?): %w", name, a.GUID, errNoNpcapDevice)
 	}
 	for _, d := range devs {
 		if d.Description != "" && strings.EqualFold(d.Description, name) {
@@ -280,13 +303,13 @@ func pickNpcapDevice(name string, devs []npcapDevice, adapters []adapterName) (s
 				}
 			}
 		}
-		return "", fmt.Errorf("interface %s: no Npcap device has this address", name)
+		return "", fmt.Errorf("interface %s: %w has this address", name, errNoNpcapDevice)
 	}
 	known := make([]string, 0, len(devs))
 	for _, d := range devs {
 		known = append(known, fmt.Sprintf("%s (%s)", d.Name, d.Description))
 	}
-	return "", fmt.Errorf("interface %q: no such Npcap device, friendly name, description or address; Npcap lists %s", name, strings.Join(known, ", "))
+	return "", fmt.Errorf("interface %q: %w, friendly name, description or address matches; Npcap lists %s", name, errNoNpcapDevice, strings.Join(known, ", "))
 }
 
 // npcapHandle is one activated Npcap capture. next, setNonblock, the

@@ -32,13 +32,16 @@ func TestPickNpcapDevice(t *testing.T) {
 		{"192.168.7.2", `\Device\NPF_` + guidB, ""},
 		{"10.9.9.9", "", "interface 10.9.9.9: no Npcap device has this address"},
 		{"Wi-Fi", "", `interface "Wi-Fi" ({DEADBEEF-0000-0000-0000-000000000000}): Npcap does not list it`},
-		{"eth7", "", `interface "eth7": no such Npcap device, friendly name, description or address; Npcap lists \Device\NPF_` + guidA + " (Intel(R) Ethernet)"},
+		{"eth7", "", `interface "eth7": no Npcap device, friendly name, description or address matches; Npcap lists \Device\NPF_` + guidA + " (Intel(R) Ethernet)"},
 	}
 	for _, tt := range tests {
 		got, err := pickNpcapDevice(tt.name, devs, adapters)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("pick(%q) = %q, %v; want error containing %q", tt.name, got, err, tt.wantErr)
+			}
+			if !errors.Is(err, errNoNpcapDevice) { // so Live waits for it
+				t.Errorf("pick(%q) error %v does not wrap errNoNpcapDevice", tt.name, err)
 			}
 			continue
 		}

@@ -29,7 +29,7 @@ func TestNpcapWine(t *testing.T) {
 	run := func(t *testing.T, env []string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()
-		out, err := w.Command(ctx, env, exe, "-test.run", "^TestNpcapWineLive$", "-test.v", "-test.count=1").CombinedOutput()
+		out, err := w.Command(ctx, env, exe, "-test.run", "^(TestNpcapWineLive|TestLiveNpcapWineLive)$", "-test.v", "-test.count=1").CombinedOutput()
 		t.Logf("under Wine:\n%s", out)
 		if err != nil {
 			t.Fatalf("Windows test binary under Wine: %v", err)
@@ -49,9 +49,11 @@ func TestNpcapWine(t *testing.T) {
 				_ = c.Wait() // killed by cancel
 			}
 		}()
-		// ARP and ICMP from the peer for as long as the capture runs.
+		// ARP and ICMP from the peer for as long as the capture runs: a
+		// burst of 50 ARP requests 1 ms apart every second.
+		burst := "for i in $(seq 60); do arping -q -c 50 -W 0.001 -i " + lb.Name + " " + la.Addr().String() + "; sleep 1; done"
 		for _, argv := range [][]string{
-			{"arping", "-q", "-c", "200", "-w", "60", "-W", "0.2", "-i", lb.Name, la.Addr().String()},
+			{"sh", "-c", burst},
 			{"ping", "-q", "-c", "300", "-i", "0.1", "-w", "60", la.Addr().String()},
 		} {
 			cmd := b.Command(ctx, argv...)
@@ -61,7 +63,8 @@ func TestNpcapWine(t *testing.T) {
 			peers = append(peers, cmd)
 		}
 		out := run(t, []string{"ARPBOX_NPCAP_LIVE=capture", "ARPBOX_NPCAP_IFACE=" + la.Name, "ARPBOX_NPCAP_ADDR=" + la.Addr().String()})
-		for _, want := range []string{"pcap_lib_version: ", "stop with traffic took", "stop without traffic took"} {
+		for _, want := range []string{"pcap_lib_version: ", "stop with traffic took", "stop without traffic took",
+			"--- PASS: TestLiveNpcapWineLive", "frames in"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q", want)
 			}

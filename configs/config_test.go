@@ -99,6 +99,32 @@ func TestGatewayExample(t *testing.T) {
 	}
 }
 
+// TestWindowsHostExample: the Windows server's config (the other side of
+// the story) names its interface and the gateway, and puts everything
+// under the default data directory (%ProgramData%\arpbox on Windows).
+func TestWindowsHostExample(t *testing.T) {
+	c, err := Load("windows-host.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NeedsDefaultRoute() {
+		t.Error("windows-host.yaml names its interface and targets; it should not need the default route")
+	}
+	if got, want := c.Ring.Dir, filepath.Join(DefaultDataDir(), "ring"); got != want {
+		t.Errorf("ring dir = %q, want %q", got, want)
+	}
+	var checks []string
+	for _, tr := range c.Triggers {
+		checks = append(checks, tr.Check+" "+tr.Target)
+	}
+	if diff := cmp.Diff([]string{"neighbor 10.0.0.1", "arp 10.0.0.1"}, checks); diff != "" {
+		t.Errorf("triggers (-want +got):\n%s", diff)
+	}
+	if c.Capture.Interfaces[0] != "Ethernet" || c.Capture.Filter.Name != "arp" {
+		t.Errorf("capture = %+v", c.Capture)
+	}
+}
+
 // TestErrorsNameFileLineAndField: every mistake says where it is.
 func TestErrorsNameFileLineAndField(t *testing.T) {
 	tests := []struct {
@@ -115,7 +141,8 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"bad percentage", "ring:\n  min_free: 120%\n", []string{"bad.yaml:2: ring.min_free:", "percentage"}},
 		{"syntax", "ring:\n  dir: [\n", []string{"bad.yaml:"}},
 		{"wrong type", "capture:\n  snaplen: lots\n", []string{"bad.yaml:2:", "lots"}},
-		{"long interface name", "capture:\n  interfaces: [eth0, enp0s31f6-backend-vlan42]\n", []string{"bad.yaml:2: capture.interfaces[1]:", "longer than 15 bytes"}},
+		// Linux allows 15 bytes, Windows (friendly names, \Device\NPF_{GUID}) 512.
+		{"long interface name", "capture:\n  interfaces: [eth0, " + strings.Repeat("enp0s31f6-backend-vlan42", 30) + "]\n", []string{"bad.yaml:2: capture.interfaces[1]:", "bytes"}},
 		{"small buffer", "capture:\n  buffer_size: 100KiB\n", []string{"bad.yaml:2: capture.buffer_size:"}},
 		{"min_free over the ring's limit", "ring:\n  min_free: 95%\n", []string{"bad.yaml:2: ring.min_free:", "90%"}},
 		{"bad filter", "capture:\n  filter: tcp port 80\n", []string{"bad.yaml:2: capture.filter:"}},

@@ -54,10 +54,24 @@ func ipNeighbors() ([]Neighbor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netstate: neighbors: %w", err)
 	}
-	var out []Neighbor
+	list, err := ipNeighborList()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Neighbor, 0, len(list))
+	for _, n := range list {
+		out = append(out, Neighbor{IP: n.IP, MAC: n.MAC, Iface: names[uint32(n.Index)], State: n.State, Router: n.Router})
+	}
+	return out, nil
+}
+
+// ipNeighborList reads the neighbor table as ipNeighbors does, with
+// interface indexes.
+func ipNeighborList() ([]osNeighbor, error) {
+	var out []osNeighbor
 	for _, fam := range []uint16{winAFInet, winAFInet6} {
 		b, err := mibTable(procGetIpNetTable2, fam, ipnetRow2Size)
-		if fam == winAFInet6 && errors.Is(err, windows.ERROR_INVALID_FUNCTION) {
+		if fam == winAFInet6 && unsupportedFamily(err) {
 			continue
 		}
 		if err != nil {
@@ -68,9 +82,45 @@ func ipNeighbors() ([]Neighbor, error) {
 			return nil, fmt.Errorf("netstate: neighbors: %w", err)
 		}
 		for _, r := range rows {
-			if n, ok := neighborFromRow(r, func(i uint32) string { return names[i] }); ok {
-				out = append(out, n)
+			if n, ok := neighborFromRow(r, func(uint32) string { return "" }); ok {
+				out = append(out, osNeighbor{Index: int(r.IfIndex), IP: n.IP, MAC: n.MAC, State: n.State, Router: n.Router})
 			}
+		}
+	}
+	return out, nil
+}
+
+// unsupportedFamily reports whether err is how a table call says it does
+// not do this address family (Wine 8 for AF_INET6).
+func unsupportedFamily(err error) bool {
+	return errors.Is(err, windows.ERROR_INVALID_FUNCTION) || errors.Is(err, windows.ERROR_NOT_SUPPORTED) ||
+		errors.Is(err, windows.ERROR_INVALID_PARAMETER)
+}
+
+// ipRoutes reads the IPv4 and (where supported) IPv6 routing tables,
+// naming interfaces with names.
+func ipRoutes(names map[uint32]string) ([]Route, error) {
+	var out []Route
+	for _, fam := range []uint16{winAFInet, winAFInet6} {
+		b, err := mibTable(procGetIpForwardTable2, fam, ipforwardRow2Size)
+		if fam == winAFInet6 && unsupportedFamily(err) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("routes: %w", err)
+		}
+		rows, err := parseIPForwardTable(b)
+		if err != nil {
+			return nil, fmt.Errorf("routes: %w", err)
+		}
+		for _, r := range rows {
+			rt := Route{Dst: r.Dst, Iface: names[r.IfIndex], Metric: int(r.Metric), Default: r.Dst.Bits() == 0}
+			if r.NextHop.IsValid() && !r.NextHop.IsUnspecified() {
+				rt.Gateway = r.NextHop
+			} else {
+				rt.Scope = "link"
+			}
+			out = append(out, rt)
 		}
 	}
 	return out, nil

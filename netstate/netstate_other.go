@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package netstate
 
@@ -10,10 +10,8 @@ import (
 	"runtime"
 )
 
-// Only Linux is implemented so far. Windows will read the neighbor table
-// with GetIpNetTable2, links with GetIfTable2, addresses with
-// GetUnicastIpAddressTable, routes with GetIpForwardTable2, and watch them
-// with NotifyIpInterfaceChange / NotifyUnicastIpAddressChange (iphlpapi).
+// Linux (netlink) and Windows (iphlpapi) are implemented; elsewhere every
+// call says so.
 
 var errNoSystem = fmt.Errorf("network state is not read on %s yet: %w", runtime.GOOS, errors.ErrUnsupported)
 
@@ -23,12 +21,12 @@ func openLinkModes() (func(index int, name string) (linkMode, error), func(), er
 	return nil, nil, errNoSystem
 }
 
-// Capture is only implemented on Linux.
+// Capture is only implemented on Linux and Windows.
 func Capture(ctx context.Context) (*State, error) {
 	return nil, fmt.Errorf("netstate: capture: %w", errNoSystem)
 }
 
-// DefaultRoute is only implemented on Linux.
+// DefaultRoute is only implemented on Linux and Windows.
 func DefaultRoute(ctx context.Context) (iface string, gateway netip.Addr, err error) {
 	return "", netip.Addr{}, fmt.Errorf("netstate: default route: %w", errNoSystem)
 }
