@@ -29,6 +29,12 @@ func openHandle(cfg LiveConfig) (handle, error) {
 	return &npcapLive{h: h, index: npcapIfIndex(h.device), buffer: cfg.withDefaults().BufferBytes}, nil
 }
 
+// liveAvailable loads Npcap's wpcap.dll.
+func liveAvailable() error {
+	_, err := loadNpcap()
+	return err
+}
+
 // checkIfaceName: Windows names interfaces by friendly name ("Ethernet
 // 2"), \Device\NPF_{GUID}, description or address, with no short limit.
 func checkIfaceName(name string) error {

@@ -34,10 +34,6 @@ import (
 	"github.com/arpbox/arpbox/internal/wine"
 )
 
-// ErrNoNpcap means Npcap's wpcap.dll is missing or unusable; the error
-// wrapping it says what to install.
-var ErrNoNpcap = errors.New("capture needs Npcap")
-
 // errNoNpcapDevice: Npcap does not list the interface the configuration
 // names (not yet, perhaps: an adapter being enabled).
 var errNoNpcapDevice = errors.New("no Npcap device")

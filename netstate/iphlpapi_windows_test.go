@@ -1,9 +1,11 @@
 package netstate
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -115,5 +117,65 @@ func TestIphlpapiWineLive(t *testing.T) {
 	}
 	if dIface != iface || gw != peer {
 		t.Errorf("default route %q via %v, want %q via %v", dIface, gw, iface, peer)
+	}
+	checkPublicAPI(t, iface, peer, want)
+}
+
+// checkPublicAPI: Neighbors, Capture and DefaultRoute, over the Windows
+// system, see what the binding sees.
+func checkPublicAPI(t *testing.T, iface string, peer netip.Addr, want string) {
+	ctx := context.Background()
+	findPeer := func(what string, ns []Neighbor) {
+		t.Helper()
+		for _, n := range ns {
+			if n.IP == peer {
+				if n.State != want || n.Iface != iface {
+					t.Errorf("%s: peer entry %+v, want %s on %s", what, n, want, iface)
+				}
+				return
+			}
+		}
+		t.Errorf("%s: no entry for %v in %+v", what, peer, ns)
+	}
+	ns, err := Neighbors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	findPeer("Neighbors", ns)
+
+	st, err := Capture(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Errors) != 0 {
+		t.Errorf("Capture errors: %q", st.Errors)
+	}
+	findPeer("Capture", st.Neighbors)
+	var text strings.Builder
+	if err := st.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Capture:\n%s", text.String())
+	if !strings.HasPrefix(st.Kernel, "Windows ") || st.Hostname == "" {
+		t.Errorf("Capture: kernel %q, hostname %q", st.Kernel, st.Hostname)
+	}
+	var haveLink, haveAddr, haveDefault bool
+	for _, l := range st.Links {
+		haveLink = haveLink || (l.Name == iface && l.OperState == "UP")
+	}
+	for _, a := range st.Addrs {
+		haveAddr = haveAddr || (a.Iface == iface && a.Family == "inet" && a.Prefix.Contains(peer))
+	}
+	for _, r := range st.Routes {
+		haveDefault = haveDefault || (r.Default && r.Gateway == peer && r.Iface == iface)
+	}
+	if !haveLink || !haveAddr || !haveDefault {
+		t.Errorf("Capture: link %s up %v, an IPv4 address on the peer's subnet %v, default route via %v %v",
+			iface, haveLink, haveAddr, peer, haveDefault)
+	}
+
+	dIface, gw, err := DefaultRoute(ctx)
+	if err != nil || dIface != iface || gw != peer {
+		t.Errorf("DefaultRoute = %q, %v, %v; want %q via %v", dIface, gw, err, iface, peer)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/arpbox/arpbox/capture"
 	"github.com/arpbox/arpbox/configs"
 	"github.com/arpbox/arpbox/recorder"
 	"github.com/arpbox/arpbox/service"
@@ -33,6 +34,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	if *asService {
 		return runWindowsService(cfg, stderr)
+	}
+	if *replay == "" {
+		if err := capture.LiveAvailable(); err != nil {
+			// A Windows host without Npcap: one sentence that says what
+			// to install, before anything starts. (A service logs the
+			// same error to the event log when its capture fails.)
+			fmt.Fprintf(stderr, "arpbox: %v\n", err)
+			return 2
+		}
 	}
 	log := newLogger(cfg.Log, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -62,6 +72,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	svc.Stopping()
 	stopWatchdog()
 	<-watched
+	if errors.Is(err, capture.ErrNoNpcap) {
+		// A host without Npcap: one sentence that says what to install.
+		log.Error("arpbox could not start", "err", err)
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return 2
+	}
 	return logOutcome(log, err)
 }
 
