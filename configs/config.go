@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/arpbox/arpbox/capture"
+	"github.com/arpbox/arpbox/control"
 	"github.com/arpbox/arpbox/ring"
 	"github.com/arpbox/arpbox/snapshot"
 	"github.com/arpbox/arpbox/trigger"
@@ -425,6 +426,8 @@ func (p *parser) convert(r *raw, c *Config) {
 	c.Control = Control{Socket: r.Control.Socket, TriggerFile: r.Control.TriggerFile}
 	if c.Control.Socket == "" {
 		c.Control.Socket = DefaultSocket()
+	} else if err := control.CheckPath(c.Control.Socket); err != nil {
+		p.fail("control.socket", err)
 	}
 
 	// triggers

@@ -14,6 +14,6 @@ func DefaultDataDir() string {
 	return filepath.Join(base, "arpbox")
 }
 
-// DefaultSocket is the control socket's default path. Windows 10 and later
-// support AF_UNIX sockets; the directory's ACL guards it.
-func DefaultSocket() string { return filepath.Join(DefaultDataDir(), "arpbox.sock") }
+// DefaultSocket is the control endpoint's default: on Windows the control
+// file that holds the loopback address and token (see package control).
+func DefaultSocket() string { return filepath.Join(DefaultDataDir(), "control.json") }

@@ -20,8 +20,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -66,27 +64,10 @@ func NewServer(path string, api API, log *slog.Logger) *Server {
 // ErrInUse means another process already serves the socket.
 var ErrInUse = errors.New("control socket in use: is another arpbox running?")
 
-// Listen creates the socket, replacing a stale one. It fails with ErrInUse
-// when a live daemon answers on it.
-func (s *Server) Listen() (net.Listener, error) {
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o750); err != nil {
-		return nil, fmt.Errorf("control socket %s: %w", s.path, err)
-	}
-	if c, err := net.DialTimeout("unix", s.path, time.Second); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("%s: %w", s.path, ErrInUse)
-	}
-	_ = os.Remove(s.path)
-	ln, err := net.Listen("unix", s.path)
-	if err != nil {
-		return nil, fmt.Errorf("control socket %s: %w", s.path, err)
-	}
-	if err := os.Chmod(s.path, 0o660); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("control socket %s: %w", s.path, err)
-	}
-	return &peerCheckListener{Listener: ln, path: s.path, log: s.log}, nil
-}
+// Listen creates the control endpoint (a unix socket; on Windows a named
+// pipe), replacing a stale socket. It fails with ErrInUse when a live
+// daemon answers on it.
+func (s *Server) Listen() (net.Listener, error) { return listen(s.path, s.log) }
 
 // Run serves ln until ctx is cancelled, then closes it and removes the socket.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
@@ -106,7 +87,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	_ = srv.Shutdown(shut)
 	<-errc
-	_ = os.Remove(s.path)
+	removeEndpoint(s.path)
 	return nil
 }
 
@@ -202,10 +183,7 @@ func NewClient(path string) *Client {
 	return &Client{
 		path: path,
 		http: &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "unix", path)
-			},
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx, path) },
 		}},
 	}
 }

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package control
 
 import (
@@ -9,16 +11,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-
-	"github.com/arpbox/arpbox/internal/wine"
 )
-
-// wineNoUnixSockets is the Wine gap that stops the socket tests.
-const wineNoUnixSockets = "no AF_UNIX sockets (Wine 8 answers WSAEAFNOSUPPORT, winapi error 10047)"
 
 func serve(t *testing.T, api API) (string, context.CancelFunc) {
 	t.Helper()
-	wine.SkipIf(t, wineNoUnixSockets)
 	path := filepath.Join(t.TempDir(), "run", "arpbox.sock")
 	s := NewServer(path, api, nil)
 	ln, err := s.Listen()
@@ -106,7 +102,6 @@ func TestSecondDaemonRefused(t *testing.T) {
 }
 
 func TestStaleSocketReplaced(t *testing.T) {
-	wine.SkipIf(t, wineNoUnixSockets)
 	path := filepath.Join(t.TempDir(), "arpbox.sock")
 	if err := os.WriteFile(path, nil, 0o600); err != nil { // what a kill -9 leaves behind
 		t.Fatal(err)

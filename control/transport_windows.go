@@ -1,0 +1,207 @@
+package control
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+)
+
+// On Windows the control endpoint is a loopback TCP listener on a port the
+// system picks, guarded by a secret: control.socket names a small file
+// (default %ProgramData%\arpbox\control.json) that holds the address and a
+// random token, created with a DACL that admits only LocalSystem (the
+// service's account), Administrators and the account arpbox runs as. A
+// client reads the file, connects, and sends the token before anything
+// else; a connection that does not is closed. So only those who can read
+// the file can control arpbox, as only those who can open the socket can
+// on Linux. (Named pipes would do as well on Windows, but their overlapped
+// I/O hangs under Wine, where the Windows build is tested, and Wine has no
+// AF_UNIX.)
+
+// tokenLen is the length of the hex token a client sends first.
+const tokenLen = 64
+
+// endpoint is the content of the control file.
+type endpoint struct {
+	Addr  string `json:"addr"`
+	Token string `json:"token"`
+}
+
+// CheckPath checks a control.socket setting: the control file's path.
+func CheckPath(path string) error {
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("%q is not an absolute path (on Windows, control.socket names the control file, e.g. C:\\ProgramData\\arpbox\\control.json)", path)
+	}
+	return nil
+}
+
+// FileSDDL is the security descriptor of the control file: protected (no
+// inherited entries), full access for LocalSystem, Administrators and the
+// account SID self (arpbox's own), nobody else.
+func FileSDDL(self string) string {
+	sddl := "D:P(A;;FA;;;SY)(A;;FA;;;BA)"
+	if self != "" && self != "S-1-5-18" {
+		sddl += "(A;;FA;;;" + self + ")"
+	}
+	return sddl
+}
+
+// selfSID is the SID of the account this process runs as.
+func selfSID() (string, error) {
+	u, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		return "", err
+	}
+	return u.User.Sid.String(), nil
+}
+
+func readEndpoint(path string) (endpoint, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return endpoint{}, fmt.Errorf("control file %s: permission denied (run as Administrator or as the account arpbox runs as): %w", path, err)
+		}
+		return endpoint{}, fmt.Errorf("control file %s: %w", path, err)
+	}
+	var ep endpoint
+	if err := json.Unmarshal(b, &ep); err != nil || len(ep.Token) != tokenLen || ep.Addr == "" {
+		return endpoint{}, fmt.Errorf("control file %s: not an arpbox control file", path)
+	}
+	return ep, nil
+}
+
+func listen(path string, log *slog.Logger) (net.Listener, error) {
+	if err := CheckPath(path); err != nil {
+		return nil, fmt.Errorf("control: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("control file %s: %w", path, err)
+	}
+	if ep, err := readEndpoint(path); err == nil {
+		if c, err := net.DialTimeout("tcp", ep.Addr, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%s: %w", path, ErrInUse)
+		}
+	}
+	sid, err := selfSID()
+	if err != nil {
+		return nil, fmt.Errorf("control file %s: reading this process's account: %w", path, err)
+	}
+	var raw [tokenLen / 2]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return nil, err
+	}
+	token := hex.EncodeToString(raw[:])
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("control listener: %w", err)
+	}
+	b, _ := json.Marshal(endpoint{Addr: ln.Addr().String(), Token: token})
+	if err := writeProtected(path, b, FileSDDL(sid)); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control file %s: %w", path, err)
+	}
+	return &tokenListener{Listener: ln, token: []byte(token), log: log}, nil
+}
+
+// writeProtected replaces path with data, created with the DACL sddl.
+func writeProtected(path string, data []byte, sddl string) error {
+	sd, err := windows.SecurityDescriptorFromString(sddl)
+	if err != nil {
+		return err
+	}
+	sa := &windows.SecurityAttributes{Length: uint32(unsafe.Sizeof(windows.SecurityAttributes{})), SecurityDescriptor: sd}
+	_ = os.Remove(path)
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return err
+	}
+	h, err := windows.CreateFile(p, windows.GENERIC_WRITE, 0, sa, windows.CREATE_NEW, windows.FILE_ATTRIBUTE_NORMAL, 0)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(h), path)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// tokenListener hands out connections whose first bytes must be the token.
+type tokenListener struct {
+	net.Listener
+	token []byte
+	log   *slog.Logger
+}
+
+func (l *tokenListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &tokenConn{Conn: c, token: l.token, log: l.log}, nil
+}
+
+// tokenConn checks the token on its first Read (so one slow client never
+// holds up Accept), and closes the connection when it is wrong.
+type tokenConn struct {
+	net.Conn
+	token []byte
+	log   *slog.Logger
+	once  sync.Once
+	err   error
+}
+
+func (c *tokenConn) Read(p []byte) (int, error) {
+	c.once.Do(func() {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		got := make([]byte, tokenLen)
+		if _, err := io.ReadFull(c.Conn, got); err != nil || subtle.ConstantTimeCompare(got, c.token) != 1 {
+			c.log.Warn("control: refused a connection without the control file's token", "remote", c.Conn.RemoteAddr().String())
+			c.err = errors.New("control: connection refused: no valid token")
+			c.Conn.Close()
+			return
+		}
+		_ = c.Conn.SetReadDeadline(time.Time{})
+	})
+	if c.err != nil {
+		return 0, c.err
+	}
+	return c.Conn.Read(p)
+}
+
+func dial(ctx context.Context, path string) (net.Conn, error) {
+	ep, err := readEndpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", ep.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(c, bytes.NewReader([]byte(ep.Token))); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// removeEndpoint removes the control file once the server is done.
+func removeEndpoint(path string) { _ = os.Remove(path) }

@@ -1,0 +1,127 @@
+package control
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/arpbox/arpbox/internal/wine"
+)
+
+func serveWindows(t *testing.T, api API) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "control.json")
+	s := NewServer(path, api, nil)
+	ln, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return path
+}
+
+// TestWindowsRoundTrip: a client that reads the control file gets the
+// API; a second daemon on the same control file is refused.
+func TestWindowsRoundTrip(t *testing.T) {
+	path := serveWindows(t, API{Status: func() any { return map[string]string{"state": "recording"} }})
+	var st map[string]string
+	if err := NewClient(path).Status(context.Background(), &st); err != nil || st["state"] != "recording" {
+		t.Fatalf("Status = %v, %v", st, err)
+	}
+	if _, err := NewServer(path, API{}, nil).Listen(); !errors.Is(err, ErrInUse) {
+		t.Errorf("second Listen on a live control file = %v, want ErrInUse", err)
+	}
+}
+
+// TestWindowsTokenRequired: a connection to the listener that does not
+// start with the control file's token gets no answer, whether it sends a
+// plain HTTP request or a wrong token.
+func TestWindowsTokenRequired(t *testing.T) {
+	path := serveWindows(t, API{Status: func() any { return "secret state" }})
+	ep, err := readEndpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, prefix := range map[string]string{
+		"no token":    "",
+		"wrong token": strings.Repeat("0", tokenLen),
+		"short token": ep.Token[:10],
+	} {
+		c, err := net.DialTimeout("tcp", ep.Addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		// Longer than a token, so the server judges it at once.
+		_, _ = c.Write([]byte(prefix + "GET /v1/status HTTP/1.1\r\nHost: arpbox\r\nUser-Agent: a-client-without-the-token\r\n\r\n"))
+		line, err := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if err == nil || strings.Contains(line, "200") {
+			t.Errorf("%s: got %q, %v; want the connection closed without an answer", name, line, err)
+		}
+	}
+}
+
+// TestWindowsControlFileDACL reads the control file's security descriptor
+// back: a protected DACL for LocalSystem, Administrators and this process's
+// account only. (Wine does not enforce file DACLs, so a refused read by
+// another account can only be shown on Windows itself; the DACL is what
+// Windows checks there.)
+func TestWindowsControlFileDACL(t *testing.T) {
+	path := serveWindows(t, API{})
+	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
+	if err != nil {
+		t.Fatalf("GetNamedSecurityInfo %s: %v", path, err)
+	}
+	sddl := sd.String()
+	self, err := selfSID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("control file DACL: %s", sddl)
+	for _, who := range []string{";;;WD)", ";;;AU)", ";;;BU)", ";;;AN)"} {
+		if strings.Contains(sddl, who) {
+			t.Errorf("DACL %q grants access to %s", sddl, strings.Trim(who, ";)"))
+		}
+	}
+	// What arpbox asks Windows for, whole:
+	if want := "D:P(A;;FA;;;SY)(A;;FA;;;BA)(A;;FA;;;" + self + ")"; self != "S-1-5-18" && FileSDDL(self) != want {
+		t.Errorf("FileSDDL = %q, want %q", FileSDDL(self), want)
+	}
+	wine.SkipIf(t, "Wine keeps only part of a file's DACL (it drops Administrators and the protected flag)")
+	if !strings.HasPrefix(sddl, "D:P") {
+		t.Errorf("DACL %q is not protected (inherits entries)", sddl)
+	}
+	want := []string{";;;SY)", ";;;BA)"}
+	if self != "S-1-5-18" {
+		want = append(want, ";;;"+self+")")
+	}
+	for _, who := range want {
+		if !strings.Contains(sddl, who) {
+			t.Errorf("DACL %q grants nothing to %s", sddl, strings.Trim(who, ";)"))
+		}
+	}
+}
+
+func TestCheckPathWindows(t *testing.T) {
+	for path, ok := range map[string]bool{`C:\ProgramData\arpbox\control.json`: true, `control.json`: false} {
+		if err := CheckPath(path); (err == nil) != ok {
+			t.Errorf("CheckPath(%q) = %v", path, err)
+		}
+	}
+}
