@@ -29,6 +29,7 @@ func TestArpboxWine(t *testing.T) {
 	t.Run("no npcap", func(t *testing.T) { wineNoNpcap(t, exe) })
 	t.Run("story", func(t *testing.T) { wineStory(t, exe) })
 	t.Run("two-sided", func(t *testing.T) { wineTwoSided(t, exe) })
+	t.Run("service", func(t *testing.T) { wineService(t, exe) })
 }
 
 // buildWindowsArpbox builds arpbox.exe for windows/amd64.
@@ -311,8 +312,14 @@ func wineStory(t *testing.T, exe string) {
 	t.Logf("the gateway drops ARP")
 	b := waitBundles(t, filepath.Join(dir, "snapshots"), 1, 60*time.Second)
 	checkBundle(t, b[0], ls.Addr().String(), lg.Addr().String(), lg.MAC.String())
-	if j, err := os.ReadFile(filepath.Join(b[0], "journal.txt")); err == nil {
-		t.Logf("journal.txt:\n%s", j)
+	// The journal, from polling GetIpNetTable2, has the entry failing.
+	j, err := os.ReadFile(filepath.Join(b[0], "journal.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("journal.txt:\n%s", j)
+	if !strings.Contains(string(j), lg.Addr().String()) || !strings.Contains(string(j), "-> FAILED") {
+		t.Errorf("journal.txt does not show %s going FAILED", lg.Addr())
 	}
 	stopWine(t, d)
 }
@@ -359,5 +366,73 @@ func wineTwoSided(t *testing.T, exe string) {
 	}
 	if row == "" {
 		t.Errorf("the two-sided table has no row %q with \"request arrived, no reply sent\"", want)
+	}
+}
+
+// wineService: arpbox.exe installs itself as a service under Wine's service
+// manager, starts (Running once capture is up), records ARP there, stops
+// and uninstalls.
+func wineService(t *testing.T, exe string) {
+	a := nstest.NewHost(t, "wv")
+	b := nstest.NewHost(t, "wv")
+	la, lb := nstest.Veth(t, a, "10.82.0.1/24", b, "10.82.0.2/24")
+	w := winetest.Start(t, a)
+	dir := t.TempDir()
+	cfg := wineConfig(t, dir, la.Name, "")
+	run := func(argv ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		out, err := w.Command(ctx, nil, argv[0], argv[1:]...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+		}
+		return string(out)
+	}
+	state := func() string {
+		out := run("sc", "query", "arpbox")
+		for _, l := range strings.Split(out, "\n") {
+			if strings.Contains(l, "STATE") {
+				return strings.TrimSpace(l)
+			}
+		}
+		return out
+	}
+	run(exe, "service", "install", "-config", cfg)
+	start := time.Now()
+	run(exe, "service", "start")
+	t.Logf("service start took %v; sc query: %s", time.Since(start).Round(time.Millisecond), state())
+	if st := state(); !strings.Contains(st, "RUNNING") {
+		t.Fatalf("after start: %s", st)
+	}
+	b.MustRun("arping", "-q", "-c", "10", "-W", "0.05", "-i", lb.Name, la.Addr().String())
+	time.Sleep(1500 * time.Millisecond)
+	start = time.Now()
+	run(exe, "service", "stop")
+	t.Logf("service stop took %v; sc query: %s", time.Since(start).Round(time.Millisecond), state())
+	if st := state(); !strings.Contains(st, "STOPPED") {
+		t.Errorf("after stop: %s", st)
+	}
+	run(exe, "service", "uninstall")
+	frames := ringARP(t, filepath.Join(dir, "ring"))
+	req := 0
+	for _, f := range frames {
+		if f.Op == 1 && f.SPA == lb.Addr().String() {
+			req++
+		}
+	}
+	if req < 10 {
+		t.Errorf("the service's ring holds %d requests from the peer, want the 10 of arping", req)
+	}
+	// Under a service Wine sets %ProgramData% to C:\users\Public.
+	log, err := os.ReadFile(filepath.Join(w.Prefix(), "drive_c/users/Public/arpbox/arpbox.log"))
+	if err != nil {
+		t.Fatalf("the service's log file: %v", err)
+	}
+	t.Logf("service log:\n%s", log)
+	for _, want := range []string{"capture: started", "arpbox stopped"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("the service's log lacks %q", want)
+		}
 	}
 }

@@ -118,3 +118,6 @@ func (w *Wine) Command(ctx context.Context, extraEnv []string, exe string, args 
 	cmd.Env = w.env(extraEnv)
 	return cmd
 }
+
+// Prefix is the directory of the private Wine prefix (drive_c is its C:).
+func (w *Wine) Prefix() string { return w.prefix }
