@@ -100,18 +100,22 @@ func TestGatewayExample(t *testing.T) {
 }
 
 // TestWindowsHostExample: the Windows server's config (the other side of
-// the story) names its interface and the gateway, and puts everything
-// under the default data directory (%ProgramData%\arpbox on Windows).
+// the story) captures on the default route's interface, watches the
+// gateway, and puts everything under the default data directory
+// (%ProgramData%\arpbox on Windows).
 func TestWindowsHostExample(t *testing.T) {
 	c, err := Load("windows-host.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.NeedsDefaultRoute() {
-		t.Error("windows-host.yaml names its interface and targets; it should not need the default route")
+	if !c.NeedsDefaultRoute() {
+		t.Error("windows-host.yaml should capture on the default route's interface")
 	}
 	if got, want := c.Ring.Dir, filepath.Join(DefaultDataDir(), "ring"); got != want {
 		t.Errorf("ring dir = %q, want %q", got, want)
+	}
+	if dropped := c.ResolveGateway("Ethernet 2", "10.0.0.1"); len(dropped) != 0 {
+		t.Errorf("dropped %v with a gateway at hand", dropped)
 	}
 	var checks []string
 	for _, tr := range c.Triggers {
@@ -120,8 +124,8 @@ func TestWindowsHostExample(t *testing.T) {
 	if diff := cmp.Diff([]string{"neighbor 10.0.0.1", "arp 10.0.0.1"}, checks); diff != "" {
 		t.Errorf("triggers (-want +got):\n%s", diff)
 	}
-	if c.Capture.Interfaces[0] != "Ethernet" || c.Capture.Filter.Name != "arp" {
-		t.Errorf("capture = %+v", c.Capture)
+	if c.Capture.Interfaces[0] != "Ethernet 2" || c.Capture.Filter.Name != "arp" || c.Ring.MaxBytes != 1<<30 {
+		t.Errorf("capture = %+v, ring = %+v", c.Capture, c.Ring)
 	}
 }
 

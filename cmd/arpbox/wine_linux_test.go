@@ -49,12 +49,17 @@ func buildWindowsArpbox(t *testing.T) string {
 func winPath(p string) string { return "Z:" + p }
 
 // wineConfig writes a configuration for arpbox.exe capturing on iface
-// (YAML-quoted) with everything under dir, plus extra top-level YAML.
+// (YAML-quoted; "": the default route's) with everything under dir, plus
+// extra top-level YAML.
 func wineConfig(t *testing.T, dir, iface, extra string) string {
 	t.Helper()
+	ifaces := "[]" // the default route's interface
+	if iface != "" {
+		ifaces = "['" + iface + "']"
+	}
 	body := fmt.Sprintf(`data_dir: %[1]s/data
 capture:
-  interfaces: ['%[2]s']
+  interfaces: %[2]s
   buffer_size: 1MiB
 ring:
   dir: %[1]s/ring
@@ -68,7 +73,7 @@ snapshots:
   cooldown: 5s
 control:
   socket: %[1]s/control.json
-%[3]s`, winPath(dir), iface, extra)
+%[3]s`, winPath(dir), ifaces, extra)
 	p := filepath.Join(dir, "arpbox.yaml")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -159,12 +164,14 @@ func ringARP(t *testing.T, dir string) []frame {
 
 // wineRecords: arpbox.exe records ARP from arping (and no ICMP) into a ring
 // that tshark and capinfos read, with the interface named by its
-// description (Wine: the Linux name), by its Npcap device name and by its
-// address; stopping is prompt with traffic flowing and without.
+// description (Wine: the Linux name), by its Npcap device name, by its
+// address, and not at all (the default route's); stopping is prompt with
+// traffic flowing and without.
 func wineRecords(t *testing.T, exe string) {
 	a := nstest.NewHost(t, "wr")
 	b := nstest.NewHost(t, "wr")
 	la, lb := nstest.Veth(t, a, "10.79.0.1/24", b, "10.79.0.2/24")
+	a.MustRun("ip", "route", "add", "default", "via", lb.Addr().String())
 	w := winetest.Start(t, a)
 	idx := strings.TrimSpace(a.MustRun("cat", "/sys/class/net/"+la.Name+"/ifindex"))
 	var n int
@@ -181,10 +188,14 @@ func wineRecords(t *testing.T, exe string) {
 		{"description", la.Name, true},
 		{"device name", guid, false},
 		{"address", la.Addr().String(), true},
+		{"default route", "", false}, // found with GetIpForwardTable2
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			d := startWine(t, w, exe, wineConfig(t, dir, tc.iface, ""))
+			if tc.iface == "" && !strings.Contains(d.log(), "iface="+la.Name) {
+				t.Errorf("with no interface configured, want the default route's %s:\n%s", la.Name, d.log())
+			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			b.MustRun("arping", "-q", "-c", "10", "-W", "0.05", "-i", lb.Name, la.Addr().String())
