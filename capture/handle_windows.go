@@ -139,9 +139,12 @@ func (n *npcapLive) stats() (received, dropped uint64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	// The driver's counters are 32 bits and wrap.
 	r, d := uint32(recv), uint32(drop)
-	received, dropped = uint64(r-n.lastRecv), uint64(d-n.lastDrop)
+	received, dropped = counterDelta(n.lastRecv, r), counterDelta(n.lastDrop, d)
 	n.lastRecv, n.lastDrop = r, d
 	return received, dropped, nil
 }
+
+// counterDelta is how far a 32-bit driver counter moved from prev to cur,
+// across a wrap.
+func counterDelta(prev, cur uint32) uint64 { return uint64(cur - prev) }

@@ -9,6 +9,32 @@ import (
 	"time"
 )
 
+// TestWindowsInterfaceNames: Windows names interfaces by friendly name or
+// Npcap device name, longer than Linux's 15 bytes.
+func TestWindowsInterfaceNames(t *testing.T) {
+	for _, name := range []string{`\Device\NPF_{00000018-0000-0000-0000-4E6574446576}`, "Ethernet 2 (backend VLAN 42)", "10.0.0.5"} {
+		if err := (LiveConfig{Iface: name}).Validate(); err != nil {
+			t.Errorf("Validate(%q) = %v", name, err)
+		}
+	}
+	if err := (LiveConfig{Iface: strings.Repeat("x", 513)}).Validate(); err == nil {
+		t.Error("a 513-byte interface name validated")
+	}
+}
+
+func TestCounterDelta(t *testing.T) {
+	for _, tt := range []struct {
+		prev, cur uint32
+		want      uint64
+	}{
+		{0, 0, 0}, {0, 100, 100}, {100, 250, 150}, {0xfffffff0, 0x10, 0x20},
+	} {
+		if got := counterDelta(tt.prev, tt.cur); got != tt.want {
+			t.Errorf("counterDelta(%#x, %#x) = %d, want %d", tt.prev, tt.cur, got, tt.want)
+		}
+	}
+}
+
 // TestLiveNpcapWineLive runs Live over the Npcap handle. It runs only when
 // the Linux-side TestNpcapWine drives it: the peer sends bursts of 50 ARP
 // requests 1 ms apart every second (each answered), so a burst must reach
