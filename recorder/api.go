@@ -45,12 +45,12 @@ func (r *Recorder) snapshotNow(ctx context.Context, reason string) (control.Snap
 
 // Status is what `arpbox status` shows.
 type Status struct {
-	Version    string                `json:"version"`
-	Config     string                `json:"config"`
-	Started    time.Time             `json:"started"`
-	Interfaces []InterfaceStatus     `json:"interfaces"`
-	Ring       ring.Stats            `json:"ring"`
-	Triggers   []TriggerStatus       `json:"triggers"`
+	Version    string            `json:"version"`
+	Config     string            `json:"config"`
+	Started    time.Time         `json:"started"`
+	Interfaces []InterfaceStatus `json:"interfaces"`
+	Ring       ring.Stats        `json:"ring"`
+	Triggers   []TriggerStatus   `json:"triggers"`
 }
 
 // TriggerStatus is one trigger's state and its last probe.
