@@ -9,7 +9,8 @@ import (
 )
 
 // TestPrometheusExamples checks prometheus.yml and alerts.yml with
-// promtool, from a copy whose token file exists (promtool checks that).
+// promtool, from a copy whose token file exists (promtool checks that), and
+// runs alerts_test.yml: each alert fires when it should and not before.
 func TestPrometheusExamples(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
@@ -20,7 +21,7 @@ func TestPrometheusExamples(t *testing.T) {
 	if err := os.WriteFile(token, []byte("example-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"prometheus.yml", "alerts.yml"} {
+	for _, f := range []string{"prometheus.yml", "alerts.yml", "alerts_test.yml"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -37,7 +38,7 @@ func TestPrometheusExamples(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, args := range [][]string{{"check", "config", "prometheus.yml"}, {"check", "rules", "alerts.yml"}} {
+	for _, args := range [][]string{{"check", "config", "prometheus.yml"}, {"check", "rules", "alerts.yml"}, {"test", "rules", "alerts_test.yml"}} {
 		cmd := exec.Command(promtool, args...)
 		cmd.Dir = dir
 		out, err := cmd.CombinedOutput()
