@@ -94,7 +94,7 @@ func newMetrics(r *Recorder, reg prometheus.Registerer) (*metrics, error) {
 		snapWritten: prometheus.NewCounter(prometheus.CounterOpts{Name: MetricSnapshots, Help: "Incident bundles written."}),
 		snapFailed:  prometheus.NewCounter(prometheus.CounterOpts{Name: MetricSnapshotsFailed, Help: "Incident bundles that failed after being accepted."}),
 
-		frames:          prometheus.NewDesc(MetricFrames, "Frames recorded into the ring, per capture interface.", iface, nil),
+		frames:          prometheus.NewDesc(MetricFrames, "Frames captured and handed to the ring, per capture interface (those a disk error then lost are counted in arpbox_ring_lost_frames_total too).", iface, nil),
 		bytes:           prometheus.NewDesc(MetricBytes, "Bytes of frames (as captured, up to the snap length) recorded into the ring, per capture interface.", iface, nil),
 		received:        prometheus.NewDesc(MetricKernelReceived, "Frames that passed the kernel's capture filter, dropped ones included (the kernel's counter), per capture interface.", iface, nil),
 		drops:           prometheus.NewDesc(MetricDrops, "Frames the kernel dropped because the capture buffer was full, per capture interface.", iface, nil),

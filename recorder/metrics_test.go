@@ -50,7 +50,7 @@ func TestMetrics(t *testing.T) {
 	for _, p := range problems {
 		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
 	}
-	want := `# HELP arpbox_capture_frames_total Frames recorded into the ring, per capture interface.
+	want := `# HELP arpbox_capture_frames_total Frames captured and handed to the ring, per capture interface (those a disk error then lost are counted in arpbox_ring_lost_frames_total too).
 # TYPE arpbox_capture_frames_total counter
 arpbox_capture_frames_total{interface="eth0"} 10
 # HELP arpbox_capture_bytes_total Bytes of frames (as captured, up to the snap length) recorded into the ring, per capture interface.
