@@ -66,6 +66,9 @@ type TriggerStatus struct {
 type InterfaceStatus struct {
 	Name string `json:"name"`
 	capture.Stats
+	// FramesRecorded and BytesRecorded count what reached the ring.
+	FramesRecorded uint64 `json:"frames_recorded"`
+	BytesRecorded  uint64 `json:"bytes_recorded"`
 }
 
 // Status reports what the recorder is doing; safe for concurrent use once
@@ -89,7 +92,11 @@ func (r *Recorder) Status() Status {
 		if i < len(r.cfg.Capture.Interfaces) {
 			name = r.cfg.Capture.Interfaces[i]
 		}
-		st.Interfaces = append(st.Interfaces, InterfaceStatus{Name: name, Stats: s.Stats()})
+		is := InterfaceStatus{Name: name, Stats: s.Stats()}
+		if r.ring != nil {
+			is.FramesRecorded, is.BytesRecorded = r.ring.counts(i)
+		}
+		st.Interfaces = append(st.Interfaces, is)
 	}
 	if r.ring != nil {
 		st.Ring = r.ring.w.Stats() // safe for concurrent use

@@ -178,10 +178,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	st := r.Status()
-	for i, in := range st.Interfaces {
-		frames, bytes := r.ring.counts(i)
-		counter(m.frames, float64(frames), in.Name)
-		counter(m.bytes, float64(bytes), in.Name)
+	for _, in := range st.Interfaces {
+		counter(m.frames, float64(in.FramesRecorded), in.Name)
+		counter(m.bytes, float64(in.BytesRecorded), in.Name)
 		counter(m.received, float64(in.Received), in.Name)
 		counter(m.drops, float64(in.Dropped), in.Name)
 		counter(m.reopens, float64(in.Reopens), in.Name)

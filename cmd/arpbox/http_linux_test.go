@@ -184,6 +184,10 @@ triggers:
 		t.Errorf("%s has no samples: %v", recorder.MetricCheckDuration, h)
 	}
 	var st struct {
+		Interfaces []struct {
+			Name           string `json:"name"`
+			FramesRecorded uint64 `json:"frames_recorded"`
+		} `json:"interfaces"`
 		Triggers []struct {
 			Name        string  `json:"name"`
 			LastResult  string  `json:"last_result"`
@@ -191,7 +195,8 @@ triggers:
 		} `json:"triggers"`
 	}
 	if code, body := call("GET", "/v1/status", token, nil); code != 200 || json.Unmarshal(body, &st) != nil ||
-		len(st.Triggers) != 1 || st.Triggers[0].LastResult != "ok" || st.Triggers[0].LastLatency <= 0 {
+		len(st.Triggers) != 1 || st.Triggers[0].LastResult != "ok" || st.Triggers[0].LastLatency <= 0 ||
+		len(st.Interfaces) != 1 || st.Interfaces[0].FramesRecorded != sent {
 		t.Errorf("status: %d %s", code, body)
 	}
 
