@@ -6,6 +6,7 @@ require (
 	github.com/fsnotify/fsnotify v1.10.1
 	github.com/google/go-cmp v0.7.0
 	github.com/gopacket/gopacket v1.7.7
+	github.com/klauspost/compress v1.20.4
 	github.com/mdlayher/ethtool v0.7.0
 	github.com/vishvananda/netlink v1.3.1
 	golang.org/x/net v0.62.0

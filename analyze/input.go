@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"archive/zip"
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,12 +13,14 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // An input is one side of the analysis: everything captured at one place.
 // Each path given to Analyze is one input:
 //   - a pcap or pcapng file;
-//   - a bundle directory (capture.pcapng, and optionally manifest.json for the
+//   - a bundle directory (capture.pcapng.gz or capture.pcapng, and optionally manifest.json for the
 //     host name and trigger, journal.json for neighbor-state changes);
 //   - a zip of such a bundle (read in place, streamed);
 //   - a ring directory: arp-*.pcapng and arp-*.pcapng.part segments, or any
@@ -54,7 +57,7 @@ func openInput(path string) (*input, error) {
 
 func sideName(path string) string {
 	b := filepath.Base(filepath.Clean(path))
-	for _, ext := range []string{".zip", ".part", ".pcapng", ".pcap", ".cap"} {
+	for _, ext := range []string{".zip", ".gz", ".part", ".pcapng", ".pcap", ".cap"} {
 		b = strings.TrimSuffix(b, ext)
 	}
 	return b
@@ -72,7 +75,42 @@ func isZip(path string) bool {
 }
 
 func fileSource(path, name string, size int64) source {
-	return source{name: name, size: size, open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	return source{name: name, size: size, open: func() (io.ReadCloser, error) { return gunzipped(os.Open(path)) }}
+}
+
+// bundleCapture returns the bundle's capture among names: capture.pcapng.gz
+// (bundles since the capture is stored compressed) or capture.pcapng.
+func bundleCapture(names []string) (string, bool) {
+	for _, n := range []string{"capture.pcapng.gz", "capture.pcapng"} {
+		if slices.Contains(names, n) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// gunzipped returns rc decompressed when it starts with the gzip magic, as
+// is.
+func gunzipped(rc io.ReadCloser, err error) (io.ReadCloser, error) {
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(rc)
+	if m, _ := br.Peek(2); len(m) < 2 || m[0] != 0x1f || m[1] != 0x8b {
+		return struct {
+			io.Reader
+			io.Closer
+		}{br, rc}, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{zr, rc}, nil
 }
 
 func (in *input) fromDir(dir string) error {
@@ -87,13 +125,13 @@ func (in *input) fromDir(dir string) error {
 		}
 	}
 	slices.Sort(names)
-	if slices.Contains(names, "capture.pcapng") {
-		p := filepath.Join(dir, "capture.pcapng")
+	if name, ok := bundleCapture(names); ok {
+		p := filepath.Join(dir, name)
 		st, err := os.Stat(p)
 		if err != nil {
 			return err
 		}
-		in.sources = []source{fileSource(p, "capture.pcapng", st.Size())}
+		in.sources = []source{fileSource(p, name, st.Size())}
 		in.readMeta(func(name string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, name)) })
 		return nil
 	}
@@ -115,7 +153,7 @@ func (in *input) fromDir(dir string) error {
 }
 
 func isCaptureName(n string) bool {
-	n = strings.TrimSuffix(n, ".part")
+	n = strings.TrimSuffix(strings.TrimSuffix(n, ".gz"), ".part")
 	return strings.HasSuffix(n, ".pcapng") || strings.HasSuffix(n, ".pcap") || strings.HasSuffix(n, ".cap")
 }
 
@@ -125,15 +163,20 @@ func (in *input) fromZip(path string) error {
 		return err
 	}
 	defer zr.Close()
-	var caps, all []*zip.File
+	var caps, gzCaps, all []*zip.File
 	for _, f := range zr.File {
 		base := pathBase(f.Name)
 		switch {
+		case base == "capture.pcapng.gz":
+			gzCaps = append(gzCaps, f)
 		case base == "capture.pcapng":
 			caps = append(caps, f)
 		case isCaptureName(base):
 			all = append(all, f)
 		}
+	}
+	if len(gzCaps) > 0 {
+		caps = gzCaps
 	}
 	if len(caps) == 0 {
 		caps = all
@@ -147,7 +190,7 @@ func (in *input) fromZip(path string) error {
 		in.sources = append(in.sources, source{
 			name: pathBase(name),
 			size: int64(f.UncompressedSize64),
-			open: func() (io.ReadCloser, error) { return openZipEntry(path, name) },
+			open: func() (io.ReadCloser, error) { return gunzipped(openZipEntry(path, name)) },
 		})
 	}
 	in.readMeta(func(name string) ([]byte, error) {

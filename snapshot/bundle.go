@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"archive/zip"
+	"bytes"
 	"compress/flate"
 	"context"
 	"encoding/json"
@@ -59,7 +60,8 @@ func (s *Snapshotter) sectionComment(j *job) string {
 	return out
 }
 
-// writeCapture merges the pinned segments into path.
+// writeCapture merges the pinned segments into path, a gzip-compressed
+// pcapng (see gzip.go for its two members).
 func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job, path string) (captureSummary, error) {
 	var sum captureSummary
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
@@ -70,16 +72,26 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 	inputs := j.inputs()
 	m := newMerger(log, inputs, j.from, j.to, j.ev.Time, triggerComment(j.ev))
 	m.scanInterfaces()
-	nw := newNgWriter(f)
-	statusOff, err := nw.writeSHB(sectionInfo{
+
+	var head bytes.Buffer
+	hw := newNgWriter(&head)
+	statusOff, err := hw.writeSHB(sectionInfo{
 		Comment:  s.sectionComment(j),
 		Hardware: runtime.GOARCH,
 		OS:       runtime.GOOS,
 		UserAppl: strings.TrimSpace("arpbox " + s.opts.Version),
 	}, statusReserve)
+	if err == nil {
+		err = hw.flush()
+	}
 	if err != nil {
 		return sum, fmt.Errorf("write %s: %w", captureName, err)
 	}
+	gc, err := newGzipCapture(f, head.Bytes())
+	if err != nil {
+		return sum, fmt.Errorf("write %s: %w", captureName, err)
+	}
+	nw := newNgWriter(gc)
 	for _, in := range m.ifaces {
 		if err := nw.writeIDB(in); err != nil {
 			return sum, fmt.Errorf("write %s: %w", captureName, err)
@@ -120,6 +132,9 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 	if err := nw.flush(); err != nil {
 		return sum, fmt.Errorf("write %s: %w", captureName, err)
 	}
+	if err := gc.close(); err != nil {
+		return sum, fmt.Errorf("write %s: %w", captureName, err)
+	}
 
 	st := m.stats
 	var status string
@@ -135,7 +150,9 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 		status = status[:statusReserve]
 	}
 	status += strings.Repeat(" ", statusReserve-len(status))
-	if _, err := f.WriteAt([]byte(status), statusOff); err != nil {
+	shb := head.Bytes()
+	copy(shb[statusOff:], status)
+	if err := gc.rewriteHead(shb); err != nil {
 		return sum, fmt.Errorf("write %s: %w", captureName, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -434,6 +451,9 @@ func addZipFile(zw *zip.Writer, path, name string) error {
 		return err
 	}
 	h.Name, h.Method = name, zip.Deflate
+	if strings.HasSuffix(name, ".gz") {
+		h.Method = zip.Store // compressed already: deflating it again only costs time
+	}
 	w, err := zw.CreateHeader(h)
 	if err != nil {
 		return err

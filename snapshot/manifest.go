@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	captureName  = "capture.pcapng"
+	captureName  = "capture.pcapng.gz"
 	manifestName = "manifest.json"
 	readmeName   = "README.txt"
 

@@ -1,0 +1,74 @@
+package snapshot
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The capture's head member must read back as what was stored, keep its
+// length whatever its content, and read as one stream with the member after
+// it, in the standard library's gzip reader (the oracle) and in gunzip.
+func TestGzipCaptureMembers(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 0xffff, 0x10000, 200_000} {
+		a := bytes.Repeat([]byte{'a'}, n)
+		b := bytes.Repeat([]byte{'b'}, n)
+		ma, mb := appendStoredGzip(nil, a), appendStoredGzip(nil, b)
+		if len(ma) != len(mb) {
+			t.Errorf("%d bytes: member lengths %d and %d differ with the content", n, len(ma), len(mb))
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(ma))
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		got, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(got, a) {
+			t.Errorf("%d bytes: read back %d bytes, err %v", n, len(got), err)
+		}
+	}
+
+	path := filepath.Join(t.TempDir(), "c.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := []byte(strings.Repeat(" ", 64))
+	gc, err := newGzipCapture(f, head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Repeat([]byte("packet "), 100_000)
+	if _, err := gc.Write(body); err != nil {
+		t.Fatal(err)
+	}
+	if err := gc.close(); err != nil {
+		t.Fatal(err)
+	}
+	newHead := []byte("packets: 100000" + strings.Repeat(" ", 64-len("packets: 100000")))
+	if err := gc.rewriteHead(newHead); err != nil {
+		t.Fatal(err)
+	}
+	if err := gc.rewriteHead(append(newHead, 'x')); err == nil {
+		t.Error("rewriteHead accepted a longer head")
+	}
+	f.Close()
+	raw, _ := os.ReadFile(path)
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := append(newHead, body...); !bytes.Equal(got, want) {
+		t.Errorf("read %d bytes, want %d (head %q)", len(got), len(want), got[:min(len(got), 64)])
+	}
+	if len(raw) > len(body)/10 {
+		t.Errorf("compressed to %d bytes of %d: the body is not compressed", len(raw), len(body))
+	}
+}
