@@ -12,20 +12,25 @@ import (
 	"time"
 )
 
+// A segment holds each interface's packets in time order, but interleaved
+// by capture block, so packets of different interfaces are up to ~0.5 s
+// apart in the file. The merge therefore reads each segment once per
+// interface (a stream: the segment's packets of that interface), and merges
+// the streams by time; a stream needs no more than a small reorder buffer
+// for the rare packet a little out of order within one interface, so memory
+// does not grow with the capture rate or the window.
 const (
-	// reorderSlack is how far out of time order packets inside one segment may
-	// be (packets of different interfaces are up to ~0.5 s apart; this is
-	// twice that); a packet is emitted once its segment has been read this
-	// far past it. Memory is bounded by the packets of this long, per open
-	// segment (normally one, two at a boundary).
+	// reorderSlack is how far out of time order packets inside one stream
+	// may be; a packet is emitted once its stream has been read this far
+	// past it, or the stream's buffer is full.
 	reorderSlack = time.Second
 	// openLead opens the next segment this long before its start name, as
 	// segments hold packets from about a second before they were opened.
 	openLead = reorderSlack + 2*time.Second
-	// maxReorder caps the packets buffered per segment, so memory stays
+	// maxReorder caps the packets buffered per stream, so memory stays
 	// bounded even at storm rates; past it packets may be written slightly
 	// out of order (counted in the manifest).
-	maxReorder = 1 << 16
+	maxReorder = 1 << 12
 )
 
 // mergeInput is one frozen segment file.
@@ -60,11 +65,11 @@ type merger struct {
 	slack   int64
 	maxBuf  int
 
-	ifaces []ifaceInfo // output interfaces
-	w      *ngWriter
-	stats  mergeStats
-	pool   []*qpkt
-	ord    uint64
+	ifaces  []ifaceInfo // output interfaces
+	streams []int       // per input: interfaces described at its head (streams to read); 0 = unreadable head
+	w       *ngWriter
+	stats   mergeStats
+	pool    []*qpkt
 }
 
 type qpkt struct {
@@ -94,16 +99,26 @@ func (h *pktHeap) Pop() any {
 	return p
 }
 
-// source is one open segment with its reorder buffer.
+// source is one stream: the packets of one interface in one open segment,
+// with its reorder buffer.
 type source struct {
 	in      mergeInput
 	idx     int
+	only    int // the segment's interface id this stream emits
+	primary bool
+	streams int // streams of this segment: the primary one also emits interfaces described later
 	f       *os.File
 	br      *blockReader
-	ifmap   []int // segment interface id -> output id
+	ifmap   []int  // segment interface id -> output id
+	n       uint64 // packets read from the segment, of any interface
 	buf     pktHeap
 	maxSeen int64
 	done    bool
+}
+
+// mine reports whether the segment's packet of interface id belongs to s.
+func (s *source) mine(id int) bool {
+	return id == s.only || (s.primary && id >= s.streams)
 }
 
 type sourceHeap []*source
@@ -142,7 +157,8 @@ func newMerger(log *slog.Logger, inputs []mergeInput, from, to, trigger time.Tim
 // scanInterfaces reads the interface blocks at the head of every input, so
 // every interface gets its output id (and IDB) before the first packet.
 func (m *merger) scanInterfaces() {
-	for _, in := range m.inputs {
+	m.streams = make([]int, len(m.inputs))
+	for i, in := range m.inputs {
 		f, err := os.Open(in.Path)
 		if err != nil {
 			m.log.Warn("cannot read frozen segment", "segment", filepath.Base(in.Path), "err", err)
@@ -159,6 +175,7 @@ func (m *merger) scanInterfaces() {
 					break
 				}
 				m.outIface(br.ifaces[len(br.ifaces)-1])
+				m.streams[i]++
 			}
 		}
 		f.Close()
@@ -199,13 +216,14 @@ func (m *merger) putPkt(p *qpkt) {
 	}
 }
 
-func (m *merger) open(idx int) (*source, error) {
+func (m *merger) open(idx, only, streams int) (*source, error) {
 	in := m.inputs[idx]
 	f, err := os.Open(in.Path)
 	if err != nil {
 		return nil, fmt.Errorf("open frozen segment %s: %w", filepath.Base(in.Path), err)
 	}
-	return &source{in: in, idx: idx, f: f, br: newBlockReader(f), maxSeen: -1 << 63}, nil
+	return &source{in: in, idx: idx, only: only, primary: only == 0, streams: streams,
+		f: f, br: newBlockReader(f), maxSeen: -1 << 63}, nil
 }
 
 // fill reads until the oldest buffered packet is safe to emit (the segment
@@ -218,6 +236,9 @@ func (m *merger) fill(s *source) {
 		p, err := s.br.next()
 		if err != nil {
 			s.done = true
+			if !s.primary { // the segment's primary stream reports it
+				break
+			}
 			switch {
 			case errors.Is(err, io.EOF):
 			case errors.Is(err, errTorn):
@@ -233,6 +254,10 @@ func (m *merger) fill(s *source) {
 				m.log.Warn("read frozen segment", "segment", filepath.Base(s.in.Path), "err", err)
 			}
 			break
+		}
+		s.n++
+		if !s.mine(p.iface) {
+			continue
 		}
 		for len(s.ifmap) < len(s.br.ifaces) {
 			s.ifmap = append(s.ifmap, m.outIface(s.br.ifaces[len(s.ifmap)]))
@@ -252,8 +277,9 @@ func (m *merger) fill(s *source) {
 		q := m.getPkt()
 		q.ts, q.iface, q.wireLen = p.ts, s.ifmap[p.iface], p.wireLen
 		q.data = append(q.data[:0], p.data...)
-		m.ord++
-		q.ord = m.ord
+		// Equal times keep the order of the files: earlier segment first,
+		// then the packet's place in its segment.
+		q.ord = uint64(s.idx)<<40 | s.n
 		heap.Push(&s.buf, q)
 		if len(s.buf) > m.stats.MaxBuffered {
 			m.stats.MaxBuffered = len(s.buf)
@@ -274,16 +300,20 @@ func (m *merger) run(ctx context.Context, w *ngWriter) error {
 	lead := int64(openLead)
 	openNext := func() {
 		in := m.inputs[next]
+		idx := next
 		next++
-		s, err := m.open(next - 1)
-		if err != nil {
-			m.stats.Unreadable = append(m.stats.Unreadable, filepath.Base(in.Path))
-			m.log.Warn("skip frozen segment", "err", err)
-			return
-		}
-		m.fill(s)
-		if len(s.buf) > 0 {
-			heap.Push(&active, s)
+		streams := max(m.streams[idx], 1)
+		for only := range streams {
+			s, err := m.open(idx, only, streams)
+			if err != nil {
+				m.stats.Unreadable = append(m.stats.Unreadable, filepath.Base(in.Path))
+				m.log.Warn("skip frozen segment", "err", err)
+				return
+			}
+			m.fill(s)
+			if len(s.buf) > 0 {
+				heap.Push(&active, s)
+			}
 		}
 	}
 	defer func() {

@@ -94,6 +94,7 @@ type blockReader struct {
 	ifaces []ifaceInfo
 	off    int64 // bytes of valid blocks consumed
 	shb    bool
+	hdr    [12]byte
 	// OnStats is called for every interface statistics block.
 	onStats func(ifaceStats)
 }
@@ -134,7 +135,7 @@ func (br *blockReader) next() (packet, error) {
 // readBlock reads one whole block and returns its type and body (the bytes
 // between the length word and the trailing length word).
 func (br *blockReader) readBlock() (uint32, []byte, error) {
-	var hdr [12]byte
+	hdr := br.hdr[:] // in the reader, not on the heap for every block
 	n, err := io.ReadFull(br.r, hdr[:8])
 	if err != nil {
 		if err == io.EOF && n == 0 {
@@ -323,6 +324,7 @@ func (br *blockReader) parseISB(b []byte) (ifaceStats, error) {
 type ngWriter struct {
 	w   *bufio.Writer
 	buf []byte
+	hdr [8]byte
 }
 
 func newNgWriter(w io.Writer) *ngWriter {
@@ -369,7 +371,7 @@ func appendOptions(b []byte, opts []option) []byte {
 // writeBlock frames body as a block of type typ.
 func (nw *ngWriter) writeBlock(typ uint32, body []byte) error {
 	total := uint32(12 + len(body))
-	var hdr [8]byte
+	hdr := nw.hdr[:]
 	binary.LittleEndian.PutUint32(hdr[0:4], typ)
 	binary.LittleEndian.PutUint32(hdr[4:8], total)
 	if _, err := nw.w.Write(hdr[:]); err != nil {
