@@ -1,7 +1,6 @@
 package ring
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,16 +11,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
 const (
 	// bufSize is the write buffer: large writes, few syscalls.
 	bufSize = 512 << 10
-	// isbLen is the size of one interface statistics block as written on
-	// seal (header, starttime, endtime, ifdrop, ifrecv, end of options).
-	isbLen = 24 + 4*12 + 4
 	// retryMin and retryMax bound the back-off between attempts to start
 	// a segment after a failure.
 	retryMin = time.Second
@@ -34,6 +29,13 @@ const (
 	// new segment makes room first.)
 	retentionEvery = time.Minute
 )
+
+// isbLen is the largest interface statistics block written on seal (times
+// and counts), reserved per interface in every segment.
+var isbLen = (&pcapng.Stats{Has: sealStats | pcapng.HasReceived | pcapng.HasDropped}).StatsLen()
+
+// sealStats are the statistics fields written on seal without counts.
+const sealStats = pcapng.HasStartTime | pcapng.HasEndTime
 
 // Options are the Writer's collaborators. All fields are optional.
 type Options struct {
@@ -121,8 +123,7 @@ type Writer struct {
 // segment is the current segment.
 type segment struct {
 	f         *os.File
-	written   int64            // bytes written to f (whole blocks unless a write failed)
-	ngw       *pcapgo.NgWriter // writes headers and statistics into buf
+	written   int64 // bytes written to f (whole blocks unless a write failed)
 	path      string
 	seq       uint64
 	start     time.Time
@@ -161,19 +162,18 @@ func (w *Writer) writeBuf() error {
 	return err
 }
 
-// blockWriter lets pcapgo's NgWriter append headers and statistics blocks
-// to the Writer's buffer; NgWriter.Flush hands over whole blocks.
-type blockWriter struct{ w *Writer }
-
-func (b blockWriter) Write(p []byte) (int, error) {
-	w := b.w
-	if len(w.buf)+len(p) > cap(w.buf) && len(w.buf) > 0 {
+// room makes room for n more bytes in the buffer, writing it out first
+// if needed; a block larger than the buffer gets a buffer of its own.
+func (w *Writer) room(n int) error {
+	if len(w.buf)+n > cap(w.buf) && len(w.buf) > 0 {
 		if err := w.writeBuf(); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	w.buf = append(w.buf, p...)
-	return len(p), nil
+	if n > cap(w.buf) { // only with a snaplen above bufSize
+		w.buf = make([]byte, 0, n)
+	}
+	return nil
 }
 
 // NewWriter returns a Writer for cfg (zero fields take defaults) that records
@@ -282,7 +282,7 @@ func (w *Writer) recoverPart(s Segment) {
 		log.Warn("ring: cannot repair leftover segment; leaving it", "err", err)
 		return
 	}
-	if !res.usable() {
+	if !res.Usable() {
 		log.Warn("ring: removing leftover segment without a complete header", "bytes", s.Size)
 		if err := os.Remove(s.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			log.Warn("ring: remove unusable segment", "err", err)
@@ -290,8 +290,8 @@ func (w *Writer) recoverPart(s Segment) {
 		return
 	}
 	end := mtime
-	if res.lastTS.After(end) {
-		end = res.lastTS
+	if last := time.Unix(0, res.LastTimestamp); res.LastTimestamp != 0 && last.After(end) {
+		end = last
 	}
 	if end.Before(s.Start) {
 		end = s.Start
@@ -303,7 +303,7 @@ func (w *Writer) recoverPart(s Segment) {
 	}
 	_ = syncDir(w.cfg.Dir)
 	log.Info("ring: recovered segment from previous run", "sealed_as", filepath.Base(final),
-		"packets", res.packets, "bytes", res.valid, "cut_bytes", s.Size-res.valid)
+		"packets", res.Packets, "bytes", res.Valid, "cut_bytes", s.Size-res.Valid)
 }
 
 // WritePacket appends one frame captured on interface iface (index into the
@@ -322,12 +322,7 @@ func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) 
 		w.st.PacketsDropped++
 		return nil
 	}
-	capLen := len(data)
-	if wireLen < capLen {
-		wireLen = capLen
-	}
-	pad := (4 - capLen&3) & 3
-	blockLen := 32 + capLen + pad
+	blockLen := pcapng.PacketLen(len(data), "")
 	if w.cur.packets > 0 && w.curSize()+int64(blockLen)+w.reserve > w.cfg.SegmentBytes {
 		w.rotate(w.now(), false)
 		if w.cur == nil {
@@ -336,32 +331,16 @@ func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) 
 		}
 	}
 	if len(w.buf)+blockLen > cap(w.buf) {
-		if err := w.writeBuf(); err != nil {
+		if err := w.room(blockLen); err != nil {
 			w.st.PacketsDropped++
 			w.fail(w.now(), "write packets", err)
 			return nil
-		}
-		if blockLen > cap(w.buf) { // only with a snaplen above bufSize
-			w.buf = make([]byte, 0, blockLen)
 		}
 	}
 	if w.cur.oldest.IsZero() || ts.Before(w.cur.oldest) {
 		w.cur.oldest = ts
 	}
-	// Enhanced packet block, little-endian (as the section header says).
-	le := binary.LittleEndian
-	nanos := uint64(ts.UnixNano())
-	b := w.buf
-	b = le.AppendUint32(b, blockEPB)
-	b = le.AppendUint32(b, uint32(blockLen))
-	b = le.AppendUint32(b, uint32(iface))
-	b = le.AppendUint32(b, uint32(nanos>>32))
-	b = le.AppendUint32(b, uint32(nanos))
-	b = le.AppendUint32(b, uint32(capLen))
-	b = le.AppendUint32(b, uint32(wireLen))
-	b = append(b, data...)
-	b = append(b, "\x00\x00\x00"[:pad]...)
-	w.buf = le.AppendUint32(b, uint32(blockLen))
+	w.buf = pcapng.AppendPacket(w.buf, iface, ts.UnixNano(), wireLen, data, "")
 	w.cur.packets++
 	w.st.PacketsWritten++
 	w.st.BytesWritten += uint64(blockLen)
@@ -556,7 +535,7 @@ func (w *Writer) start(now time.Time) error {
 	s := &segment{f: f, path: path, seq: seq, start: now, lastFlush: now}
 	w.buf = w.buf[:0]
 	w.cur = s
-	if err := w.writeHeaders(s); err != nil {
+	if err := w.writeHeaders(); err != nil {
 		w.fail(now, "write headers", err)
 		return err
 	}
@@ -568,47 +547,47 @@ func (w *Writer) start(now time.Time) error {
 	return nil
 }
 
-func (w *Writer) writeHeaders(s *segment) error {
+func (w *Writer) writeHeaders() error {
 	app := "arpbox"
 	if w.opts.Version != "" {
 		app += " " + w.opts.Version
 	}
-	info := pcapgo.NgSectionInfo{
-		Hardware:    w.opts.Hardware,
-		OS:          w.opts.OS,
-		Application: app,
+	sec := pcapng.Section{
+		Hardware: w.opts.Hardware,
+		OS:       w.opts.OS,
+		UserAppl: app,
 	}
-	if info.Hardware == "" {
-		info.Hardware = runtime.GOARCH
+	if sec.Hardware == "" {
+		sec.Hardware = runtime.GOARCH
 	}
-	if info.OS == "" {
-		info.OS = runtime.GOOS
+	if sec.OS == "" {
+		sec.OS = runtime.GOOS
 	}
 	if w.hostname != "" {
-		info.Comment = "captured on host " + w.hostname
+		sec.Comment = "captured on host " + w.hostname
 	}
-	ngw, err := pcapgo.NewNgWriterInterface(blockWriter{w}, ngInterface(w.ifaces[0]), pcapgo.NgWriterOptions{SectionInfo: info})
-	if err != nil {
+	if err := w.room(sec.SectionLen()); err != nil {
 		return err
 	}
-	for _, ifc := range w.ifaces[1:] {
-		if _, err := ngw.AddInterface(ngInterface(ifc)); err != nil {
+	w.buf = pcapng.AppendSection(w.buf, sec)
+	for _, ifc := range w.ifaces {
+		ngi := ngInterface(ifc)
+		if err := w.room(ngi.InterfaceLen()); err != nil {
 			return err
 		}
+		w.buf = pcapng.AppendInterface(w.buf, ngi)
 	}
-	s.ngw = ngw
-	return ngw.Flush()
+	return nil
 }
 
-func ngInterface(ifc Interface) pcapgo.NgInterface {
-	return pcapgo.NgInterface{
-		Name:                ifc.Name,
-		Description:         ifc.Description,
-		Filter:              ifc.Filter,
-		OS:                  ifc.OS,
-		LinkType:            layers.LinkTypeEthernet,
-		TimestampResolution: 9,
-		SnapLength:          uint32(max(ifc.SnapLen, 0)),
+func ngInterface(ifc Interface) pcapng.Interface {
+	return pcapng.Interface{
+		Name:        ifc.Name,
+		Description: ifc.Description,
+		Filter:      ifc.Filter,
+		OS:          ifc.OS,
+		LinkType:    pcapng.LinkTypeEthernet,
+		SnapLen:     uint32(max(ifc.SnapLen, 0)),
 	}
 }
 
@@ -617,22 +596,21 @@ func ngInterface(ifc Interface) pcapgo.NgInterface {
 func (w *Writer) seal(now time.Time, wait bool) error {
 	s := w.cur
 	for i := range w.ifaces {
-		st := pcapgo.NgInterfaceStatistics{
-			LastUpdate:      now,
-			StartTime:       w.openedAt, // the counters run since then, not since the segment began
-			EndTime:         now,
-			PacketsReceived: pcapgo.NgNoValue64,
-			PacketsDropped:  pcapgo.NgNoValue64,
+		st := pcapng.Stats{
+			Interface: i,
+			Timestamp: now.UnixNano(),
+			StartTime: w.openedAt.UnixNano(), // the counters run since then, not since the segment began
+			EndTime:   now.UnixNano(),
+			Has:       sealStats,
 		}
 		if w.opts.Stats != nil {
-			st.PacketsReceived, st.PacketsDropped = w.opts.Stats(i)
+			st.Received, st.Dropped = w.opts.Stats(i)
+			st.Has |= pcapng.HasReceived | pcapng.HasDropped
 		}
-		if err := s.ngw.WriteInterfaceStats(i, st); err != nil {
+		if err := w.room(st.StatsLen()); err != nil {
 			return w.fail(now, "write statistics", err)
 		}
-	}
-	if err := s.ngw.Flush(); err != nil {
-		return w.fail(now, "write statistics", err)
+		w.buf = pcapng.AppendStats(w.buf, st)
 	}
 	if err := w.writeBuf(); err != nil {
 		return w.fail(now, "flush", err)
@@ -696,17 +674,17 @@ func (w *Writer) fail(now time.Time, op string, err error) error {
 	_ = s.f.Close()
 	w.buf = w.buf[:0]
 	res, rerr := repairFile(s.path)
-	if rerr == nil && res.packets < s.packets {
-		w.st.PacketsDropped += s.packets - res.packets
+	if rerr == nil && res.Packets < s.packets {
+		w.st.PacketsDropped += s.packets - res.Packets
 	} else if rerr != nil {
 		w.st.PacketsDropped += s.packets
 	}
-	if rerr != nil || !res.usable() || res.packets == 0 {
+	if rerr != nil || !res.Usable() || res.Packets == 0 {
 		if rmErr := os.Remove(s.path); rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
 			w.logErr(now, "ring: remove failed segment", rmErr)
 		}
 	} else {
-		w.renameNow(s, now, res.valid)
+		w.renameNow(s, now, res.Valid)
 	}
 	w.scheduleRetry(now)
 	if full && w.pruneHard(now) {

@@ -564,11 +564,14 @@ func BenchmarkWritePacket(b *testing.B) {
 // written to io.Discard, for comparison with our packet block encoder.
 func BenchmarkNgWriterDiscard(b *testing.B) {
 	bw := bufio.NewWriterSize(io.Discard, bufSize)
-	ngw, err := pcapgo.NewNgWriterInterface(bw, ngInterface(testIfaces[0]), pcapgo.NgWriterOptions{})
+	ngi := func(ifc Interface) pcapgo.NgInterface {
+		return pcapgo.NgInterface{Name: ifc.Name, LinkType: layers.LinkTypeEthernet, TimestampResolution: 9, SnapLength: uint32(ifc.SnapLen)}
+	}
+	ngw, err := pcapgo.NewNgWriterInterface(bw, ngi(testIfaces[0]), pcapgo.NgWriterOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ngw.AddInterface(ngInterface(testIfaces[1]))
+	ngw.AddInterface(ngi(testIfaces[1]))
 	frame := testFrame(60)
 	ci := gopacket.CaptureInfo{Timestamp: t0, CaptureLength: 60, Length: 60}
 	b.ReportAllocs()
