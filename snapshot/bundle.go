@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"archive/zip"
-	"bytes"
 	"compress/flate"
 	"context"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/arpbox/arpbox/internal/pcapng"
 	"github.com/arpbox/arpbox/trigger"
 )
 
@@ -25,7 +25,7 @@ const statusReserve = 400
 // captureSummary is what writeCapture learned.
 type captureSummary struct {
 	stats  mergeStats
-	ifaces []ifaceInfo
+	ifaces []pcapng.Interface
 	drops  []dropCount // by output interface
 	note   string      // trigger-packet note, also in the section header
 }
@@ -73,27 +73,20 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 	m := newMerger(log, inputs, j.from, j.to, j.ev.Time, triggerComment(j.ev))
 	m.scanInterfaces()
 
-	var head bytes.Buffer
-	hw := newNgWriter(&head)
-	statusOff, err := hw.writeSHB(sectionInfo{
+	sec := pcapng.Section{
 		Comment:  s.sectionComment(j),
 		Hardware: runtime.GOARCH,
 		OS:       runtime.GOOS,
 		UserAppl: strings.TrimSpace("arpbox " + s.opts.Version),
-	}, statusReserve)
-	if err == nil {
-		err = hw.flush()
+		Reserve:  statusReserve,
 	}
-	if err != nil {
+	gc := newGzipCapture(f, sec.SectionLen())
+	nw := pcapng.NewWriter(gc)
+	if err := nw.WriteSection(sec); err != nil {
 		return sum, fmt.Errorf("write %s: %w", captureName, err)
 	}
-	gc, err := newGzipCapture(f, head.Bytes())
-	if err != nil {
-		return sum, fmt.Errorf("write %s: %w", captureName, err)
-	}
-	nw := newNgWriter(gc)
 	for _, in := range m.ifaces {
-		if err := nw.writeIDB(in); err != nil {
+		if _, err := nw.WriteInterface(in); err != nil {
 			return sum, fmt.Errorf("write %s: %w", captureName, err)
 		}
 	}
@@ -110,26 +103,27 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 		l, hl := last[in.Name]
 		d := windowDrops(b, l, hb, hl)
 		sum.drops = append(sum.drops, d)
-		opts := []option{timeOpt(isbStartTime, j.from), timeOpt(isbEndTime, j.to)}
+		st := pcapng.Stats{Interface: i, Timestamp: j.to.UnixNano(),
+			StartTime: j.from.UnixNano(), EndTime: j.to.UnixNano(), Has: pcapng.HasStartTime | pcapng.HasEndTime}
 		if d.HasRecv {
-			opts = append(opts, u64Opt(isbIfRecv, d.Received))
+			st.Received, st.Has = d.Received, st.Has|pcapng.HasReceived
 		}
 		if d.HasDrop {
-			opts = append(opts, u64Opt(isbIfDrop, d.Dropped))
+			st.Dropped, st.Has = d.Dropped, st.Has|pcapng.HasDropped
 		}
 		switch d.Kind {
 		case "window":
-			opts = append(opts, strOpt(optComment, fmt.Sprintf("arpbox: counts from %s to %s (difference of the ring's statistics)", rfc(d.From), rfc(d.To))))
+			st.Comment = fmt.Sprintf("arpbox: counts from %s to %s (difference of the ring's statistics)", rfc(d.From), rfc(d.To))
 		case "cumulative":
-			opts = append(opts, strOpt(optComment, fmt.Sprintf("arpbox: counts since arpbox started, up to %s (no earlier statistics in the ring)", rfc(d.To))))
+			st.Comment = fmt.Sprintf("arpbox: counts since arpbox started, up to %s (no earlier statistics in the ring)", rfc(d.To))
 		default:
-			opts = append(opts, strOpt(optComment, "arpbox: no interface statistics in the frozen segments; drop count unknown"))
+			st.Comment = "arpbox: no interface statistics in the frozen segments; drop count unknown"
 		}
-		if err := nw.writeISB(i, j.to, opts); err != nil {
+		if err := nw.WriteStats(st); err != nil {
 			return sum, fmt.Errorf("write %s: %w", captureName, err)
 		}
 	}
-	if err := nw.flush(); err != nil {
+	if err := nw.Flush(); err != nil {
 		return sum, fmt.Errorf("write %s: %w", captureName, err)
 	}
 	if err := gc.close(); err != nil {
@@ -150,9 +144,7 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 		status = status[:statusReserve]
 	}
 	status += strings.Repeat(" ", statusReserve-len(status))
-	shb := head.Bytes()
-	copy(shb[statusOff:], status)
-	if err := gc.rewriteHead(shb); err != nil {
+	if err := gc.rewriteHead(sec.ReservedOffset(), status); err != nil {
 		return sum, fmt.Errorf("write %s: %w", captureName, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -163,7 +155,7 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 
 // lastStats returns, per interface name, the latest statistics block among
 // the pinned segments (sealed ones end with one per interface).
-func (s *Snapshotter) lastStats(inputs []mergeInput, ifaces []ifaceInfo) map[string]ifaceStats {
+func (s *Snapshotter) lastStats(inputs []mergeInput, ifaces []pcapng.Interface) map[string]ifaceStats {
 	out := map[string]ifaceStats{}
 	for i := len(inputs) - 1; i >= 0 && len(out) < len(ifaces); i-- {
 		st, err := trailingStats(inputs[i].Path)

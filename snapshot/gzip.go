@@ -46,45 +46,71 @@ func appendStoredGzip(dst, data []byte) []byte {
 	return binary.LittleEndian.AppendUint32(dst, uint32(len(data)))
 }
 
-// gzipCapture writes the compressed member after the stored head.
+// gzipCapture is the capture file: the first headLen bytes written to it
+// (the section header block) go into the stored head member, the rest into
+// the compressed member.
 type gzipCapture struct {
-	f    *os.File
-	bw   *bufio.Writer
-	gz   *gzip.Writer
-	head int // length of the head member
+	f       *os.File
+	headLen int
+	head    []byte
+	member  int // length of the head member once written
+	bw      *bufio.Writer
+	gz      *gzip.Writer
 }
 
-// newGzipCapture writes head (the section header block) as the first member
-// of f and returns the writer for the rest of the capture.
-func newGzipCapture(f *os.File, head []byte) (*gzipCapture, error) {
-	m := appendStoredGzip(nil, head)
-	if _, err := f.Write(m); err != nil {
-		return nil, err
-	}
-	bw := bufio.NewWriterSize(f, 256<<10)
-	gz, err := gzip.NewWriterLevel(bw, gzip.BestSpeed)
-	if err != nil {
-		return nil, err
-	}
-	return &gzipCapture{f: f, bw: bw, gz: gz, head: len(m)}, nil
+func newGzipCapture(f *os.File, headLen int) *gzipCapture {
+	return &gzipCapture{f: f, headLen: headLen, head: make([]byte, 0, headLen)}
 }
 
-func (c *gzipCapture) Write(p []byte) (int, error) { return c.gz.Write(p) }
+func (c *gzipCapture) Write(p []byte) (int, error) {
+	n := 0
+	if len(c.head) < c.headLen {
+		k := min(c.headLen-len(c.head), len(p))
+		c.head = append(c.head, p[:k]...)
+		p, n = p[k:], k
+		if len(c.head) < c.headLen {
+			return n, nil
+		}
+		m := appendStoredGzip(nil, c.head)
+		if _, err := c.f.Write(m); err != nil {
+			return n, err
+		}
+		c.member = len(m)
+		c.bw = bufio.NewWriterSize(c.f, 256<<10)
+		gz, err := gzip.NewWriterLevel(c.bw, gzip.BestSpeed)
+		if err != nil {
+			return n, err
+		}
+		c.gz = gz
+	}
+	if len(p) == 0 {
+		return n, nil
+	}
+	k, err := c.gz.Write(p)
+	return n + k, err
+}
 
 // close ends the compressed member and flushes it to the file.
 func (c *gzipCapture) close() error {
+	if c.gz == nil {
+		return fmt.Errorf("capture closed after %d bytes, before the end of its %d-byte section header", len(c.head), c.headLen)
+	}
 	if err := c.gz.Close(); err != nil {
 		return err
 	}
 	return c.bw.Flush()
 }
 
-// rewriteHead replaces the head member with head, which must be as long as
-// the head it was created with.
-func (c *gzipCapture) rewriteHead(head []byte) error {
-	m := appendStoredGzip(nil, head)
-	if len(m) != c.head {
-		return fmt.Errorf("section header member is %d bytes, was %d", len(m), c.head)
+// rewriteHead writes value into the head at off and rewrites the head
+// member in place (it keeps its length).
+func (c *gzipCapture) rewriteHead(off int, value string) error {
+	if c.gz == nil || off < 0 || off+len(value) > len(c.head) {
+		return fmt.Errorf("rewrite %d bytes at %d of a %d-byte section header", len(value), off, len(c.head))
+	}
+	copy(c.head[off:], value)
+	m := appendStoredGzip(nil, c.head)
+	if len(m) != c.member {
+		return fmt.Errorf("section header member is %d bytes, was %d", len(m), c.member)
 	}
 	_, err := c.f.WriteAt(m, 0)
 	return err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,24 +38,27 @@ func TestGzipCaptureMembers(t *testing.T) {
 		t.Fatal(err)
 	}
 	head := []byte(strings.Repeat(" ", 64))
-	gc, err := newGzipCapture(f, head)
-	if err != nil {
-		t.Fatal(err)
-	}
+	gc := newGzipCapture(f, len(head))
 	body := bytes.Repeat([]byte("packet "), 100_000)
-	if _, err := gc.Write(body); err != nil {
-		t.Fatal(err)
+	// Written in pieces that straddle the end of the head.
+	stream := append(slices.Clone(head), body...)
+	for len(stream) > 0 {
+		k := min(len(stream), 50)
+		if _, err := gc.Write(stream[:k]); err != nil {
+			t.Fatal(err)
+		}
+		stream = stream[k:]
 	}
 	if err := gc.close(); err != nil {
 		t.Fatal(err)
 	}
-	newHead := []byte("packets: 100000" + strings.Repeat(" ", 64-len("packets: 100000")))
-	if err := gc.rewriteHead(newHead); err != nil {
+	if err := gc.rewriteHead(4, "packets: 100000"); err != nil {
 		t.Fatal(err)
 	}
-	if err := gc.rewriteHead(append(newHead, 'x')); err == nil {
-		t.Error("rewriteHead accepted a longer head")
+	if err := gc.rewriteHead(60, "too long"); err == nil {
+		t.Error("rewriteHead wrote past the head")
 	}
+	newHead := []byte("    packets: 100000" + strings.Repeat(" ", 64-len("    packets: 100000")))
 	f.Close()
 	raw, _ := os.ReadFile(path)
 	zr, err := gzip.NewReader(bytes.NewReader(raw))

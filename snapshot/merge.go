@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
 // A segment holds each interface's packets in time order, but interleaved
@@ -65,9 +66,9 @@ type merger struct {
 	slack   int64
 	maxBuf  int
 
-	ifaces  []ifaceInfo // output interfaces
-	streams []int       // per input: interfaces described at its head (streams to read); 0 = unreadable head
-	w       *ngWriter
+	ifaces  []pcapng.Interface // output interfaces
+	streams []int              // per input: interfaces described at its head (streams to read); 0 = unreadable head
+	w       *pcapng.Writer
 	stats   mergeStats
 	pool    []*qpkt
 }
@@ -107,8 +108,8 @@ type source struct {
 	only    int // the segment's interface id this stream emits
 	primary bool
 	streams int // streams of this segment: the primary one also emits interfaces described later
-	f       *os.File
-	br      *blockReader
+	r       *pcapng.Reader
+	pkt     pcapng.Packet
 	ifmap   []int  // segment interface id -> output id
 	n       uint64 // packets read from the segment, of any interface
 	buf     pktHeap
@@ -158,33 +159,25 @@ func newMerger(log *slog.Logger, inputs []mergeInput, from, to, trigger time.Tim
 // every interface gets its output id (and IDB) before the first packet.
 func (m *merger) scanInterfaces() {
 	m.streams = make([]int, len(m.inputs))
+	var p pcapng.Packet
 	for i, in := range m.inputs {
-		f, err := os.Open(in.Path)
+		r, err := pcapng.Open(in.Path)
 		if err != nil {
 			m.log.Warn("cannot read frozen segment", "segment", filepath.Base(in.Path), "err", err)
 			continue
 		}
-		br := newBlockReader(f)
-		for {
-			typ, body, err := br.readBlock()
-			if err != nil || typ == blockEPB || typ == blockISB {
-				break
-			}
-			if typ == blockIDB {
-				if err := br.parseIDB(body); err != nil {
-					break
-				}
-				m.outIface(br.ifaces[len(br.ifaces)-1])
-				m.streams[i]++
-			}
+		_ = r.Next(&p) // the interfaces declared before the first packet
+		for _, ifc := range r.Interfaces() {
+			m.outIface(ifc)
+			m.streams[i]++
 		}
-		f.Close()
+		r.Close()
 	}
 }
 
 // outIface returns the output id for an interface, matched by name (and
 // link type), adding it if new.
-func (m *merger) outIface(in ifaceInfo) int {
+func (m *merger) outIface(in pcapng.Interface) int {
 	for i, o := range m.ifaces {
 		if o.Name == in.Name && o.LinkType == in.LinkType {
 			return i
@@ -194,7 +187,7 @@ func (m *merger) outIface(in ifaceInfo) int {
 	m.stats.PerIface = append(m.stats.PerIface, 0)
 	if m.w != nil {
 		// an interface that first appears mid-stream: pcapng allows a late IDB
-		if err := m.w.writeIDB(in); err != nil {
+		if _, err := m.w.WriteInterface(in); err != nil {
 			m.log.Warn("write late interface block", "iface", in.Name, "err", err)
 		}
 	}
@@ -218,12 +211,12 @@ func (m *merger) putPkt(p *qpkt) {
 
 func (m *merger) open(idx, only, streams int) (*source, error) {
 	in := m.inputs[idx]
-	f, err := os.Open(in.Path)
+	r, err := pcapng.Open(in.Path)
 	if err != nil {
 		return nil, fmt.Errorf("open frozen segment %s: %w", filepath.Base(in.Path), err)
 	}
 	return &source{in: in, idx: idx, only: only, primary: only == 0, streams: streams,
-		f: f, br: newBlockReader(f), maxSeen: -1 << 63}, nil
+		r: r, maxSeen: -1 << 63}, nil
 }
 
 // fill reads until the oldest buffered packet is safe to emit (the segment
@@ -233,7 +226,8 @@ func (m *merger) fill(s *source) {
 		if len(s.buf) > 0 && (s.maxSeen >= s.buf[0].ts+m.slack || len(s.buf) >= m.maxBuf) {
 			return
 		}
-		p, err := s.br.next()
+		p := &s.pkt
+		err := s.r.Next(p)
 		if err != nil {
 			s.done = true
 			if !s.primary { // the segment's primary stream reports it
@@ -241,14 +235,14 @@ func (m *merger) fill(s *source) {
 			}
 			switch {
 			case errors.Is(err, io.EOF):
-			case errors.Is(err, errTorn):
-				if s.br.off == 0 {
+			case errors.Is(err, pcapng.ErrTruncated) || errors.Is(err, pcapng.ErrInvalid) || errors.Is(err, pcapng.ErrVersion):
+				if s.r.Offset() == 0 {
 					m.stats.Unreadable = append(m.stats.Unreadable, filepath.Base(s.in.Path))
 				} else {
 					m.stats.Torn = append(m.stats.Torn, filepath.Base(s.in.Path))
 				}
 				m.log.Info("segment ends in a torn or invalid block; using the packets before it",
-					"segment", filepath.Base(s.in.Path), "valid_bytes", s.br.off, "err", err)
+					"segment", filepath.Base(s.in.Path), "valid_bytes", s.r.Offset(), "err", err)
 			default:
 				m.stats.Unreadable = append(m.stats.Unreadable, filepath.Base(s.in.Path))
 				m.log.Warn("read frozen segment", "segment", filepath.Base(s.in.Path), "err", err)
@@ -256,27 +250,27 @@ func (m *merger) fill(s *source) {
 			break
 		}
 		s.n++
-		if !s.mine(p.iface) {
+		if !s.mine(p.Interface) {
 			continue
 		}
-		for len(s.ifmap) < len(s.br.ifaces) {
-			s.ifmap = append(s.ifmap, m.outIface(s.br.ifaces[len(s.ifmap)]))
+		for ifs := s.r.Interfaces(); len(s.ifmap) < len(ifs); {
+			s.ifmap = append(s.ifmap, m.outIface(ifs[len(s.ifmap)]))
 		}
-		if p.ts > s.maxSeen {
-			s.maxSeen = p.ts
+		if p.Timestamp > s.maxSeen {
+			s.maxSeen = p.Timestamp
 		}
-		if p.ts < m.from {
+		if p.Timestamp < m.from {
 			continue
 		}
-		if p.ts > m.to {
+		if p.Timestamp > m.to {
 			if s.maxSeen > m.to+m.slack {
 				s.done = true
 			}
 			continue
 		}
 		q := m.getPkt()
-		q.ts, q.iface, q.wireLen = p.ts, s.ifmap[p.iface], p.wireLen
-		q.data = append(q.data[:0], p.data...)
+		q.ts, q.iface, q.wireLen = p.Timestamp, s.ifmap[p.Interface], p.Length
+		q.data = append(q.data[:0], p.Data...)
 		// Equal times keep the order of the files: earlier segment first,
 		// then the packet's place in its segment.
 		q.ord = uint64(s.idx)<<40 | s.n
@@ -285,15 +279,15 @@ func (m *merger) fill(s *source) {
 			m.stats.MaxBuffered = len(s.buf)
 		}
 	}
-	if s.done && s.f != nil {
-		s.f.Close()
-		s.f = nil
+	if s.done && s.r != nil {
+		s.r.Close()
+		s.r = nil
 	}
 }
 
 // run merges all inputs into w. The interface blocks must already be written
 // (scanInterfaces, then writeIDB for each of m.ifaces).
-func (m *merger) run(ctx context.Context, w *ngWriter) error {
+func (m *merger) run(ctx context.Context, w *pcapng.Writer) error {
 	m.w = w
 	var active sourceHeap
 	next := 0
@@ -318,8 +312,8 @@ func (m *merger) run(ctx context.Context, w *ngWriter) error {
 	}
 	defer func() {
 		for _, s := range active {
-			if s.f != nil {
-				s.f.Close()
+			if s.r != nil {
+				s.r.Close()
 			}
 		}
 	}()
@@ -352,7 +346,7 @@ func (m *merger) run(ctx context.Context, w *ngWriter) error {
 			m.stats.Trigger = m.stats.Packets + 1
 			m.stats.TriggerTime = p.ts
 		}
-		if err := w.writeEPB(p.iface, p.ts, p.wireLen, p.data, comment); err != nil {
+		if err := w.WritePacket(p.iface, p.ts, p.wireLen, p.data, comment); err != nil {
 			return fmt.Errorf("write capture: %w", err)
 		}
 		if m.stats.Packets == 0 || p.ts < m.stats.First {
