@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,8 @@ func (s *Snapshotter) sectionComment(j *job) string {
 
 // writeCapture merges the pinned segments into path, a gzip-compressed
 // pcapng (see gzip.go for its two members).
-func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job, path string) (captureSummary, error) {
+// Every packet written is also handed to sinks.
+func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job, path string, sinks []StreamCollector) (captureSummary, error) {
 	var sum captureSummary
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
@@ -71,6 +73,7 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 	defer f.Close()
 	inputs := j.inputs()
 	m := newMerger(log, inputs, j.from, j.to, j.ev.Time, triggerComment(j.ev))
+	m.sinks = sinks
 	m.scanInterfaces()
 
 	sec := pcapng.Section{
@@ -180,15 +183,24 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 		return "", "", fmt.Errorf("create bundle dir in %s: %w", s.cfg.Dir, err)
 	}
 	b := &Bundle{ID: j.id, Dir: tmp, Event: j.ev, Window: Window{From: j.from, To: j.to}, CapturePath: filepath.Join(tmp, captureName)}
+	collectors := slices.Clone(j.collectors)
+	var sinks []StreamCollector
+	for i, c := range collectors {
+		if st, ok := c.(Streamer); ok {
+			sc := st.Stream(b)
+			collectors[i] = sc
+			sinks = append(sinks, sc)
+		}
+	}
 	start := time.Now()
-	sum, err := s.writeCapture(ctx, log, j, b.CapturePath)
+	sum, err := s.writeCapture(ctx, log, j, b.CapturePath, sinks)
 	if err != nil {
 		return "", "", err
 	}
 	log.Info("snapshot capture written", "packets", sum.stats.Packets, "segments", len(j.pins), "took", time.Since(start))
 
 	var results []ManifestResult
-	for _, c := range j.collectors {
+	for _, c := range collectors {
 		cctx, cancel := context.WithTimeout(ctx, collectorTimeout)
 		start := time.Now()
 		err := c.Collect(cctx, b)

@@ -69,6 +69,7 @@ type merger struct {
 	ifaces  []pcapng.Interface // output interfaces
 	streams []int              // per input: interfaces described at its head (streams to read); 0 = unreadable head
 	w       *pcapng.Writer
+	sinks   []StreamCollector // see every packet written
 	stats   mergeStats
 	pool    []*qpkt
 }
@@ -348,6 +349,9 @@ func (m *merger) run(ctx context.Context, w *pcapng.Writer) error {
 		}
 		if err := w.WritePacket(p.iface, p.ts, p.wireLen, p.data, comment); err != nil {
 			return fmt.Errorf("write capture: %w", err)
+		}
+		for _, k := range m.sinks {
+			k.Packet(p.ts, int(m.ifaces[p.iface].LinkType), p.data)
 		}
 		if m.stats.Packets == 0 || p.ts < m.stats.First {
 			m.stats.First = p.ts
