@@ -13,7 +13,10 @@
 #
 # "peak RSS" is the daemon's VmHWM after the snapshot; the VmHWM before it is
 # also printed (the capture's own peak while the ring was filled). "time to
-# bundle" is the wall time of `arpbox snapshot`, including the 1 s after T.
+# bundle" is the wall time of `arpbox snapshot`, including the 1 s after T
+# and the 1.5 s the snapshotter lets the kernel hand over the last frames;
+# "CPU" is the user + sys seconds the daemon used meanwhile (on a shared box
+# the wall time swings with the load; the CPU seconds much less).
 #
 # Usage (as root, from anywhere in the repo):
 #   scripts/bench-bundle.sh                 # 15 s and 2 min at 5 k fps (real time)
@@ -99,6 +102,8 @@ for pair in "$NS_TX:$IF_TX" "$NS_RX:$IF_RX"; do
 	ip -n "$ns" link set "$ifc" up
 done
 
+# cpu_s PID: user + sys CPU seconds the process has used (all threads).
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.0f", k / 1024}'; }
 
@@ -157,13 +162,15 @@ YAML
 		ip netns exec "$NS_TX" "$ARPSTORM" -i "$IF_TX" -count "$count" -rate "$rate" -src-ip 10.66.1.1 -target-range 10.66.0.0/16 >"$dir/storm.out" 2>&1
 	fi
 	sleep 3 # let arpbox write its last capture block
-	local before_hwm before_rss t0 t1 after_hwm
+	local before_hwm before_rss t0 t1 after_hwm c0 c1
 	before_hwm=$(status_kb "$pid" VmHWM)
 	before_rss=$(status_kb "$pid" VmRSS)
+	c0=$(cpu_s "$pid")
 	t0=$(date +%s.%N)
 	"$ARPBOX" snapshot -socket "$dir/data/arpbox.sock" -reason "bench-bundle $name" >"$dir/snapshot.out" 2>"$dir/snapshot.err" ||
 		{ cat "$dir/snapshot.err" >&2; die "$name: arpbox snapshot failed"; }
 	t1=$(date +%s.%N)
+	c1=$(cpu_s "$pid")
 	after_hwm=$(status_kb "$pid" VmHWM)
 	local bdir zip frames ddu zdu ringdu
 	bdir=$(sed -n 1p "$dir/snapshot.out")
@@ -174,14 +181,16 @@ YAML
 	zdu=$(du -sm "$zip" | awk '{print $1}')
 	kill -TERM "$pid"
 	wait "$pid" || true
-	printf '%-6s %9s %8s MiB %9s MiB %7s MiB %9s MiB %8.1f s %8s MiB %6s MiB\n' \
+	printf '%-6s %9s %8s MiB %9s MiB %7s MiB %9s MiB %8.1f s %7.1f s %8s MiB %6s MiB\n' \
 		"$name" "$frames" "$ringdu" "$(mib "$idle_kb")" "$(mib "$before_hwm")" "$(mib "$after_hwm")" \
-		"$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" "$ddu" "$zdu" >>"$WORK/rows"
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}')" "$(awk -v a="$c0" -v b="$c1" 'BEGIN {print b - a}')" \
+		"$ddu" "$zdu" >>"$WORK/rows"
+	log "$name: load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	ls -l "$bdir" >&2
 	((KEEP)) || rm -rf "$dir/ring" "$dir/snap" # disk: the next case starts empty
 }
 
 IFS=, read -r -a CS <<<"$CASES"
 for c in "${CS[@]}"; do run_case "$c"; done
-printf '%-6s %9s %12s %13s %13s %11s %10s %12s %10s\n' case frames ring "idle RSS" "HWM before" "peak RSS" "to bundle" "bundle dir" zip
+printf '%-6s %9s %12s %13s %13s %11s %10s %9s %12s %10s\n' case frames ring "idle RSS" "HWM before" "peak RSS" "to bundle" "CPU" "bundle dir" zip
 cat "$WORK/rows"

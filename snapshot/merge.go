@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/arpbox/arpbox/internal/pcapng"
@@ -82,22 +83,48 @@ type qpkt struct {
 	data    []byte
 }
 
-type pktHeap []*qpkt
-
-func (h pktHeap) Len() int { return len(h) }
-func (h pktHeap) Less(i, j int) bool {
-	if h[i].ts != h[j].ts {
-		return h[i].ts < h[j].ts
+func (a *qpkt) before(b *qpkt) bool {
+	if a.ts != b.ts {
+		return a.ts < b.ts
 	}
-	return h[i].ord < h[j].ord
+	return a.ord < b.ord
 }
-func (h pktHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pktHeap) Push(x any)   { *h = append(*h, x.(*qpkt)) }
-func (h *pktHeap) Pop() any {
-	old := *h
-	p := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
+
+// pktQueue is a stream's reorder buffer, kept sorted. Packets almost always
+// arrive in order, so a push is an append and a pop takes the head; the
+// rare late packet is inserted near the tail.
+type pktQueue struct {
+	q    []*qpkt
+	head int
+}
+
+func (b *pktQueue) len() int     { return len(b.q) - b.head }
+func (b *pktQueue) first() *qpkt { return b.q[b.head] }
+
+func (b *pktQueue) push(p *qpkt) {
+	n := len(b.q)
+	if n == b.head || !p.before(b.q[n-1]) {
+		b.q = append(b.q, p)
+		return
+	}
+	i := n - 1
+	for i > b.head && p.before(b.q[i-1]) {
+		i--
+	}
+	b.q = slices.Insert(b.q, i, p)
+}
+
+func (b *pktQueue) pop() *qpkt {
+	p := b.q[b.head]
+	b.q[b.head] = nil
+	b.head++
+	if b.head == len(b.q) {
+		b.q, b.head = b.q[:0], 0
+	} else if b.head >= 1024 && b.head*2 >= len(b.q) {
+		n := copy(b.q, b.q[b.head:])
+		clear(b.q[n:])
+		b.q, b.head = b.q[:n], 0
+	}
 	return p
 }
 
@@ -113,7 +140,7 @@ type source struct {
 	pkt     pcapng.Packet
 	ifmap   []int  // segment interface id -> output id
 	n       uint64 // packets read from the segment, of any interface
-	buf     pktHeap
+	buf     pktQueue
 	maxSeen int64
 	done    bool
 }
@@ -127,11 +154,7 @@ type sourceHeap []*source
 
 func (h sourceHeap) Len() int { return len(h) }
 func (h sourceHeap) Less(i, j int) bool {
-	a, b := h[i].buf[0], h[j].buf[0]
-	if a.ts != b.ts {
-		return a.ts < b.ts
-	}
-	return a.ord < b.ord
+	return h[i].buf.first().before(h[j].buf.first())
 }
 func (h sourceHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *sourceHeap) Push(x any)   { *h = append(*h, x.(*source)) }
@@ -224,7 +247,7 @@ func (m *merger) open(idx, only, streams int) (*source, error) {
 // has been read slack past it), the buffer is full, or the segment ends.
 func (m *merger) fill(s *source) {
 	for !s.done {
-		if len(s.buf) > 0 && (s.maxSeen >= s.buf[0].ts+m.slack || len(s.buf) >= m.maxBuf) {
+		if n := s.buf.len(); n > 0 && (s.maxSeen >= s.buf.first().ts+m.slack || n >= m.maxBuf) {
 			return
 		}
 		p := &s.pkt
@@ -275,9 +298,9 @@ func (m *merger) fill(s *source) {
 		// Equal times keep the order of the files: earlier segment first,
 		// then the packet's place in its segment.
 		q.ord = uint64(s.idx)<<40 | s.n
-		heap.Push(&s.buf, q)
-		if len(s.buf) > m.stats.MaxBuffered {
-			m.stats.MaxBuffered = len(s.buf)
+		s.buf.push(q)
+		if s.buf.len() > m.stats.MaxBuffered {
+			m.stats.MaxBuffered = s.buf.len()
 		}
 	}
 	if s.done && s.r != nil {
@@ -287,7 +310,7 @@ func (m *merger) fill(s *source) {
 }
 
 // run merges all inputs into w. The interface blocks must already be written
-// (scanInterfaces, then writeIDB for each of m.ifaces).
+// (scanInterfaces, then WriteInterface for each of m.ifaces).
 func (m *merger) run(ctx context.Context, w *pcapng.Writer) error {
 	m.w = w
 	var active sourceHeap
@@ -306,7 +329,7 @@ func (m *merger) run(ctx context.Context, w *pcapng.Writer) error {
 				return
 			}
 			m.fill(s)
-			if len(s.buf) > 0 {
+			if s.buf.len() > 0 {
 				heap.Push(&active, s)
 			}
 		}
@@ -327,7 +350,7 @@ func (m *merger) run(ctx context.Context, w *pcapng.Writer) error {
 			openNext()
 			continue
 		}
-		if next < len(m.inputs) && m.inputs[next].Start.UnixNano()-lead <= active[0].buf[0].ts {
+		if next < len(m.inputs) && m.inputs[next].Start.UnixNano()-lead <= active[0].buf.first().ts {
 			openNext()
 			continue
 		}
@@ -335,7 +358,7 @@ func (m *merger) run(ctx context.Context, w *pcapng.Writer) error {
 			return fmt.Errorf("merging the window: %w", ctx.Err())
 		}
 		s := active[0]
-		p := heap.Pop(&s.buf).(*qpkt)
+		p := s.buf.pop()
 		if p.ts < last {
 			m.stats.OutOfOrder++
 		} else {
@@ -363,7 +386,7 @@ func (m *merger) run(ctx context.Context, w *pcapng.Writer) error {
 		m.stats.PerIface[p.iface]++
 		m.putPkt(p)
 		m.fill(s)
-		if len(s.buf) == 0 {
+		if s.buf.len() == 0 {
 			heap.Pop(&active)
 		} else {
 			heap.Fix(&active, 0)
