@@ -235,15 +235,25 @@ type engine struct {
 	// are about an address seen a moment ago, and hashing the map key costs
 	// more than the rest of the packet's work. Cleared when targets are evicted.
 	tcache [tcacheSize]*target
-	// lastSender caches the sender of the previous request.
-	lastSender *sender
+	// scache is the same for senders, by MAC.
+	scache [scacheSize]*sender
 }
+
+const scacheSize = 256
 
 const tcacheSize = 1024
 
 func tcacheSlot(k tkey) int {
-	b := k.ip.As16()
-	return int((uint32(b[15]) | uint32(b[14])<<8 ^ k.vlan*0x9e37) % tcacheSize)
+	var lo byte
+	var hi byte
+	if k.ip.Is4() {
+		b := k.ip.As4()
+		lo, hi = b[3], b[2]
+	} else {
+		b := k.ip.As16()
+		lo, hi = b[15], b[14]
+	}
+	return int((uint32(lo) | uint32(hi)<<8 ^ k.vlan*0x9e37) % tcacheSize)
 }
 
 func newEngine(cfg engineConfig) *engine {
@@ -643,7 +653,8 @@ func (e *engine) senderRate(ts int64, p *Packet, ref Ref) {
 	if mac.IsZero() {
 		mac = p.SenderMAC
 	}
-	s := e.lastSender
+	slot := int(mac[5]^mac[3]<<1^mac[4]) % scacheSize
+	s := e.scache[slot]
 	ok := s != nil && s.mac == mac
 	if !ok {
 		s, ok = e.senders[mac]
@@ -656,7 +667,7 @@ func (e *engine) senderRate(ts int64, p *Packet, ref Ref) {
 		s = &sender{mac: mac, ip: p.SenderIP, sec: ts / 1e9}
 		e.senders[mac] = s
 	}
-	e.lastSender = s
+	e.scache[slot] = s
 	s.requests++
 	sec := ts / 1e9
 	if sec != s.sec {

@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"archive/zip"
-	"compress/flate"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/arpbox/arpbox/internal/pcapng"
 	"github.com/arpbox/arpbox/trigger"
+	"github.com/klauspost/compress/flate"
 )
 
 // statusReserve is the room kept in the section header for the line written
@@ -406,8 +406,17 @@ func writeZip(dir, id, zipPath string) error {
 	}
 	defer os.Remove(tmp)
 	zw := zip.NewWriter(f)
+	// One compressor for all entries (they are written one after the
+	// other): a new one per file would allocate its state each time.
+	var fw *flate.Writer
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(w, flate.BestSpeed)
+		if fw == nil {
+			var err error
+			fw, err = flate.NewWriter(w, flate.BestSpeed)
+			return fw, err
+		}
+		fw.Reset(w)
+		return fw, nil
 	})
 	ents, err := os.ReadDir(dir)
 	if err != nil {

@@ -73,6 +73,7 @@ type merger struct {
 	sinks   []StreamCollector // see every packet written
 	stats   mergeStats
 	pool    []*qpkt
+	qpool   [][]*qpkt // reorder buffers of finished streams, for the next ones
 }
 
 type qpkt struct {
@@ -239,8 +240,13 @@ func (m *merger) open(idx, only, streams int) (*source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open frozen segment %s: %w", filepath.Base(in.Path), err)
 	}
-	return &source{in: in, idx: idx, only: only, primary: only == 0, streams: streams,
-		r: r, maxSeen: -1 << 63}, nil
+	s := &source{in: in, idx: idx, only: only, primary: only == 0, streams: streams,
+		r: r, maxSeen: -1 << 63}
+	if n := len(m.qpool); n > 0 {
+		s.buf.q = m.qpool[n-1]
+		m.qpool = m.qpool[:n-1]
+	}
+	return s, nil
 }
 
 // fill reads until the oldest buffered packet is safe to emit (the segment
@@ -306,6 +312,10 @@ func (m *merger) fill(s *source) {
 	if s.done && s.r != nil {
 		s.r.Close()
 		s.r = nil
+	}
+	if s.done && s.buf.len() == 0 && s.buf.q != nil {
+		m.qpool = append(m.qpool, s.buf.q[:0])
+		s.buf.q, s.buf.head = nil, 0
 	}
 }
 
