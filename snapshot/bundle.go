@@ -84,6 +84,7 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 		Reserve:  statusReserve,
 	}
 	gc := newGzipCapture(f, sec.SectionLen())
+	defer gc.abort() // after close, a no-op
 	nw := pcapng.NewWriter(gc)
 	if err := nw.WriteSection(sec); err != nil {
 		return sum, fmt.Errorf("write %s: %w", captureName, err)

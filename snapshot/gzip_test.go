@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The capture's head member must read back as what was stored, keep its
@@ -74,5 +76,44 @@ func TestGzipCaptureMembers(t *testing.T) {
 	}
 	if len(raw) > len(body)/10 {
 		t.Errorf("compressed to %d bytes of %d: the body is not compressed", len(raw), len(body))
+	}
+}
+
+// A write error in the compressor reaches the writer, and the compressor
+// goroutine stops (close returns, no hang).
+func TestGzipCaptureWriteError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gc := newGzipCapture(f, 16)
+	if _, err := gc.Write(make([]byte, 16)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close() // every write to the file fails from now on
+	rng := rand.New(rand.NewPCG(3, 4))
+	buf := make([]byte, 64<<10)
+	done := make(chan error, 1)
+	go func() {
+		for range 256 { // 16 MiB of incompressible bytes
+			for i := range buf {
+				buf[i] = byte(rng.Uint32())
+			}
+			if _, err := gc.Write(buf); err != nil {
+				gc.abort()
+				done <- err
+				return
+			}
+		}
+		done <- gc.close()
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("writing to a closed file succeeded")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the capture writer hangs after a write error")
 	}
 }
