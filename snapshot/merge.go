@@ -30,9 +30,11 @@ const (
 	// segments hold packets from about a second before they were opened.
 	openLead = reorderSlack + 2*time.Second
 	// maxReorder caps the packets buffered per stream, so memory stays
-	// bounded even at storm rates; past it packets may be written slightly
-	// out of order (counted in the manifest).
-	maxReorder = 1 << 12
+	// bounded even at storm rates, when a dozen short segments are open at
+	// once within openLead; past it packets may be written slightly out of
+	// order (counted in the manifest). Within one interface packets are
+	// out of order by a few at most.
+	maxReorder = 512
 )
 
 // mergeInput is one frozen segment file.
