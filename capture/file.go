@@ -1,50 +1,36 @@
 package capture
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
-	"github.com/gopacket/gopacket"
+	"github.com/arpbox/arpbox/internal/pcapng"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
-
-// packetReader is what pcapgo's Reader and NgReader have in common.
-type packetReader interface {
-	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
-	LinkType() layers.LinkType
-}
 
 // ReplayFile sends the frames of a pcap or pcapng file (optionally
 // gzip-compressed; the format is told by its magic number) that pass filter
 // to out, in batches, as fast as out takes them; the zero Filter passes all.
 // Batch.Iface is the pcapng interface id (0 for pcap). Only Ethernet
-// interfaces are read; pcapng sections with an unknown version are skipped.
+// interfaces are read: a file whose first interface is not Ethernet is an
+// error, frames of other non-Ethernet interfaces are skipped. A pcapng
+// section of a version internal/pcapng does not know is an error.
 //
 // It returns nil at the end of the file or when ctx is cancelled. A file
 // that ends inside a record is not hidden: the frames before the tear are
 // sent, then the error wraps ErrTruncated.
 func ReplayFile(ctx context.Context, path string, filter Filter, out chan<- *Batch) error {
-	f, err := os.Open(path)
+	r, err := openReader(path)
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return err
 	}
-	defer f.Close()
-	r, err := openReader(f)
-	if err == io.EOF {
-		return nil // a pcapng section header and nothing else
-	}
-	if err != nil {
-		return fmt.Errorf("replay %s: %w", path, err)
-	}
-	if lt := r.LinkType(); lt != layers.LinkTypeEthernet {
-		return fmt.Errorf("replay %s: link type %v, want Ethernet", path, lt)
+	defer r.Close()
+	if err := checkLink(path, r, nil); err != nil {
+		return err
 	}
 
 	pool := newBatchPool(batchBytes, ctx.Done())
@@ -66,80 +52,90 @@ func ReplayFile(ctx context.Context, path string, filter Filter, out chan<- *Bat
 			b.Release()
 		}
 	}()
+	var p pcapng.Packet
 	for n := 0; ; n++ {
-		data, ci, err := r.ZeroCopyReadPacketData()
-		if err != nil {
+		if err := r.Next(&p); err != nil {
 			if !send() {
 				return nil
-			}
-			// pcapgo's pcap reader says io.EOF when a record header is
-			// complete and its data missing altogether.
-			if errors.Is(err, io.ErrUnexpectedEOF) || (err == io.EOF && ci.CaptureLength > 0) {
-				return fmt.Errorf("replay %s: record %d: %w (%w)", path, n+1, ErrTruncated, err)
 			}
 			if err == io.EOF {
 				return nil
 			}
+			if errors.Is(err, pcapng.ErrTruncated) {
+				return fmt.Errorf("replay %s: record %d: %w (%w)", path, n+1, ErrTruncated, err)
+			}
 			return fmt.Errorf("replay %s: record %d: %w", path, n+1, err)
 		}
+		if p.LinkType != pcapng.LinkTypeEthernet {
+			if err := checkLink(path, r, &p); err != nil {
+				return err
+			}
+			continue
+		}
+		data := p.Data
 		if !filter.Match(data) {
 			continue
 		}
 		if len(data) > pool.bufSize {
 			data = data[:pool.bufSize]
 		}
-		if b != nil && (b.Iface != ci.InterfaceIndex || !b.fits(len(data))) && !send() {
+		if b != nil && (b.Iface != p.Interface || !b.fits(len(data))) && !send() {
 			return nil
 		}
 		if b == nil {
-			if b = pool.get(ci.InterfaceIndex); b == nil {
+			if b = pool.get(p.Interface); b == nil {
 				return nil
 			}
 		}
-		b.add(ci.Timestamp, ci.Length, data)
+		b.add(time.Unix(0, p.Timestamp), p.Length, data)
 		if ctx.Err() != nil {
 			return nil
 		}
 	}
 }
 
-// Magic numbers of the file formats, as the first four bytes read little-endian.
-const (
-	magicPcapng    = 0x0a0d0d0a
-	magicPcapUS    = 0xa1b2c3d4
-	magicPcapNS    = 0xa1b23c4d
-	magicPcapUSSwp = 0xd4c3b2a1
-	magicPcapNSSwp = 0x4d3cb2a1
-)
-
-func openReader(f io.Reader) (packetReader, error) {
-	br := bufio.NewReaderSize(f, 64<<10)
-	head, err := br.Peek(4)
-	if len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
-		}
-		br = bufio.NewReaderSize(zr, 64<<10)
-		head, err = br.Peek(4)
-	}
-	if err != nil {
-		if len(head) > 0 {
-			return nil, fmt.Errorf("file header: %w (%w)", ErrTruncated, err)
-		}
-		return nil, fmt.Errorf("empty file: %w", err)
-	}
-	var r packetReader
-	switch binary.LittleEndian.Uint32(head) {
-	case magicPcapng:
-		r, err = pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{SkipUnknownVersion: true})
-	case magicPcapUS, magicPcapNS, magicPcapUSSwp, magicPcapNSSwp:
-		r, err = pcapgo.NewReader(br)
+// checkLink refuses a file whose first interface is not Ethernet: a pcap
+// file (checked before the first packet), or a pcapng file whose packet p
+// is on its first section's first interface.
+func checkLink(path string, r *fileReader, p *pcapng.Packet) error {
+	var lt uint16
+	switch {
+	case p == nil && r.Format() == pcapng.FormatPcap:
+		lt = r.Interfaces()[0].LinkType
+	case p != nil && p.Section == 0 && p.Interface == 0:
+		lt = p.LinkType
 	default:
-		return nil, fmt.Errorf("not a pcap or pcapng file (magic % x)", head)
+		return nil
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, fmt.Errorf("file header: %w (%w)", ErrTruncated, err)
+	if lt != pcapng.LinkTypeEthernet {
+		return fmt.Errorf("replay %s: link type %v, want Ethernet", path, layers.LinkType(lt))
 	}
-	return r, err
+	return nil
+}
+
+// openReader opens a capture file; closing the reader closes the file.
+func openReader(path string) (*fileReader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	r, err := pcapng.NewReader(f)
+	if err != nil {
+		f.Close()
+		if errors.Is(err, pcapng.ErrTruncated) {
+			return nil, fmt.Errorf("replay %s: file header: %w (%w)", path, ErrTruncated, err)
+		}
+		return nil, fmt.Errorf("replay %s: %w", path, err)
+	}
+	return &fileReader{r, f}, nil
+}
+
+// fileReader is a Reader of an open file.
+type fileReader struct {
+	*pcapng.Reader
+	f *os.File
+}
+
+func (r *fileReader) Close() error {
+	return errors.Join(r.Reader.Close(), r.f.Close())
 }

@@ -379,3 +379,44 @@ func TestFileInterfaces(t *testing.T) {
 		t.Error("FileInterfaces(missing file) = nil error")
 	}
 }
+
+// TestReplayFileLinkTypes: a pcapng whose first interface is Ethernet
+// replays its Ethernet frames and skips those of a raw-IP interface; one
+// whose first interface is not Ethernet is refused, as is a section of a
+// version the reader does not know.
+func TestReplayFileLinkTypes(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 1, 2, 3, 0, time.UTC)
+	write := func(first, second layers.LinkType) string {
+		var buf bytes.Buffer
+		w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "a", LinkType: first, TimestampResolution: 9}, pcapgo.DefaultNgWriterOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.AddInterface(pcapgo.NgInterface{Name: "b", LinkType: second, TimestampResolution: 9})
+		for i, iface := range []int{0, 1, 0} {
+			data := arpFrame()
+			ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * time.Second), CaptureLength: len(data), Length: len(data), InterfaceIndex: iface}
+			if err := w.WritePacket(ci, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Flush()
+		path := filepath.Join(t.TempDir(), "x.pcapng")
+		os.WriteFile(path, buf.Bytes(), 0o644)
+		return path
+	}
+	got, err := replay(t, write(layers.LinkTypeEthernet, layers.LinkTypeRaw), Filter{})
+	if err != nil || len(got) != 2 || got[0].Time != t0 || got[1].Time != t0.Add(2*time.Second) {
+		t.Errorf("Ethernet then raw IP: %d frames %v, %v; want the 2 Ethernet ones", len(got), got, err)
+	}
+	if _, err := replay(t, write(layers.LinkTypeRaw, layers.LinkTypeEthernet), Filter{}); err == nil || !strings.Contains(err.Error(), "want Ethernet") {
+		t.Errorf("raw IP first: %v, want a link type error", err)
+	}
+	path := write(layers.LinkTypeEthernet, layers.LinkTypeEthernet)
+	b, _ := os.ReadFile(path)
+	b[12] = 2 // section header version 2.0
+	os.WriteFile(path, b, 0o644)
+	if _, err := replay(t, path, Filter{}); err == nil || !strings.Contains(err.Error(), "version 2.0") {
+		t.Errorf("section version 2.0: %v, want a version error", err)
+	}
+}

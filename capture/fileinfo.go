@@ -2,11 +2,9 @@ package capture
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
 // FileInterfaces names the interfaces of a capture file, in the order of
@@ -15,36 +13,27 @@ import (
 // from the file's name for a pcap file. It reads the whole file, since a
 // pcapng interface block may come after packets of other interfaces.
 func FileInterfaces(path string) ([]string, error) {
-	f, err := os.Open(path)
+	r, err := openReader(path)
 	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	r, err := openReader(f)
-	if err == io.EOF {
-		return nil, fmt.Errorf("replay %s: no interfaces in the file", path)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("replay %s: %w", path, err)
-	}
-	ng, ok := r.(*pcapgo.NgReader)
-	if !ok {
+	defer r.Close()
+	if r.Format() == pcapng.FormatPcap {
 		return []string{filepath.Base(path)}, nil
 	}
-	for {
-		if _, _, err := ng.ZeroCopyReadPacketData(); err != nil {
-			break // a torn tail is ReplayFile's to report
-		}
+	var p pcapng.Packet
+	for r.Next(&p) == nil { // a torn tail is ReplayFile's to report
 	}
-	names := make([]string, ng.NInterfaces())
-	for i := range names {
-		names[i] = fmt.Sprintf("if%d", i)
-		if intf, err := ng.Interface(i); err == nil && intf.Name != "" {
-			names[i] = intf.Name
-		}
-	}
-	if len(names) == 0 {
+	ifaces := r.Interfaces()
+	if len(ifaces) == 0 {
 		return nil, fmt.Errorf("replay %s: no interfaces in the file", path)
+	}
+	names := make([]string, len(ifaces))
+	for i, ifc := range ifaces {
+		names[i] = fmt.Sprintf("if%d", i)
+		if ifc.Name != "" {
+			names[i] = ifc.Name
+		}
 	}
 	return names, nil
 }

@@ -32,7 +32,7 @@ const (
 
 // isbLen is the largest interface statistics block written on seal (times
 // and counts), reserved per interface in every segment.
-var isbLen = (&pcapng.Stats{Has: sealStats | pcapng.HasReceived | pcapng.HasDropped}).StatsLen()
+var isbLen = pcapng.Stats{Has: sealStats | pcapng.HasReceived | pcapng.HasDropped}.StatsLen()
 
 // sealStats are the statistics fields written on seal without counts.
 const sealStats = pcapng.HasStartTime | pcapng.HasEndTime

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
 // Broadcast is ff:ff:ff:ff:ff:ff.
@@ -145,42 +147,16 @@ func ipv6(src, dst [16]byte, icmp []byte) []byte {
 // WritePcapNG writes one section with one Ethernet interface (if_tsresol 9,
 // nanoseconds) and one enhanced packet block per frame.
 func WritePcapNG(w io.Writer, frames []Frame) error {
-	bw := bufio.NewWriter(w)
-	le := binary.LittleEndian
-	block := func(typ uint32, body []byte) {
-		n := uint32(12 + len(body) + (4-len(body)%4)%4)
-		var h [8]byte
-		le.PutUint32(h[0:], typ)
-		le.PutUint32(h[4:], n)
-		bw.Write(h[:])
-		bw.Write(body)
-		bw.Write(make([]byte, (4-len(body)%4)%4))
-		le.PutUint32(h[0:], n)
-		bw.Write(h[:4])
+	pw, err := NewPcapNGWriter(w)
+	if err != nil {
+		return err
 	}
-	shb := le.AppendUint32(nil, 0x1a2b3c4d)
-	shb = le.AppendUint16(shb, 1)
-	shb = le.AppendUint16(shb, 0)
-	shb = le.AppendUint64(shb, ^uint64(0))
-	block(0x0a0d0d0a, shb)
-	idb := le.AppendUint16(nil, 1)
-	idb = le.AppendUint16(idb, 0)
-	idb = le.AppendUint32(idb, 0)             // snaplen: none
-	idb = append(idb, 9, 0, 1, 0, 9, 0, 0, 0) // if_tsresol = 9
-	idb = append(idb, 0, 0, 0, 0)             // opt_endofopt
-	block(1, idb)
-	var body []byte
 	for _, f := range frames {
-		ns := uint64(f.Time.UnixNano())
-		body = le.AppendUint32(body[:0], 0)
-		body = le.AppendUint32(body, uint32(ns>>32))
-		body = le.AppendUint32(body, uint32(ns))
-		body = le.AppendUint32(body, uint32(len(f.Data)))
-		body = le.AppendUint32(body, uint32(len(f.Data)))
-		body = append(body, f.Data...)
-		block(6, body)
+		if err := pw.WriteFrame(f.Time, f.Data); err != nil {
+			return err
+		}
 	}
-	return bw.Flush()
+	return pw.Flush()
 }
 
 // WritePcap writes a classic microsecond pcap with the given snaplen header
@@ -209,15 +185,15 @@ func WritePcap(w io.Writer, snaplen uint32, frames []Frame) error {
 
 // PcapNGWriter streams frames into a pcapng file (one section, one Ethernet
 // interface with nanosecond timestamps) without holding them in memory.
-type PcapNGWriter struct {
-	bw  *bufio.Writer
-	buf []byte
-}
+type PcapNGWriter struct{ w *pcapng.Writer }
 
 // NewPcapNGWriter writes the section and interface headers to w.
 func NewPcapNGWriter(w io.Writer) (*PcapNGWriter, error) {
-	pw := &PcapNGWriter{bw: bufio.NewWriterSize(w, 1<<20)}
-	if err := WritePcapNG(pw.bw, nil); err != nil {
+	pw := &PcapNGWriter{pcapng.NewWriter(w)}
+	if err := pw.w.WriteSection(pcapng.Section{}); err != nil {
+		return nil, err
+	}
+	if _, err := pw.w.WriteInterface(pcapng.Interface{LinkType: pcapng.LinkTypeEthernet}); err != nil {
 		return nil, err
 	}
 	return pw, nil
@@ -225,24 +201,8 @@ func NewPcapNGWriter(w io.Writer) (*PcapNGWriter, error) {
 
 // WriteFrame appends one enhanced packet block.
 func (pw *PcapNGWriter) WriteFrame(ts time.Time, data []byte) error {
-	le := binary.LittleEndian
-	pad := (4 - len(data)%4) % 4
-	n := uint32(32 + len(data) + pad)
-	ns := uint64(ts.UnixNano())
-	b := le.AppendUint32(pw.buf[:0], 6)
-	b = le.AppendUint32(b, n)
-	b = le.AppendUint32(b, 0)
-	b = le.AppendUint32(b, uint32(ns>>32))
-	b = le.AppendUint32(b, uint32(ns))
-	b = le.AppendUint32(b, uint32(len(data)))
-	b = le.AppendUint32(b, uint32(len(data)))
-	b = append(b, data...)
-	b = append(b, make([]byte, pad)...)
-	b = le.AppendUint32(b, n)
-	pw.buf = b
-	_, err := pw.bw.Write(b)
-	return err
+	return pw.w.WritePacket(0, ts.UnixNano(), len(data), data, "")
 }
 
 // Flush writes buffered data.
-func (pw *PcapNGWriter) Flush() error { return pw.bw.Flush() }
+func (pw *PcapNGWriter) Flush() error { return pw.w.Flush() }

@@ -1,5 +1,6 @@
 // Package pcapng reads and writes pcapng capture files (and reads pcap), for the ring, bundles, replay and reports.
-//
+package pcapng
+
 // The format is draft-ietf-opsawg-pcapng (PCAP Next Generation Dump File
 // Format); classic pcap is draft-ietf-opsawg-pcap. The Reader reads either,
 // in either byte order, optionally gzip-compressed, without allocating per
@@ -9,7 +10,6 @@
 //
 // The block type numbers and option codes of the format live in this package
 // and nowhere else in arpbox.
-package pcapng
 
 import (
 	"errors"
@@ -200,7 +200,14 @@ type TruncatedError struct {
 }
 
 func (e *TruncatedError) Error() string {
-	return fmt.Sprintf("%v: truncated: input ends inside the block at offset %d", e.Format, e.Valid)
+	what := "block"
+	if e.Format == FormatPcap {
+		what = "record"
+	}
+	if e.Valid == 0 {
+		what = "file header"
+	}
+	return fmt.Sprintf("%v: truncated: input ends inside the %s at offset %d", e.Format, what, e.Valid)
 }
 
 // Unwrap returns ErrTruncated.

@@ -86,12 +86,12 @@ func (r *Reader) start() error {
 	b := r.buf[r.pos:]
 	if b[0] == 0x1f && b[1] == 0x8b && !r.pcapOnly {
 		// gzip reads what is buffered, then the rest of the source.
-		rest := bytes.Clone(r.buf[r.pos:r.end])
-		src := r.src
+		if err := r.readErr(); err != nil {
+			return err
+		}
+		var src io.Reader = bytes.NewReader(bytes.Clone(r.buf[r.pos:r.end]))
 		if r.srcErr == nil {
-			src = io.MultiReader(bytes.NewReader(rest), r.src)
-		} else {
-			src = bytes.NewReader(rest)
+			src = io.MultiReader(src, r.src)
 		}
 		zr, err := gzip.NewReader(src)
 		if err != nil {

@@ -53,7 +53,7 @@ func appendTS(b []byte, ns int64) []byte {
 	return le.AppendUint32(b, uint32(ns))
 }
 
-func (s *Section) optsLen() int {
+func (s Section) optsLen() int {
 	n := strOptLen(s.UserAppl) + strOptLen(s.Comment) + strOptLen(s.Hardware) + strOptLen(s.OS)
 	if s.Reserve > 0 {
 		n += optLen(min(s.Reserve, 0xffff))
@@ -107,7 +107,7 @@ func AppendSection(b []byte, s Section) []byte {
 }
 
 // InterfaceLen is the encoded size of ifc's interface description block.
-func (ifc *Interface) InterfaceLen() int {
+func (ifc Interface) InterfaceLen() int {
 	n := 20 + strOptLen(ifc.Name) + strOptLen(ifc.Comment) + strOptLen(ifc.Description) + strOptLen(ifc.OS) + optLen(1) + 4
 	if ifc.Filter != "" {
 		n += optLen(min(len(ifc.Filter)+1, 0xffff))
@@ -175,7 +175,7 @@ func AppendPacket(b []byte, iface int, ts int64, wireLen int, data []byte, comme
 }
 
 // StatsLen is the encoded size of st's interface statistics block.
-func (st *Stats) StatsLen() int {
+func (st Stats) StatsLen() int {
 	n := 24
 	for _, f := range [...]StatsField{HasStartTime, HasEndTime, HasReceived, HasDropped, HasFilterAccepted, HasOSDropped, HasDelivered} {
 		if st.Has&f != 0 {
