@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"archive/zip"
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,8 +12,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/klauspost/compress/gzip"
 )
 
 // An input is one side of the analysis: everything captured at one place.
@@ -75,7 +72,7 @@ func isZip(path string) bool {
 }
 
 func fileSource(path, name string, size int64) source {
-	return source{name: name, size: size, open: func() (io.ReadCloser, error) { return gunzipped(os.Open(path)) }}
+	return source{name: name, size: size, open: func() (io.ReadCloser, error) { return os.Open(path) }}
 }
 
 // bundleCapture returns the bundle's capture among names: capture.pcapng.gz
@@ -87,30 +84,6 @@ func bundleCapture(names []string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// gunzipped returns rc decompressed when it starts with the gzip magic, as
-// is.
-func gunzipped(rc io.ReadCloser, err error) (io.ReadCloser, error) {
-	if err != nil {
-		return nil, err
-	}
-	br := bufio.NewReader(rc)
-	if m, _ := br.Peek(2); len(m) < 2 || m[0] != 0x1f || m[1] != 0x8b {
-		return struct {
-			io.Reader
-			io.Closer
-		}{br, rc}, nil
-	}
-	zr, err := gzip.NewReader(br)
-	if err != nil {
-		rc.Close()
-		return nil, fmt.Errorf("gzip: %w", err)
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{zr, rc}, nil
 }
 
 func (in *input) fromDir(dir string) error {
@@ -190,7 +163,7 @@ func (in *input) fromZip(path string) error {
 		in.sources = append(in.sources, source{
 			name: pathBase(name),
 			size: int64(f.UncompressedSize64),
-			open: func() (io.ReadCloser, error) { return gunzipped(openZipEntry(path, name)) },
+			open: func() (io.ReadCloser, error) { return openZipEntry(path, name) },
 		})
 	}
 	in.readMeta(func(name string) ([]byte, error) {
