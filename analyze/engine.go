@@ -230,6 +230,30 @@ type engine struct {
 	exch          []exchange
 	replies       []replyRec
 	exchTruncated bool
+
+	// tcache is a direct-mapped cache in front of targets: most packets
+	// are about an address seen a moment ago, and hashing the map key costs
+	// more than the rest of the packet's work. Cleared when targets are evicted.
+	tcache [tcacheSize]*target
+	// scache is the same for senders, by MAC.
+	scache [scacheSize]*sender
+}
+
+const scacheSize = 256
+
+const tcacheSize = 1024
+
+func tcacheSlot(k tkey) int {
+	var lo byte
+	var hi byte
+	if k.ip.Is4() {
+		b := k.ip.As4()
+		lo, hi = b[3], b[2]
+	} else {
+		b := k.ip.As16()
+		lo, hi = b[15], b[14]
+	}
+	return int((uint32(lo) | uint32(hi)<<8 ^ k.vlan*0x9e37) % tcacheSize)
 }
 
 func newEngine(cfg engineConfig) *engine {
@@ -242,7 +266,12 @@ func newEngine(cfg engineConfig) *engine {
 }
 
 func (e *engine) target(k tkey, p Proto, ts int64) *target {
+	slot := tcacheSlot(k)
+	if t := e.tcache[slot]; t != nil && t.key == k {
+		return t
+	}
 	if t, ok := e.targets[k]; ok {
+		e.tcache[slot] = t
 		return t
 	}
 	if len(e.targets) >= e.cfg.maxTargets {
@@ -253,6 +282,7 @@ func (e *engine) target(k tkey, p Proto, ts int64) *target {
 	}
 	t := &target{key: k, proto: p, first: ts, last: ts}
 	e.targets[k] = t
+	e.tcache[slot] = t
 	return t
 }
 
@@ -273,6 +303,7 @@ func (e *engine) evictIdle(now int64) bool {
 			n++
 		}
 	}
+	clear(e.tcache[:])
 	return n > 0
 }
 
@@ -622,7 +653,12 @@ func (e *engine) senderRate(ts int64, p *Packet, ref Ref) {
 	if mac.IsZero() {
 		mac = p.SenderMAC
 	}
-	s, ok := e.senders[mac]
+	slot := int(mac[5]^mac[3]<<1^mac[4]) % scacheSize
+	s := e.scache[slot]
+	ok := s != nil && s.mac == mac
+	if !ok {
+		s, ok = e.senders[mac]
+	}
 	if !ok {
 		if len(e.senders) >= e.cfg.maxTargets {
 			e.lostSenders++
@@ -631,6 +667,7 @@ func (e *engine) senderRate(ts int64, p *Packet, ref Ref) {
 		s = &sender{mac: mac, ip: p.SenderIP, sec: ts / 1e9}
 		e.senders[mac] = s
 	}
+	e.scache[slot] = s
 	s.requests++
 	sec := ts / 1e9
 	if sec != s.sec {

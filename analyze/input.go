@@ -17,8 +17,9 @@ import (
 // An input is one side of the analysis: everything captured at one place.
 // Each path given to Analyze is one input:
 //   - a pcap or pcapng file;
-//   - a bundle directory (capture.pcapng, and optionally manifest.json for the
-//     host name and trigger, journal.json for neighbor-state changes; see
+//   - a bundle directory (capture.pcapng.gz, or capture.pcapng in bundles
+//     before it was compressed, and optionally manifest.json for the host
+//     name and trigger, journal.json for neighbor-state changes; see
 //     package bundle);
 //   - a zip of such a bundle (read in place, streamed);
 //   - a ring directory: arp-*.pcapng and arp-*.pcapng.part segments, or any
@@ -55,7 +56,7 @@ func openInput(path string) (*input, error) {
 
 func sideName(path string) string {
 	b := filepath.Base(filepath.Clean(path))
-	for _, ext := range []string{".zip", ".part", ".pcapng", ".pcap", ".cap"} {
+	for _, ext := range []string{".zip", ".gz", ".part", ".pcapng", ".pcap", ".cap"} {
 		b = strings.TrimSuffix(b, ext)
 	}
 	return b
@@ -76,6 +77,17 @@ func fileSource(path, name string, size int64) source {
 	return source{name: name, size: size, open: func() (io.ReadCloser, error) { return os.Open(path) }}
 }
 
+// bundleCapture returns the bundle's capture among names: capture.pcapng.gz
+// (bundles since the capture is stored compressed) or capture.pcapng.
+func bundleCapture(names []string) (string, bool) {
+	for _, n := range []string{bundle.FileCapture, bundle.FileCapturePlain} {
+		if slices.Contains(names, n) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
 func (in *input) fromDir(dir string) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -88,13 +100,13 @@ func (in *input) fromDir(dir string) error {
 		}
 	}
 	slices.Sort(names)
-	if slices.Contains(names, bundle.FileCapture) {
-		p := filepath.Join(dir, bundle.FileCapture)
+	if name, ok := bundleCapture(names); ok {
+		p := filepath.Join(dir, name)
 		st, err := os.Stat(p)
 		if err != nil {
 			return err
 		}
-		in.sources = []source{fileSource(p, bundle.FileCapture, st.Size())}
+		in.sources = []source{fileSource(p, name, st.Size())}
 		in.readMeta(func(name string) (io.ReadCloser, error) { return os.Open(filepath.Join(dir, name)) })
 		return nil
 	}
@@ -116,7 +128,7 @@ func (in *input) fromDir(dir string) error {
 }
 
 func isCaptureName(n string) bool {
-	n = strings.TrimSuffix(n, ".part")
+	n = strings.TrimSuffix(strings.TrimSuffix(n, ".gz"), ".part")
 	return strings.HasSuffix(n, ".pcapng") || strings.HasSuffix(n, ".pcap") || strings.HasSuffix(n, ".cap")
 }
 
@@ -126,15 +138,20 @@ func (in *input) fromZip(path string) error {
 		return err
 	}
 	defer zr.Close()
-	var caps, all []*zip.File
+	var caps, gzCaps, all []*zip.File
 	for _, f := range zr.File {
 		base := pathBase(f.Name)
 		switch {
 		case base == bundle.FileCapture:
+			gzCaps = append(gzCaps, f)
+		case base == bundle.FileCapturePlain:
 			caps = append(caps, f)
 		case isCaptureName(base):
 			all = append(all, f)
 		}
+	}
+	if len(gzCaps) > 0 {
+		caps = gzCaps
 	}
 	if len(caps) == 0 {
 		caps = all

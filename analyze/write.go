@@ -1,9 +1,10 @@
 package analyze
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,31 +16,33 @@ import (
 // report.txt, report.json and report.html into dir. Each file is written
 // under a temporary name and renamed into place, so a reader never sees a
 // half-written report. A bundle's snapshot step calls it with the bundle's
-// capture.pcapng, setting opts.Trigger and opts.Neighbor from the trigger
+// capture.pcapng.gz, setting opts.Trigger and opts.Neighbor from the trigger
 // event and the neighbor journal.
 func WriteReports(ctx context.Context, dir string, inputs []string, opts Options) error {
 	rep, err := Analyze(ctx, inputs, opts)
 	if err != nil {
 		return fmt.Errorf("report for %s: %w", dir, err)
 	}
-	// Inputs inside dir (a bundle's capture.pcapng) are named relative to
-	// it: the report travels with the bundle, the staging path does not.
+	return WriteReportFiles(dir, rep)
+}
+
+// WriteReportFiles writes rep as report.txt, report.json and report.html
+// into dir, each under a temporary name renamed into place. Inputs inside
+// dir (a bundle's capture) are named relative to it in the files: the report
+// travels with the bundle, the staging path does not.
+func WriteReportFiles(dir string, rep *Report) error {
 	for i := range rep.Sides {
 		rep.Sides[i].Path = relTo(dir, rep.Sides[i].Path)
 	}
 	for _, f := range []struct {
 		name  string
-		write func(*bytes.Buffer) error
+		write func(io.Writer) error
 	}{
-		{bundle.FileReportText, func(b *bytes.Buffer) error { return rep.WriteText(b) }},
-		{bundle.FileReportJSON, func(b *bytes.Buffer) error { return rep.WriteJSON(b) }},
-		{bundle.FileReportHTML, func(b *bytes.Buffer) error { return rep.WriteHTML(b) }},
+		{bundle.FileReportText, rep.WriteText},
+		{bundle.FileReportJSON, rep.WriteJSON},
+		{bundle.FileReportHTML, rep.WriteHTML},
 	} {
-		var buf bytes.Buffer
-		if err := f.write(&buf); err != nil {
-			return fmt.Errorf("render %s: %w", f.name, err)
-		}
-		if err := writeFileAtomic(filepath.Join(dir, f.name), buf.Bytes()); err != nil {
+		if err := writeFileAtomic(filepath.Join(dir, f.name), f.write); err != nil {
 			return err
 		}
 	}
@@ -55,13 +58,20 @@ func relTo(dir, path string) string {
 	return rel
 }
 
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic renders into a temporary file through a buffer (a report
+// is streamed to disk, not held in memory) and renames it to path.
+func writeFileAtomic(path string, render func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
+	bw := bufio.NewWriterSize(tmp, 64<<10)
+	if err := render(bw); err != nil {
+		tmp.Close()
+		return fmt.Errorf("render %s: %w", filepath.Base(path), err)
+	}
+	if err := bw.Flush(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

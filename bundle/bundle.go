@@ -14,8 +14,13 @@ import (
 
 // The files of a bundle.
 const (
-	FileCapture      = "capture.pcapng" // every recorded frame of the window, the trigger packet commented
-	FileNetstateJSON = "netstate.json"  // the host's network state at T
+	// FileCapture holds every recorded frame of the window, the trigger
+	// packet commented: gzip-compressed pcapng, which Wireshark, tshark and
+	// capinfos read directly. Bundles before the capture was compressed
+	// hold FileCapturePlain instead.
+	FileCapture      = "capture.pcapng.gz"
+	FileCapturePlain = "capture.pcapng"
+	FileNetstateJSON = "netstate.json" // the host's network state at T
 	FileNetstateText = "netstate.txt"
 	FileJournalJSON  = "journal.json" // neighbor and link changes during the window: see JournalEntry
 	FileJournalText  = "journal.txt"

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -67,10 +69,20 @@ type Capture struct {
 	BufferBytes int
 }
 
-// Control configures the local control socket and the trigger file.
+// Control configures the local control socket, the trigger file and the
+// optional HTTP listener.
 type Control struct {
 	Socket      string
 	TriggerFile string
+	// Listen is the HTTP API's host:port; empty: no HTTP listener. An
+	// address beyond loopback requires TokenFile.
+	Listen string
+	// TokenFile holds the bearer token HTTP clients must send; read at start
+	// with ReadToken.
+	TokenFile string
+	// TLSCert and TLSKey, both or neither, serve the HTTP API over TLS.
+	TLSCert string
+	TLSKey  string
 }
 
 // Error is a configuration problem at a place in a file.
@@ -173,6 +185,10 @@ type rawSnapshots struct {
 type rawControl struct {
 	Socket      string `yaml:"socket"`
 	TriggerFile string `yaml:"trigger_file"`
+	Listen      string `yaml:"listen"`
+	TokenFile   string `yaml:"token_file"`
+	TLSCert     string `yaml:"tls_cert"`
+	TLSKey      string `yaml:"tls_key"`
 }
 
 type rawTrigger struct {
@@ -423,12 +439,15 @@ func (p *parser) convert(r *raw, c *Config) {
 	}
 
 	// control
-	c.Control = Control{Socket: r.Control.Socket, TriggerFile: r.Control.TriggerFile}
+	rcl := r.Control
+	c.Control = Control{Socket: rcl.Socket, TriggerFile: rcl.TriggerFile,
+		Listen: rcl.Listen, TokenFile: rcl.TokenFile, TLSCert: rcl.TLSCert, TLSKey: rcl.TLSKey}
 	if c.Control.Socket == "" {
 		c.Control.Socket = DefaultSocket()
 	} else if err := control.CheckPath(c.Control.Socket); err != nil {
 		p.fail("control.socket", err)
 	}
+	p.control(c.Control)
 
 	// triggers
 	seen := map[string]int{}
@@ -480,6 +499,72 @@ func (p *parser) convert(r *raw, c *Config) {
 		}
 		c.Triggers = append(c.Triggers, s)
 	}
+}
+
+// control checks the HTTP listener's settings.
+func (p *parser) control(c Control) {
+	if c.Listen == "" {
+		for _, f := range []struct{ key, val string }{{"token_file", c.TokenFile}, {"tls_cert", c.TLSCert}, {"tls_key", c.TLSKey}} {
+			if f.val != "" {
+				p.fail("control."+f.key, errors.New("has no effect without control.listen"))
+			}
+		}
+		return
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		p.fail("control.listen", fmt.Errorf("%q: want host:port, like 127.0.0.1:9310 or [::]:9310", c.Listen))
+		return
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		p.fail("control.listen", fmt.Errorf("%q: port %q is not a number from 1 to 65535", c.Listen, port))
+	}
+	if !IsLoopback(host) && c.TokenFile == "" {
+		p.fail("control.listen", fmt.Errorf("%q is reachable beyond this host: set control.token_file (a bearer token), or listen on 127.0.0.1", c.Listen))
+	}
+	switch {
+	case c.TLSCert != "" && c.TLSKey == "":
+		p.fail("control.tls_cert", errors.New("needs control.tls_key too: cert and key go together"))
+	case c.TLSCert == "" && c.TLSKey != "":
+		p.fail("control.tls_key", errors.New("needs control.tls_cert too: cert and key go together"))
+	}
+}
+
+// IsLoopback reports whether host (of a listen address) is only reachable
+// from this machine: "localhost" or a loopback IP. An empty host is every
+// address.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// ReadToken reads the bearer token in path, trimmed of surrounding space.
+// Its errors name the file, never its content.
+func ReadToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("control.token_file: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", fmt.Errorf("control.token_file %s: empty token", path)
+	}
+	if strings.ContainsAny(tok, " \t\r\n") || !isPrintableASCII(tok) {
+		return "", fmt.Errorf("control.token_file %s: the token must be one line of printable ASCII without spaces", path)
+	}
+	return tok, nil
+}
+
+func isPrintableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // ResolveGateway replaces the target "gateway" in every trigger with the

@@ -156,6 +156,14 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"duplicate trigger", "triggers:\n  - name: a\n    check: tcp\n    target: h:80\n  - name: a\n    check: tcp\n    target: h:81\n", []string{"bad.yaml:5: triggers[1].name:", "also the name of triggers[0]"}},
 		{"relative data dir", "data_dir: var/arpbox\n", []string{"bad.yaml:1: data_dir:", "absolute"}},
 		{"log format", "log:\n  format: xml\n", []string{"bad.yaml:2: log.format:"}},
+		{"listen beyond loopback without a token", "control:\n  listen: 0.0.0.0:9310\n", []string{"bad.yaml:2: control.listen:", "token_file"}},
+		{"listen on every address without a token", "control:\n  listen: :9310\n", []string{"bad.yaml:2: control.listen:", "token_file"}},
+		{"listen without a port", "control:\n  listen: 127.0.0.1\n", []string{"bad.yaml:2: control.listen:", "host:port"}},
+		{"listen on a bad port", "control:\n  listen: 127.0.0.1:99999\n", []string{"bad.yaml:2: control.listen:", "65535"}},
+		{"cert without key", "control:\n  listen: 127.0.0.1:9310\n  tls_cert: /etc/arpbox/cert.pem\n", []string{"bad.yaml:3: control.tls_cert:", "needs control.tls_key"}},
+		{"key without cert", "control:\n  listen: 127.0.0.1:9310\n  tls_key: /etc/arpbox/key.pem\n", []string{"bad.yaml:3: control.tls_key:", "needs control.tls_cert"}},
+		{"token without listen", "control:\n  token_file: /etc/arpbox/token\n", []string{"bad.yaml:2: control.token_file:", "without control.listen"}},
+		{"unknown control key", "control:\n  listen: 127.0.0.1:9310\n  tokenfile: /x\n", []string{"bad.yaml:3: control.tokenfile: unknown key"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,6 +192,82 @@ func TestAllErrorsReportedAtOnce(t *testing.T) {
 	_, err := Parse("bad.yaml", []byte("ring:\n  segment_size: x\n  max_size: y\n"))
 	if err == nil || !strings.Contains(err.Error(), ":2: ring.segment_size") || !strings.Contains(err.Error(), ":3: ring.max_size") {
 		t.Fatalf("want both errors, got %v", err)
+	}
+}
+
+func TestControlListen(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want Control
+	}{
+		{"off by default", "", Control{}},
+		{"loopback needs no token", "control:\n  listen: 127.0.0.1:9310\n", Control{Listen: "127.0.0.1:9310"}},
+		{"localhost needs no token", "control:\n  listen: localhost:9310\n", Control{Listen: "localhost:9310"}},
+		{"IPv6 loopback needs no token", "control:\n  listen: '[::1]:9310'\n", Control{Listen: "[::1]:9310"}},
+		{"every address with a token and TLS", "control:\n  listen: '[::]:9310'\n  token_file: /etc/arpbox/token\n  tls_cert: /etc/arpbox/c.pem\n  tls_key: /etc/arpbox/k.pem\n",
+			Control{Listen: "[::]:9310", TokenFile: "/etc/arpbox/token", TLSCert: "/etc/arpbox/c.pem", TLSKey: "/etc/arpbox/k.pem"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse("x.yaml", []byte(tt.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := c.Control
+			got.Socket = "" // the platform's default
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("control (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestReadToken(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "s3cr3t-t0ken-value"
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name    string
+		path    string
+		want    string
+		wantErr []string // substrings of the error
+	}{
+		{"trimmed", write("ok", "  "+secret+"\n"), secret, nil},
+		{"missing", filepath.Join(dir, "none"), "", []string{"control.token_file", filepath.Join(dir, "none")}},
+		{"empty", write("empty", " \n\t\n"), "", []string{filepath.Join(dir, "empty"), "empty token"}},
+		{"two lines", write("two", secret+"\n"+secret+"\n"), "", []string{filepath.Join(dir, "two"), "one line"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadToken(tt.path)
+			if got != tt.want {
+				t.Errorf("token = %q, want %q", got, tt.want)
+			}
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q shows the token", err)
+			}
+		})
 	}
 }
 

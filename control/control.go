@@ -2,12 +2,18 @@
 //
 // The API is versioned under /v1 and speaks JSON:
 //
-//	GET  /v1/status     the daemon's status (capture, ring, triggers)
-//	POST /v1/snapshot   {"reason": "..."} → the bundle, once written
-//	GET  /v1/snapshots  the bundles on disk
+//	GET  /v1/status              the daemon's status (capture, ring, triggers)
+//	POST /v1/snapshot            {"reason": "..."} → the bundle, once written
+//	GET  /v1/snapshots           the bundles on disk
+//	GET  /v1/snapshots/<id>.zip  one bundle's zip
+//	GET  /healthz                "ok", or 503 and why not
+//	GET  /metrics                Prometheus metrics
+//
+// Request bodies over 64 KiB are refused (413).
 //
 // The socket is created with mode 0660; on Linux, peers whose credentials
 // are neither root, the daemon's user, nor the socket's group are refused.
+// HTTPServer serves the same API over TCP, with a bearer token and TLS.
 package control
 
 import (
@@ -20,6 +26,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 )
 
@@ -44,6 +52,14 @@ type API struct {
 	Snapshots func() (any, error)
 	// Status reports the daemon's state; the value is sent as JSON.
 	Status func() any
+	// Bundle returns the path of the zip of the bundle id, an error
+	// wrapping ErrNotFound when there is none. id has passed ValidID; the
+	// function must still only name zips it knows (not join id to a path).
+	Bundle func(id string) (path string, err error)
+	// Healthz returns nil while the daemon works.
+	Healthz func() error
+	// Metrics serves /metrics (Prometheus text format).
+	Metrics http.Handler
 }
 
 // Server serves API on a unix socket.
@@ -71,66 +87,181 @@ func (s *Server) Listen() (net.Listener, error) { return listen(s.path, s.log) }
 
 // Run serves ln until ctx is cancelled, then closes it and removes the socket.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+	err := runServer(ctx, ln, handler(s.api, s.log), s.log, "control socket "+s.path)
+	if err == nil {
+		removeEndpoint(s.path)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("control socket %s: %w", s.path, err)
-	case <-ctx.Done():
-	}
-	shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shut)
-	<-errc
-	removeEndpoint(s.path)
-	return nil
+	return err
 }
 
-func (s *Server) handler() http.Handler {
+// maxBody is the largest request body accepted: a snapshot request is a
+// reason of a few words.
+const maxBody = 64 << 10
+
+// handler serves api; the unix socket and the HTTP listener share it.
+func handler(api API, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
-		if s.api.Status == nil {
+		if api.Status == nil {
 			httpError(w, http.StatusNotImplemented, errors.New("status not available"))
 			return
 		}
-		writeJSON(w, http.StatusOK, s.api.Status())
+		writeJSON(w, http.StatusOK, api.Status())
 	})
 	mux.HandleFunc("GET /v1/snapshots", func(w http.ResponseWriter, r *http.Request) {
-		if s.api.Snapshots == nil {
+		if api.Snapshots == nil {
 			httpError(w, http.StatusNotImplemented, errors.New("snapshots not available"))
 			return
 		}
-		v, err := s.api.Snapshots()
+		v, err := api.Snapshots()
 		if err != nil {
 			httpError(w, http.StatusInternalServerError, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, v)
 	})
+	mux.HandleFunc("GET /v1/snapshots/{file}", func(w http.ResponseWriter, r *http.Request) {
+		serveBundle(w, r, api, log)
+	})
 	mux.HandleFunc("POST /v1/snapshot", func(w http.ResponseWriter, r *http.Request) {
-		if s.api.Snapshot == nil {
+		if api.Snapshot == nil {
 			httpError(w, http.StatusNotImplemented, errors.New("snapshots are not configured"))
 			return
 		}
 		var req SnapshotRequest
-		if err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-			httpError(w, http.StatusBadRequest, fmt.Errorf("snapshot request: %w", err))
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			code := http.StatusBadRequest
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				code = http.StatusRequestEntityTooLarge
+			}
+			httpError(w, code, fmt.Errorf("snapshot request: %w", err))
 			return
 		}
-		s.log.Info("snapshot requested over the control socket", "reason", req.Reason)
-		rep, err := s.api.Snapshot(r.Context(), req.Reason)
+		// The request waits for the bundle's after-window: no write
+		// deadline; the snapshotter bounds it, and a client that goes away
+		// cancels r.Context().
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+		log.Info("snapshot requested over the control API", "reason", req.Reason, "remote", r.RemoteAddr)
+		rep, err := api.Snapshot(r.Context(), req.Reason)
 		if err != nil {
 			httpError(w, http.StatusConflict, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, rep)
 	})
-	return mux
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if api.Healthz == nil {
+			httpError(w, http.StatusNotImplemented, errors.New("health not available"))
+			return
+		}
+		if err := api.Healthz(); err != nil {
+			httpError(w, http.StatusServiceUnavailable, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if api.Metrics == nil {
+			httpError(w, http.StatusNotImplemented, errors.New("metrics not available"))
+			return
+		}
+		api.Metrics.ServeHTTP(w, r)
+	})
+	return limits(mux, log)
+}
+
+// limits bounds what a request may cost: its body (413 beyond maxBody) and
+// the time to write its reply (writeTimeout, which handlers may extend),
+// and logs each request at debug level (never its headers).
+func limits(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		defer func() {
+			log.Debug("control request", "method", r.Method, "path", r.URL.Path, "status", sw.code,
+				"remote", r.RemoteAddr, "duration", time.Since(start).Round(time.Microsecond))
+		}()
+		if r.ContentLength > maxBody {
+			httpError(sw, http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes is over the limit of %d", r.ContentLength, maxBody))
+			return
+		}
+		r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// statusWriter remembers the status code for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// ErrNotFound means no bundle has the requested id.
+var ErrNotFound = errors.New("no such bundle")
+
+// ValidID reports whether id can name a bundle: 1 to 128 bytes of
+// letters, digits, '-', '_' and '.', not starting with '.', no "..". So it
+// never names a path outside the snapshots directory ('/', '\\', NUL and
+// ".." are refused before any file is looked at).
+func ValidID(id string) bool {
+	if id == "" || len(id) > 128 || id[0] == '.' || strings.Contains(id, "..") {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// serveBundle sends the zip of the bundle named by the path's {file},
+// "<id>.zip".
+func serveBundle(w http.ResponseWriter, r *http.Request, api API, log *slog.Logger) {
+	if api.Bundle == nil {
+		httpError(w, http.StatusNotImplemented, errors.New("bundle download not available"))
+		return
+	}
+	id, ok := strings.CutSuffix(r.PathValue("file"), ".zip")
+	if !ok || !ValidID(id) {
+		httpError(w, http.StatusBadRequest, errors.New("want /v1/snapshots/<bundle id>.zip, with an id as listed by /v1/snapshots"))
+		return
+	}
+	path, err := api.Bundle(id)
+	if err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, ErrNotFound) {
+			code = http.StatusNotFound
+		}
+		httpError(w, code, err)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		httpError(w, http.StatusNotFound, fmt.Errorf("bundle %s: %w", id, ErrNotFound))
+		log.Warn("bundle zip vanished before download", "id", id, "err", err)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		httpError(w, http.StatusNotFound, fmt.Errorf("bundle %s: %w", id, ErrNotFound))
+		return
+	}
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(downloadTimeout))
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", id+".zip"))
+	http.ServeContent(w, r, id+".zip", fi.ModTime(), f)
 }
 
 type errorBody struct {

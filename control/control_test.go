@@ -5,6 +5,8 @@ package control
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,5 +120,34 @@ func TestClientWithoutDaemon(t *testing.T) {
 	_, err := c.Snapshot(context.Background(), "x")
 	if err == nil || !strings.Contains(err.Error(), "is arpbox running?") {
 		t.Errorf("error = %v, want a hint that arpbox is not running", err)
+	}
+}
+
+// TestSocketServesTheWholeAPI: the unix socket serves what the HTTP
+// listener does (without a token: the socket's permissions guard it).
+func TestSocketServesTheWholeAPI(t *testing.T) {
+	api := testAPI(t)
+	zip := filepath.Join(t.TempDir(), "20261126T010203Z-manual.zip")
+	if err := os.WriteFile(zip, []byte("PK\x05\x06"+strings.Repeat("\x00", 18)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	api.Bundle = func(id string) (string, error) { return zip, nil }
+	path, _ := serve(t, api)
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+	for _, p := range []string{"/healthz", "/metrics", "/v1/snapshots/20261126T010203Z-manual.zip"} {
+		resp, body := get(t, c, "http://arpbox"+p, "")
+		if resp.StatusCode != http.StatusOK || len(body) == 0 {
+			t.Errorf("GET %s over the socket = %d %q", p, resp.StatusCode, body)
+		}
+	}
+	resp, err := c.Post("http://arpbox/v1/snapshot", "application/json", strings.NewReader(strings.Repeat(" ", 10<<20)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("10 MB body over the socket: %d, want 413", resp.StatusCode)
 	}
 }

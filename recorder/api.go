@@ -13,11 +13,17 @@ import (
 
 // api is what the control socket serves.
 func (r *Recorder) api() control.API {
-	return control.API{
+	api := control.API{
 		Snapshot:  r.snapshotNow,
 		Snapshots: func() (any, error) { return snapshot.List(r.cfg.Snapshots.Dir) },
 		Status:    func() any { return r.Status() },
+		Bundle:    r.bundleZip,
+		Healthz:   r.Alive,
 	}
+	if r.opts.Registry != nil {
+		api.Metrics = metricsHandler(r.opts.Registry)
+	}
+	return api
 }
 
 // snapshotNow fires a manual trigger and waits for its bundle.
@@ -39,18 +45,30 @@ func (r *Recorder) snapshotNow(ctx context.Context, reason string) (control.Snap
 
 // Status is what `arpbox status` shows.
 type Status struct {
-	Version    string                `json:"version"`
-	Config     string                `json:"config"`
-	Started    time.Time             `json:"started"`
-	Interfaces []InterfaceStatus     `json:"interfaces"`
-	Ring       ring.Stats            `json:"ring"`
-	Triggers   []trigger.CheckStatus `json:"triggers"`
+	Version    string            `json:"version"`
+	Config     string            `json:"config"`
+	Started    time.Time         `json:"started"`
+	Interfaces []InterfaceStatus `json:"interfaces"`
+	Ring       ring.Stats        `json:"ring"`
+	Triggers   []TriggerStatus   `json:"triggers"`
+}
+
+// TriggerStatus is one trigger's state and its last probe.
+type TriggerStatus struct {
+	trigger.CheckStatus
+	// LastResult is "ok" or "failed"; empty before the first probe.
+	LastResult string `json:"last_result,omitempty"`
+	// LastLatency is how long the last probe took, in seconds.
+	LastLatency float64 `json:"last_latency_seconds,omitempty"`
 }
 
 // InterfaceStatus is one capture source's counters.
 type InterfaceStatus struct {
 	Name string `json:"name"`
 	capture.Stats
+	// FramesRecorded and BytesRecorded count what reached the ring.
+	FramesRecorded uint64 `json:"frames_recorded"`
+	BytesRecorded  uint64 `json:"bytes_recorded"`
 }
 
 // Status reports what the recorder is doing; safe for concurrent use once
@@ -58,14 +76,27 @@ type InterfaceStatus struct {
 func (r *Recorder) Status() Status {
 	st := Status{Version: r.opts.Version, Config: r.cfg.Source, Started: r.started}
 	if r.runner != nil {
-		st.Triggers = r.runner.Status()
+		for _, cs := range r.runner.Status() {
+			ts := TriggerStatus{CheckStatus: cs}
+			if p, ok := r.metrics.lastProbeOf(cs.Name); ok {
+				ts.LastResult, ts.LastLatency = "failed", p.took.Seconds()
+				if p.ok {
+					ts.LastResult = "ok"
+				}
+			}
+			st.Triggers = append(st.Triggers, ts)
+		}
 	}
 	for i, s := range r.sources {
 		name := ""
 		if i < len(r.cfg.Capture.Interfaces) {
 			name = r.cfg.Capture.Interfaces[i]
 		}
-		st.Interfaces = append(st.Interfaces, InterfaceStatus{Name: name, Stats: s.Stats()})
+		is := InterfaceStatus{Name: name, Stats: s.Stats()}
+		if r.ring != nil {
+			is.FramesRecorded, is.BytesRecorded = r.ring.counts(i)
+		}
+		st.Interfaces = append(st.Interfaces, is)
 	}
 	if r.ring != nil {
 		st.Ring = r.ring.w.Stats() // safe for concurrent use

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/arpbox/arpbox/analyze"
@@ -36,6 +37,10 @@ type Options struct {
 	// and every live interface is open and capturing. A service manager's readiness
 	// (systemd's READY=1, a Windows service's Running state) hangs on it.
 	Ready func()
+	// Registry receives the recorder's metrics, served on /metrics. nil: a
+	// registry of the recorder's own, with the Go runtime's and the
+	// process's metrics too. Never the global one.
+	Registry *prometheus.Registry
 }
 
 // StartError is an error that kept the recorder from starting: nothing was
@@ -59,6 +64,7 @@ type Recorder struct {
 	runner  *trigger.Runner
 	snaps   *snapshot.Snapshotter
 	journal *netstate.Journal
+	metrics *metrics
 	ready   sync.Once
 	// stopped is set when Run returns.
 	recording, stopped atomic.Bool
@@ -103,6 +109,14 @@ func (r *Recorder) Run(ctx context.Context) error {
 		}
 		defer l.Close()
 		tasks = r.helpers(func(ctx context.Context) error { return srv.Run(ctx, l) })
+		if r.cfg.Control.Listen != "" {
+			hl, run, err := r.listenHTTP()
+			if err != nil {
+				return &StartError{errors.Join(err, r.ring.w.Close())}
+			}
+			defer hl.Close()
+			tasks = append(tasks, task{name: "http api", run: run})
+		}
 		r.log.Info("arpbox recording",
 			"version", r.opts.Version, "config", r.cfg.Source,
 			"interfaces", r.cfg.Capture.Interfaces, "filter", r.cfg.Capture.Filter.Text,
@@ -201,7 +215,7 @@ func (r *Recorder) build() error {
 		Stats:    r.ifaceStats,
 	})
 	if r.opts.Replay != "" {
-		r.ring = newRingOwner(r.log, w, nil)
+		r.ring = newRingOwner(r.log, w, len(ifaces), nil)
 		return nil
 	}
 
@@ -219,7 +233,11 @@ func (r *Recorder) build() error {
 		observe = func(f capture.Frame) { detector.Observe(f.Time, f.Data) }
 		ropts.Detector = detector
 	}
-	r.ring = newRingOwner(r.log, w, observe)
+	r.ring = newRingOwner(r.log, w, len(ifaces), observe)
+	if err := r.newMetrics(); err != nil {
+		return err
+	}
+	ropts.Observe = r.metrics.observeProbe
 	runner, err := trigger.NewRunner(cfg.Triggers, ropts)
 	if err != nil {
 		return err
@@ -234,6 +252,7 @@ func (r *Recorder) build() error {
 		Interfaces:   cfg.Capture.Interfaces,
 		Collectors:   []snapshot.Collector{snapshot.NewNetstateCollector(r.journal), reportCollector{journal: r.journal}},
 		Flush:        r.ring.flush,
+		Observe:      r.metrics.observeSnapshot,
 	})
 	return nil
 }

@@ -140,7 +140,7 @@ func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // TestAliveSeesStuckWriter: a writer holding the ring's lock (a write
 // that never returns) makes alive fail; once released, it passes.
 func TestAliveSeesStuckWriter(t *testing.T) {
-	o := newRingOwner(discard(), nil, nil)
+	o := newRingOwner(discard(), nil, 0, nil)
 	if err := o.alive(50 * time.Millisecond); err != nil {
 		t.Fatalf("idle ring: %v", err)
 	}

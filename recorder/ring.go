@@ -19,6 +19,9 @@ type ringOwner struct {
 	log     *slog.Logger
 	w       *ring.Writer
 	observe func(capture.Frame) // sees every frame before it is written; may be nil
+	// recorded counts, per interface index, what write handed to the ring
+	// (added per batch: the storm path writes a million frames a second).
+	recorded []ifaceCount
 
 	mu       sync.Mutex
 	tendAt   time.Time     // when tend next wakes to tick the ring; guarded by mu
@@ -26,8 +29,22 @@ type ringOwner struct {
 	badWrite atomic.Bool
 }
 
-func newRingOwner(log *slog.Logger, w *ring.Writer, observe func(capture.Frame)) *ringOwner {
-	return &ringOwner{log: log, w: w, observe: observe, poke: make(chan struct{}, 1)}
+// ifaceCount is what was recorded from one interface.
+type ifaceCount struct {
+	frames, bytes atomic.Uint64
+}
+
+func newRingOwner(log *slog.Logger, w *ring.Writer, ifaces int, observe func(capture.Frame)) *ringOwner {
+	return &ringOwner{log: log, w: w, observe: observe, poke: make(chan struct{}, 1), recorded: make([]ifaceCount, ifaces)}
+}
+
+// counts returns the frames and bytes (as captured) recorded from
+// interface i.
+func (o *ringOwner) counts(i int) (frames, bytes uint64) {
+	if i < 0 || i >= len(o.recorded) {
+		return 0, 0
+	}
+	return o.recorded[i].frames.Load(), o.recorded[i].bytes.Load()
 }
 
 // write records a batch and releases it. After a drained batch (the source
@@ -41,6 +58,7 @@ func (o *ringOwner) write(b *capture.Batch) {
 		}
 	}
 	o.mu.Lock()
+	var n, size uint64
 	for _, f := range b.Frames {
 		// Disk errors are the ring's to log, count and survive; an error
 		// here is a bug (an interface the ring doesn't know).
@@ -50,6 +68,12 @@ func (o *ringOwner) write(b *capture.Batch) {
 			}
 			break
 		}
+		n++
+		size += uint64(len(f.Data))
+	}
+	if b.Iface >= 0 && b.Iface < len(o.recorded) && n > 0 {
+		o.recorded[b.Iface].frames.Add(n)
+		o.recorded[b.Iface].bytes.Add(size)
 	}
 	now := time.Now()
 	if b.Drained {

@@ -100,9 +100,9 @@ cat "$work/arpbox.log"
 say "the bundle: $bundle"
 ls -l "$bundle"
 say "the packet that carries the trigger (tshark -Y frame.comment)"
-tshark -r "$bundle/capture.pcapng" -Y frame.comment -T fields -e frame.number -e frame.time -e frame.comment 2>/dev/null
+tshark -r "$bundle/capture.pcapng.gz" -Y frame.comment -T fields -e frame.number -e frame.time -e frame.comment 2>/dev/null
 say "ARP in the bundle (last 15 frames)"
-tshark -r "$bundle/capture.pcapng" 2>/dev/null | tail -n 15
+tshark -r "$bundle/capture.pcapng.gz" 2>/dev/null | tail -n 15
 if [ -f "$bundle/report.txt" ]; then
 	say "report.txt"
 	cat "$bundle/report.txt"

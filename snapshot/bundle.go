@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"archive/zip"
-	"compress/flate"
 	"context"
 	"fmt"
 	"io"
@@ -10,10 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/arpbox/arpbox/bundle"
+	"github.com/arpbox/arpbox/internal/pcapng"
+	"github.com/klauspost/compress/flate"
 )
 
 // statusReserve is the room kept in the section header for the line written
@@ -23,7 +25,7 @@ const statusReserve = 400
 // captureSummary is what writeCapture learned.
 type captureSummary struct {
 	stats  mergeStats
-	ifaces []ifaceInfo
+	ifaces []pcapng.Interface
 	drops  []dropCount // by output interface
 	note   string      // trigger-packet note, also in the section header
 }
@@ -58,8 +60,10 @@ func (s *Snapshotter) sectionComment(j *job) string {
 	return out
 }
 
-// writeCapture merges the pinned segments into path.
-func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job, path string) (captureSummary, error) {
+// writeCapture merges the pinned segments into path, a gzip-compressed
+// pcapng (see gzip.go for its two members).
+// Every packet written is also handed to sinks.
+func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job, path string, sinks []StreamCollector) (captureSummary, error) {
 	var sum captureSummary
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
@@ -68,19 +72,24 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 	defer f.Close()
 	inputs := j.inputs()
 	m := newMerger(log, inputs, j.from, j.to, j.ev.Time, triggerComment(j.ev))
+	m.sinks = sinks
 	m.scanInterfaces()
-	nw := newNgWriter(f)
-	statusOff, err := nw.writeSHB(sectionInfo{
+
+	sec := pcapng.Section{
 		Comment:  s.sectionComment(j),
 		Hardware: runtime.GOARCH,
 		OS:       runtime.GOOS,
 		UserAppl: strings.TrimSpace("arpbox " + s.opts.Version),
-	}, statusReserve)
-	if err != nil {
+		Reserve:  statusReserve,
+	}
+	gc := newGzipCapture(f, sec.SectionLen())
+	defer gc.abort() // after close, a no-op
+	nw := pcapng.NewWriter(gc)
+	if err := nw.WriteSection(sec); err != nil {
 		return sum, fmt.Errorf("write %s: %w", captureName, err)
 	}
 	for _, in := range m.ifaces {
-		if err := nw.writeIDB(in); err != nil {
+		if _, err := nw.WriteInterface(in); err != nil {
 			return sum, fmt.Errorf("write %s: %w", captureName, err)
 		}
 	}
@@ -97,26 +106,30 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 		l, hl := last[in.Name]
 		d := windowDrops(b, l, hb, hl)
 		sum.drops = append(sum.drops, d)
-		opts := []option{timeOpt(isbStartTime, j.from), timeOpt(isbEndTime, j.to)}
+		st := pcapng.Stats{Interface: i, Timestamp: j.to.UnixNano(),
+			StartTime: j.from.UnixNano(), EndTime: j.to.UnixNano(), Has: pcapng.HasStartTime | pcapng.HasEndTime}
 		if d.HasRecv {
-			opts = append(opts, u64Opt(isbIfRecv, d.Received))
+			st.Received, st.Has = d.Received, st.Has|pcapng.HasReceived
 		}
 		if d.HasDrop {
-			opts = append(opts, u64Opt(isbIfDrop, d.Dropped))
+			st.Dropped, st.Has = d.Dropped, st.Has|pcapng.HasDropped
 		}
 		switch d.Kind {
 		case "window":
-			opts = append(opts, strOpt(optComment, fmt.Sprintf("arpbox: counts from %s to %s (difference of the ring's statistics)", rfc(d.From), rfc(d.To))))
+			st.Comment = fmt.Sprintf("arpbox: counts from %s to %s (difference of the ring's statistics)", rfc(d.From), rfc(d.To))
 		case "cumulative":
-			opts = append(opts, strOpt(optComment, fmt.Sprintf("arpbox: counts since arpbox started, up to %s (no earlier statistics in the ring)", rfc(d.To))))
+			st.Comment = fmt.Sprintf("arpbox: counts since arpbox started, up to %s (no earlier statistics in the ring)", rfc(d.To))
 		default:
-			opts = append(opts, strOpt(optComment, "arpbox: no interface statistics in the frozen segments; drop count unknown"))
+			st.Comment = "arpbox: no interface statistics in the frozen segments; drop count unknown"
 		}
-		if err := nw.writeISB(i, j.to, opts); err != nil {
+		if err := nw.WriteStats(st); err != nil {
 			return sum, fmt.Errorf("write %s: %w", captureName, err)
 		}
 	}
-	if err := nw.flush(); err != nil {
+	if err := nw.Flush(); err != nil {
+		return sum, fmt.Errorf("write %s: %w", captureName, err)
+	}
+	if err := gc.close(); err != nil {
 		return sum, fmt.Errorf("write %s: %w", captureName, err)
 	}
 
@@ -134,7 +147,7 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 		status = status[:statusReserve]
 	}
 	status += strings.Repeat(" ", statusReserve-len(status))
-	if _, err := f.WriteAt([]byte(status), statusOff); err != nil {
+	if err := gc.rewriteHead(sec.ReservedOffset(), status); err != nil {
 		return sum, fmt.Errorf("write %s: %w", captureName, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -145,7 +158,7 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 
 // lastStats returns, per interface name, the latest statistics block among
 // the pinned segments (sealed ones end with one per interface).
-func (s *Snapshotter) lastStats(inputs []mergeInput, ifaces []ifaceInfo) map[string]ifaceStats {
+func (s *Snapshotter) lastStats(inputs []mergeInput, ifaces []pcapng.Interface) map[string]ifaceStats {
 	out := map[string]ifaceStats{}
 	for i := len(inputs) - 1; i >= 0 && len(out) < len(ifaces); i-- {
 		st, err := trailingStats(inputs[i].Path)
@@ -170,15 +183,24 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 		return "", "", fmt.Errorf("create bundle dir in %s: %w", s.cfg.Dir, err)
 	}
 	b := &Bundle{ID: j.id, Dir: tmp, Event: j.ev, Window: bundle.Window{From: j.from, To: j.to}, CapturePath: filepath.Join(tmp, captureName)}
+	collectors := slices.Clone(j.collectors)
+	var sinks []StreamCollector
+	for i, c := range collectors {
+		if st, ok := c.(Streamer); ok {
+			sc := st.Stream(b)
+			collectors[i] = sc
+			sinks = append(sinks, sc)
+		}
+	}
 	start := time.Now()
-	sum, err := s.writeCapture(ctx, log, j, b.CapturePath)
+	sum, err := s.writeCapture(ctx, log, j, b.CapturePath, sinks)
 	if err != nil {
 		return "", "", err
 	}
 	log.Info("snapshot capture written", "packets", sum.stats.Packets, "segments", len(j.pins), "took", time.Since(start))
 
 	var results []bundle.ManifestResult
-	for _, c := range j.collectors {
+	for _, c := range collectors {
 		cctx, cancel := context.WithTimeout(ctx, collectorTimeout)
 		start := time.Now()
 		err := c.Collect(cctx, b)
@@ -382,8 +404,17 @@ func writeZip(dir, id, zipPath string) error {
 	}
 	defer os.Remove(tmp)
 	zw := zip.NewWriter(f)
+	// One compressor for all entries (they are written one after the
+	// other): a new one per file would allocate its state each time.
+	var fw *flate.Writer
 	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(w, flate.BestSpeed)
+		if fw == nil {
+			var err error
+			fw, err = flate.NewWriter(w, flate.BestSpeed)
+			return fw, err
+		}
+		fw.Reset(w)
+		return fw, nil
 	})
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -431,6 +462,9 @@ func addZipFile(zw *zip.Writer, path, name string) error {
 		return err
 	}
 	h.Name, h.Method = name, zip.Deflate
+	if strings.HasSuffix(name, ".gz") {
+		h.Method = zip.Store // compressed already: deflating it again only costs time
+	}
 	w, err := zw.CreateHeader(h)
 	if err != nil {
 		return err

@@ -11,8 +11,8 @@ import (
 	"github.com/arpbox/arpbox/bundle"
 )
 
-// Collector adds files to a bundle after capture.pcapng is written and before
-// the manifest is computed. Its error is recorded in the manifest; it never
+// Collector adds files to a bundle after capture.pcapng.gz is written and
+// before the manifest is computed. Its error is recorded in the manifest; it never
 // aborts the bundle.
 type Collector interface {
 	Name() string
@@ -29,13 +29,33 @@ type Freezer interface {
 	Freeze(ctx context.Context, ev bundle.Event) (Collector, error)
 }
 
+// A Streamer is a Collector that reads the capture while the merge writes
+// it, instead of reading the file back afterwards. Stream is called once per
+// bundle, before the merge; the StreamCollector it returns sees every packet
+// written into capture.pcapng.gz, in order, and then takes the Streamer's
+// place among the bundle's collectors (its Collect runs after the capture is
+// complete, with the others).
+type Streamer interface {
+	Collector
+	Stream(b *Bundle) StreamCollector
+}
+
+// StreamCollector is one bundle's Streamer. Packet is called on the merging
+// goroutine for every packet: captured at ts (Unix nanoseconds) on an
+// interface of link type linkType (LINKTYPE_*); data is valid only during
+// the call. The frame number is the count of calls so far.
+type StreamCollector interface {
+	Collector
+	Packet(ts int64, linkType int, data []byte)
+}
+
 // Bundle is the bundle being written, as collectors see it.
 type Bundle struct {
 	ID          string
 	Dir         string // staging directory; files written here are published
 	Event       bundle.Event
 	Window      bundle.Window // the requested window [T-before, T+after]
-	CapturePath string        // the merged capture.pcapng
+	CapturePath string        // the merged capture.pcapng.gz
 }
 
 // WriteFile creates name in the bundle, lets write fill it, and syncs it.

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -197,7 +198,13 @@ func readCapture(t testing.TB, path string) ([]readPkt, []string, pcapgo.NgSecti
 		t.Fatal(err)
 	}
 	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.NgReaderOptions{})
+	// The bundle's capture is gzip-compressed; the standard library's
+	// reader is the oracle (it reads the two members as one stream).
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	r, err := pcapgo.NewNgReader(zr, pcapgo.NgReaderOptions{})
 	if err != nil {
 		t.Fatalf("read %s: %v", path, err)
 	}

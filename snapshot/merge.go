@@ -7,25 +7,34 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
+	"slices"
 	"time"
+
+	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
+// A segment holds each interface's packets in time order, but interleaved
+// by capture block, so packets of different interfaces are up to ~0.5 s
+// apart in the file. The merge therefore reads each segment once per
+// interface (a stream: the segment's packets of that interface), and merges
+// the streams by time; a stream needs no more than a small reorder buffer
+// for the rare packet a little out of order within one interface, so memory
+// does not grow with the capture rate or the window.
 const (
-	// reorderSlack is how far out of time order packets inside one segment may
-	// be (packets of different interfaces are up to ~0.5 s apart; this is
-	// twice that); a packet is emitted once its segment has been read this
-	// far past it. Memory is bounded by the packets of this long, per open
-	// segment (normally one, two at a boundary).
+	// reorderSlack is how far out of time order packets inside one stream
+	// may be; a packet is emitted once its stream has been read this far
+	// past it, or the stream's buffer is full.
 	reorderSlack = time.Second
 	// openLead opens the next segment this long before its start name, as
 	// segments hold packets from about a second before they were opened.
 	openLead = reorderSlack + 2*time.Second
-	// maxReorder caps the packets buffered per segment, so memory stays
-	// bounded even at storm rates; past it packets may be written slightly
-	// out of order (counted in the manifest).
-	maxReorder = 1 << 16
+	// maxReorder caps the packets buffered per stream, so memory stays
+	// bounded even at storm rates, when a dozen short segments are open at
+	// once within openLead; past it packets may be written slightly out of
+	// order (counted in the manifest). Within one interface packets are
+	// out of order by a few at most.
+	maxReorder = 512
 )
 
 // mergeInput is one frozen segment file.
@@ -60,11 +69,13 @@ type merger struct {
 	slack   int64
 	maxBuf  int
 
-	ifaces []ifaceInfo // output interfaces
-	w      *ngWriter
-	stats  mergeStats
-	pool   []*qpkt
-	ord    uint64
+	ifaces  []pcapng.Interface // output interfaces
+	streams []int              // per input: interfaces described at its head (streams to read); 0 = unreadable head
+	w       *pcapng.Writer
+	sinks   []StreamCollector // see every packet written
+	stats   mergeStats
+	pool    []*qpkt
+	qpool   [][]*qpkt // reorder buffers of finished streams, for the next ones
 }
 
 type qpkt struct {
@@ -75,46 +86,78 @@ type qpkt struct {
 	data    []byte
 }
 
-type pktHeap []*qpkt
-
-func (h pktHeap) Len() int { return len(h) }
-func (h pktHeap) Less(i, j int) bool {
-	if h[i].ts != h[j].ts {
-		return h[i].ts < h[j].ts
+func (a *qpkt) before(b *qpkt) bool {
+	if a.ts != b.ts {
+		return a.ts < b.ts
 	}
-	return h[i].ord < h[j].ord
+	return a.ord < b.ord
 }
-func (h pktHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pktHeap) Push(x any)   { *h = append(*h, x.(*qpkt)) }
-func (h *pktHeap) Pop() any {
-	old := *h
-	p := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
+
+// pktQueue is a stream's reorder buffer, kept sorted. Packets almost always
+// arrive in order, so a push is an append and a pop takes the head; the
+// rare late packet is inserted near the tail.
+type pktQueue struct {
+	q    []*qpkt
+	head int
+}
+
+func (b *pktQueue) len() int     { return len(b.q) - b.head }
+func (b *pktQueue) first() *qpkt { return b.q[b.head] }
+
+func (b *pktQueue) push(p *qpkt) {
+	n := len(b.q)
+	if n == b.head || !p.before(b.q[n-1]) {
+		b.q = append(b.q, p)
+		return
+	}
+	i := n - 1
+	for i > b.head && p.before(b.q[i-1]) {
+		i--
+	}
+	b.q = slices.Insert(b.q, i, p)
+}
+
+func (b *pktQueue) pop() *qpkt {
+	p := b.q[b.head]
+	b.q[b.head] = nil
+	b.head++
+	if b.head == len(b.q) {
+		b.q, b.head = b.q[:0], 0
+	} else if b.head >= 1024 && b.head*2 >= len(b.q) {
+		n := copy(b.q, b.q[b.head:])
+		clear(b.q[n:])
+		b.q, b.head = b.q[:n], 0
+	}
 	return p
 }
 
-// source is one open segment with its reorder buffer.
+// source is one stream: the packets of one interface in one open segment,
+// with its reorder buffer.
 type source struct {
 	in      mergeInput
 	idx     int
-	f       *os.File
-	br      *blockReader
-	ifmap   []int // segment interface id -> output id
-	buf     pktHeap
+	only    int // the segment's interface id this stream emits
+	primary bool
+	streams int // streams of this segment: the primary one also emits interfaces described later
+	r       *pcapng.Reader
+	pkt     pcapng.Packet
+	ifmap   []int  // segment interface id -> output id
+	n       uint64 // packets read from the segment, of any interface
+	buf     pktQueue
 	maxSeen int64
 	done    bool
+}
+
+// mine reports whether the segment's packet of interface id belongs to s.
+func (s *source) mine(id int) bool {
+	return id == s.only || (s.primary && id >= s.streams)
 }
 
 type sourceHeap []*source
 
 func (h sourceHeap) Len() int { return len(h) }
 func (h sourceHeap) Less(i, j int) bool {
-	a, b := h[i].buf[0], h[j].buf[0]
-	if a.ts != b.ts {
-		return a.ts < b.ts
-	}
-	return a.ord < b.ord
+	return h[i].buf.first().before(h[j].buf.first())
 }
 func (h sourceHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *sourceHeap) Push(x any)   { *h = append(*h, x.(*source)) }
@@ -142,32 +185,26 @@ func newMerger(log *slog.Logger, inputs []mergeInput, from, to, trigger time.Tim
 // scanInterfaces reads the interface blocks at the head of every input, so
 // every interface gets its output id (and IDB) before the first packet.
 func (m *merger) scanInterfaces() {
-	for _, in := range m.inputs {
-		f, err := os.Open(in.Path)
+	m.streams = make([]int, len(m.inputs))
+	var p pcapng.Packet
+	for i, in := range m.inputs {
+		r, err := pcapng.Open(in.Path)
 		if err != nil {
 			m.log.Warn("cannot read frozen segment", "segment", filepath.Base(in.Path), "err", err)
 			continue
 		}
-		br := newBlockReader(f)
-		for {
-			typ, body, err := br.readBlock()
-			if err != nil || typ == blockEPB || typ == blockISB {
-				break
-			}
-			if typ == blockIDB {
-				if err := br.parseIDB(body); err != nil {
-					break
-				}
-				m.outIface(br.ifaces[len(br.ifaces)-1])
-			}
+		_ = r.Next(&p) // the interfaces declared before the first packet
+		for _, ifc := range r.Interfaces() {
+			m.outIface(ifc)
+			m.streams[i]++
 		}
-		f.Close()
+		r.Close()
 	}
 }
 
 // outIface returns the output id for an interface, matched by name (and
 // link type), adding it if new.
-func (m *merger) outIface(in ifaceInfo) int {
+func (m *merger) outIface(in pcapng.Interface) int {
 	for i, o := range m.ifaces {
 		if o.Name == in.Name && o.LinkType == in.LinkType {
 			return i
@@ -177,7 +214,7 @@ func (m *merger) outIface(in ifaceInfo) int {
 	m.stats.PerIface = append(m.stats.PerIface, 0)
 	if m.w != nil {
 		// an interface that first appears mid-stream: pcapng allows a late IDB
-		if err := m.w.writeIDB(in); err != nil {
+		if _, err := m.w.WriteInterface(in); err != nil {
 			m.log.Warn("write late interface block", "iface", in.Name, "err", err)
 		}
 	}
@@ -199,97 +236,120 @@ func (m *merger) putPkt(p *qpkt) {
 	}
 }
 
-func (m *merger) open(idx int) (*source, error) {
+func (m *merger) open(idx, only, streams int) (*source, error) {
 	in := m.inputs[idx]
-	f, err := os.Open(in.Path)
+	r, err := pcapng.Open(in.Path)
 	if err != nil {
 		return nil, fmt.Errorf("open frozen segment %s: %w", filepath.Base(in.Path), err)
 	}
-	return &source{in: in, idx: idx, f: f, br: newBlockReader(f), maxSeen: -1 << 63}, nil
+	s := &source{in: in, idx: idx, only: only, primary: only == 0, streams: streams,
+		r: r, maxSeen: -1 << 63}
+	if n := len(m.qpool); n > 0 {
+		s.buf.q = m.qpool[n-1]
+		m.qpool = m.qpool[:n-1]
+	}
+	return s, nil
 }
 
 // fill reads until the oldest buffered packet is safe to emit (the segment
 // has been read slack past it), the buffer is full, or the segment ends.
 func (m *merger) fill(s *source) {
 	for !s.done {
-		if len(s.buf) > 0 && (s.maxSeen >= s.buf[0].ts+m.slack || len(s.buf) >= m.maxBuf) {
+		if n := s.buf.len(); n > 0 && (s.maxSeen >= s.buf.first().ts+m.slack || n >= m.maxBuf) {
 			return
 		}
-		p, err := s.br.next()
+		p := &s.pkt
+		err := s.r.Next(p)
 		if err != nil {
 			s.done = true
+			if !s.primary { // the segment's primary stream reports it
+				break
+			}
 			switch {
 			case errors.Is(err, io.EOF):
-			case errors.Is(err, errTorn):
-				if s.br.off == 0 {
+			case errors.Is(err, pcapng.ErrTruncated) || errors.Is(err, pcapng.ErrInvalid) || errors.Is(err, pcapng.ErrVersion):
+				if s.r.Offset() == 0 {
 					m.stats.Unreadable = append(m.stats.Unreadable, filepath.Base(s.in.Path))
 				} else {
 					m.stats.Torn = append(m.stats.Torn, filepath.Base(s.in.Path))
 				}
 				m.log.Info("segment ends in a torn or invalid block; using the packets before it",
-					"segment", filepath.Base(s.in.Path), "valid_bytes", s.br.off, "err", err)
+					"segment", filepath.Base(s.in.Path), "valid_bytes", s.r.Offset(), "err", err)
 			default:
 				m.stats.Unreadable = append(m.stats.Unreadable, filepath.Base(s.in.Path))
 				m.log.Warn("read frozen segment", "segment", filepath.Base(s.in.Path), "err", err)
 			}
 			break
 		}
-		for len(s.ifmap) < len(s.br.ifaces) {
-			s.ifmap = append(s.ifmap, m.outIface(s.br.ifaces[len(s.ifmap)]))
-		}
-		if p.ts > s.maxSeen {
-			s.maxSeen = p.ts
-		}
-		if p.ts < m.from {
+		s.n++
+		if !s.mine(p.Interface) {
 			continue
 		}
-		if p.ts > m.to {
+		for ifs := s.r.Interfaces(); len(s.ifmap) < len(ifs); {
+			s.ifmap = append(s.ifmap, m.outIface(ifs[len(s.ifmap)]))
+		}
+		if p.Timestamp > s.maxSeen {
+			s.maxSeen = p.Timestamp
+		}
+		if p.Timestamp < m.from {
+			continue
+		}
+		if p.Timestamp > m.to {
 			if s.maxSeen > m.to+m.slack {
 				s.done = true
 			}
 			continue
 		}
 		q := m.getPkt()
-		q.ts, q.iface, q.wireLen = p.ts, s.ifmap[p.iface], p.wireLen
-		q.data = append(q.data[:0], p.data...)
-		m.ord++
-		q.ord = m.ord
-		heap.Push(&s.buf, q)
-		if len(s.buf) > m.stats.MaxBuffered {
-			m.stats.MaxBuffered = len(s.buf)
+		q.ts, q.iface, q.wireLen = p.Timestamp, s.ifmap[p.Interface], p.Length
+		q.data = append(q.data[:0], p.Data...)
+		// Equal times keep the order of the files: earlier segment first,
+		// then the packet's place in its segment.
+		q.ord = uint64(s.idx)<<40 | s.n
+		s.buf.push(q)
+		if s.buf.len() > m.stats.MaxBuffered {
+			m.stats.MaxBuffered = s.buf.len()
 		}
 	}
-	if s.done && s.f != nil {
-		s.f.Close()
-		s.f = nil
+	if s.done && s.r != nil {
+		s.r.Close()
+		s.r = nil
+	}
+	if s.done && s.buf.len() == 0 && s.buf.q != nil {
+		m.qpool = append(m.qpool, s.buf.q[:0])
+		s.buf.q, s.buf.head = nil, 0
 	}
 }
 
 // run merges all inputs into w. The interface blocks must already be written
-// (scanInterfaces, then writeIDB for each of m.ifaces).
-func (m *merger) run(ctx context.Context, w *ngWriter) error {
+// (scanInterfaces, then WriteInterface for each of m.ifaces).
+func (m *merger) run(ctx context.Context, w *pcapng.Writer) error {
 	m.w = w
 	var active sourceHeap
 	next := 0
 	lead := int64(openLead)
 	openNext := func() {
 		in := m.inputs[next]
+		idx := next
 		next++
-		s, err := m.open(next - 1)
-		if err != nil {
-			m.stats.Unreadable = append(m.stats.Unreadable, filepath.Base(in.Path))
-			m.log.Warn("skip frozen segment", "err", err)
-			return
-		}
-		m.fill(s)
-		if len(s.buf) > 0 {
-			heap.Push(&active, s)
+		streams := max(m.streams[idx], 1)
+		for only := range streams {
+			s, err := m.open(idx, only, streams)
+			if err != nil {
+				m.stats.Unreadable = append(m.stats.Unreadable, filepath.Base(in.Path))
+				m.log.Warn("skip frozen segment", "err", err)
+				return
+			}
+			m.fill(s)
+			if s.buf.len() > 0 {
+				heap.Push(&active, s)
+			}
 		}
 	}
 	defer func() {
 		for _, s := range active {
-			if s.f != nil {
-				s.f.Close()
+			if s.r != nil {
+				s.r.Close()
 			}
 		}
 	}()
@@ -302,7 +362,7 @@ func (m *merger) run(ctx context.Context, w *ngWriter) error {
 			openNext()
 			continue
 		}
-		if next < len(m.inputs) && m.inputs[next].Start.UnixNano()-lead <= active[0].buf[0].ts {
+		if next < len(m.inputs) && m.inputs[next].Start.UnixNano()-lead <= active[0].buf.first().ts {
 			openNext()
 			continue
 		}
@@ -310,7 +370,7 @@ func (m *merger) run(ctx context.Context, w *ngWriter) error {
 			return fmt.Errorf("merging the window: %w", ctx.Err())
 		}
 		s := active[0]
-		p := heap.Pop(&s.buf).(*qpkt)
+		p := s.buf.pop()
 		if p.ts < last {
 			m.stats.OutOfOrder++
 		} else {
@@ -322,8 +382,11 @@ func (m *merger) run(ctx context.Context, w *ngWriter) error {
 			m.stats.Trigger = m.stats.Packets + 1
 			m.stats.TriggerTime = p.ts
 		}
-		if err := w.writeEPB(p.iface, p.ts, p.wireLen, p.data, comment); err != nil {
+		if err := w.WritePacket(p.iface, p.ts, p.wireLen, p.data, comment); err != nil {
 			return fmt.Errorf("write capture: %w", err)
+		}
+		for _, k := range m.sinks {
+			k.Packet(p.ts, int(m.ifaces[p.iface].LinkType), p.data)
 		}
 		if m.stats.Packets == 0 || p.ts < m.stats.First {
 			m.stats.First = p.ts
@@ -335,7 +398,7 @@ func (m *merger) run(ctx context.Context, w *ngWriter) error {
 		m.stats.PerIface[p.iface]++
 		m.putPkt(p)
 		m.fill(s)
-		if len(s.buf) == 0 {
+		if s.buf.len() == 0 {
 			heap.Pop(&active)
 		} else {
 			heap.Fix(&active, 0)

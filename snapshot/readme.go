@@ -38,12 +38,15 @@ func writeReadme(w io.Writer, m *bundle.Manifest) error {
 	p("Packets:  %d; %s\n\n", m.Capture.Packets, m.Capture.TriggerNote)
 
 	p("Files\n-----\n")
-	p("capture.pcapng  All ARP/NDP packets seen in the window, in time order, one\n")
-	p("                interface description per capture interface. The section\n")
-	p("                comment (Statistics > Capture File Properties) summarises the\n")
-	p("                trigger; the first packet at or after T carries the packet\n")
-	p("                comment \"arpbox trigger: ...\". Interface statistics blocks at\n")
-	p("                the end give the drop counts (see manifest.json).\n")
+	p("capture.pcapng.gz\n")
+	p("                All ARP/NDP packets seen in the window, in time order, one\n")
+	p("                interface description per capture interface: a pcapng file,\n")
+	p("                gzip-compressed; Wireshark, tshark and capinfos open it\n")
+	p("                directly (zcat or gunzip gives the plain capture.pcapng). The\n")
+	p("                section comment (Statistics > Capture File Properties)\n")
+	p("                summarises the trigger; the first packet at or after T carries\n")
+	p("                the packet comment \"arpbox trigger: ...\". Interface statistics\n")
+	p("                blocks at the end give the drop counts (see manifest.json).\n")
 	p("netstate.json   The host's network state at T: neighbor (ARP/NDP) table with\n")
 	p("netstate.txt    states as `ip neigh` shows them, links (state, MAC, MTU, speed,\n")
 	p("                duplex), addresses and routes. .txt is the readable form.\n")
@@ -59,7 +62,7 @@ func writeReadme(w io.Writer, m *bundle.Manifest) error {
 	p("Files in this bundle:\n")
 	for _, f := range m.Files {
 		if f.Name != readmeName && f.Name != manifestName {
-			p("  %-16s %12d bytes\n", f.Name, f.Size)
+			p("  %-18s %12d bytes\n", f.Name, f.Size)
 		}
 	}
 	p("  %s\n  %s\n", manifestName, readmeName)
@@ -69,7 +72,7 @@ func writeReadme(w io.Writer, m *bundle.Manifest) error {
 		}
 	}
 	p("\nHow to open it\n--------------\n")
-	p("Wireshark: open capture.pcapng. To jump to the incident use\n")
+	p("Wireshark: open capture.pcapng.gz. To jump to the incident use\n")
 	p("  Edit > Find Packet > Display filter: frame.comment\n")
 	p("or the display filter  frame.comment  (Statistics > Capture File Properties\n")
 	p("shows the section comment with the trigger summary). Useful filters:\n")
@@ -78,10 +81,10 @@ func writeReadme(w io.Writer, m *bundle.Manifest) error {
 	p("  arp.dst.proto_ipv4 == X   requests for address X\n")
 	p("  icmpv6.type in {135 136}  IPv6 neighbor solicitation / advertisement\n\n")
 	p("tshark:\n")
-	p("  tshark -r capture.pcapng -Y frame.comment                  the trigger packet\n")
-	p("  tshark -r capture.pcapng -T fields -e frame.number -e frame.time_epoch \\\n")
+	p("  tshark -r capture.pcapng.gz -Y frame.comment               the trigger packet\n")
+	p("  tshark -r capture.pcapng.gz -T fields -e frame.number -e frame.time_epoch \\\n")
 	p("         -e frame.interface_name -e frame.comment\n")
-	p("  capinfos capture.pcapng                                   counts, first/last time\n\n")
+	p("  capinfos capture.pcapng.gz                                counts, first/last time\n\n")
 	p("To check that the files are intact (each file's SHA-256 is in manifest.json):\n")
 	p("  jq -r '.files[] | \"\\(.sha256)  \\(.name)\"' manifest.json | sha256sum -c\n")
 	_, err := io.WriteString(w, b.String())

@@ -25,7 +25,7 @@ func TestReadmeGolden(t *testing.T) {
 			Before:    "10m0s", After: "1m0s", ShortBy: "4m0s", Note: "the oldest segment in the ring started at 2026-11-26T01:20:33Z",
 		},
 		Capture:    bundle.ManifestCapture{Packets: 1234, TriggerNote: "the trigger comment is on packet 1001 (2026-11-26T01:26:33.2Z), the first packet at or after T"},
-		Files:      []bundle.ManifestFile{{Name: "README.txt", Size: 3000}, {Name: "capture.pcapng", Size: 123456}, {Name: "netstate.json", Size: 2000}},
+		Files:      []bundle.ManifestFile{{Name: "README.txt", Size: 3000}, {Name: "capture.pcapng.gz", Size: 123456}, {Name: "netstate.json", Size: 2000}},
 		Collectors: []bundle.ManifestResult{{Name: "netstate", OK: true}, {Name: "report", Error: "analyze: timeout"}},
 	}
 	var b bytes.Buffer

@@ -78,6 +78,10 @@ type Options struct {
 	// after-window, before reading the ring (without it, it relies on the
 	// ring's once-a-second flush).
 	Flush func() error
+	// Observe, if set, is told each bundle's outcome once written (err nil)
+	// or failed, and how long its processing took, the after-window
+	// included (for metrics).
+	Observe func(id string, took time.Duration, err error)
 }
 
 const (
@@ -314,7 +318,11 @@ func (s *Snapshotter) Run(ctx context.Context) error {
 
 // finish processes j and hands its result over.
 func (s *Snapshotter) finish(ctx context.Context, j *job) {
+	start := time.Now()
 	res := s.process(ctx, j)
+	if s.opts.Observe != nil {
+		s.opts.Observe(j.id, time.Since(start), res.Err)
+	}
 	s.mu.Lock()
 	s.inflight--
 	delete(s.ids, j.id)

@@ -244,6 +244,9 @@ func checkZip(t *testing.T, dir, zipPath string) {
 	defer zr.Close()
 	got := map[string][]byte{}
 	for _, f := range zr.File {
+		if strings.HasSuffix(f.Name, "/"+captureName) && f.Method != zip.Store {
+			t.Errorf("zip entry %s: method %d, want %d (stored: the capture is compressed already)", f.Name, f.Method, zip.Store)
+		}
 		rc, err := f.Open()
 		if err != nil {
 			t.Fatal(err)

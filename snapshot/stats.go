@@ -2,68 +2,59 @@ package snapshot
 
 import (
 	"fmt"
-	"io"
 	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
+// ifaceStats is one interface statistics block, as the drop counts use it.
+type ifaceStats struct {
+	Iface    int
+	Time     time.Time
+	Start    time.Time
+	End      time.Time
+	Received uint64
+	Dropped  uint64
+	HasRecv  bool
+	HasDrop  bool
+}
+
+func toIfaceStats(st pcapng.Stats) ifaceStats {
+	out := ifaceStats{Iface: st.Interface, Time: time.Unix(0, st.Timestamp).UTC(),
+		Received: st.Received, Dropped: st.Dropped,
+		HasRecv: st.Has&pcapng.HasReceived != 0, HasDrop: st.Has&pcapng.HasDropped != 0}
+	if st.Has&pcapng.HasStartTime != 0 {
+		out.Start = time.Unix(0, st.StartTime).UTC()
+	}
+	if st.Has&pcapng.HasEndTime != 0 {
+		out.End = time.Unix(0, st.EndTime).UTC()
+	}
+	return out
+}
+
 // trailingStats reads the interface statistics blocks a sealed segment ends
-// with (the ring writes one per interface on seal), walking back from the end
-// of the file by the blocks' trailing length words. The result is keyed by
-// interface name; an unsealed segment simply has none.
+// with (the ring writes one per interface on seal). The result is keyed by
+// interface name, the last block of each; an unsealed segment simply has
+// none.
 func trailingStats(path string) (map[string]ifaceStats, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	br := newBlockReader(f)
-	for {
-		typ, body, err := br.readBlock()
-		if err != nil {
-			if err == io.EOF {
-				break
-			}
-			return nil, fmt.Errorf("read header of %s: %w", path, err)
-		}
-		if typ != blockSHB && typ != blockIDB {
-			break
-		}
-		if typ == blockIDB {
-			if err := br.parseIDB(body); err != nil {
-				return nil, fmt.Errorf("read header of %s: %w", path, err)
-			}
-		}
-	}
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	size := fi.Size()
-	tail := min(size, 64<<10)
-	buf := make([]byte, tail)
-	if _, err := f.ReadAt(buf, size-tail); err != nil {
-		return nil, fmt.Errorf("read tail of %s: %w", path, err)
+	ifaces, stats, err := pcapng.TrailingStats(f, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("statistics of %s: %w", filepath.Base(path), err)
 	}
 	out := map[string]ifaceStats{}
-	for end := len(buf); end >= 12; {
-		l := int(br.bo.Uint32(buf[end-4 : end]))
-		if l < 12 || l%4 != 0 || l > end {
-			break
-		}
-		start := end - l
-		if br.bo.Uint32(buf[start:start+4]) != blockISB || br.bo.Uint32(buf[start+4:start+8]) != uint32(l) {
-			break
-		}
-		st, err := br.parseISB(buf[start+8 : end-4])
-		if err != nil {
-			break
-		}
-		name := br.ifaces[st.Iface].Name
-		if _, seen := out[name]; !seen { // walking backwards: the first seen is the last written
-			out[name] = st
-		}
-		end = start
+	for _, st := range stats { // in file order: the last one of an interface wins
+		out[ifaces[st.Interface].Name] = toIfaceStats(st)
 	}
 	return out, nil
 }

@@ -53,6 +53,9 @@ type RunnerOptions struct {
 	// checks (arp-unanswered, arp-conflict) read it. nil: those checks are
 	// refused.
 	Detector Detector
+	// Observe, if set, is told each probe's result and how long it took
+	// (for metrics); called from the probing goroutines, concurrently.
+	Observe func(trigger string, took time.Duration, err error)
 }
 
 // Runner runs every health check on its interval and turns failures into
@@ -72,6 +75,7 @@ type Runner struct {
 	newTicker func(time.Duration) (<-chan time.Time, func())
 	triggers  []*tracked
 	emitMu    sync.Mutex
+	observe   func(string, time.Duration, error)
 }
 
 type tracked struct {
@@ -87,7 +91,7 @@ type tracked struct {
 // NewRunner validates specs (after WithDefaults) and builds their checks. It
 // starts nothing.
 func NewRunner(specs []Spec, opts RunnerOptions) (*Runner, error) {
-	r := &Runner{log: opts.Logger, now: opts.Now, newTicker: opts.NewTicker}
+	r := &Runner{log: opts.Logger, now: opts.Now, newTicker: opts.NewTicker, observe: opts.Observe}
 	if r.log == nil {
 		r.log = discard()
 	}
@@ -210,7 +214,9 @@ func (r *Runner) loop(ctx context.Context, t *tracked, emit func(bundle.Event), 
 // probe runs one probe and records it; false means: stop probing.
 func (r *Runner) probe(ctx context.Context, t *tracked, emit func(bundle.Event)) bool {
 	pctx, cancel := context.WithTimeout(ctx, t.spec.Timeout)
+	start := r.now()
 	err := t.check.Probe(pctx)
+	took := r.now().Sub(start)
 	timedOut := pctx.Err() != nil
 	cancel()
 	if ctx.Err() != nil {
@@ -229,6 +235,9 @@ func (r *Runner) probe(ctx context.Context, t *tracked, emit func(bundle.Event))
 			err = errors.New("probe returned after the timeout")
 		}
 		err = fmt.Errorf("timeout after %v: %w", t.spec.Timeout, err)
+	}
+	if r.observe != nil {
+		r.observe(t.spec.Name, took, err)
 	}
 	if ev := t.observe(err, r.now()); ev != nil {
 		r.emitMu.Lock()

@@ -47,7 +47,7 @@ func TestManualTriggers(t *testing.T) {
 	if m.Trigger.Reason != "web1 unreachable from the LB" || m.Trigger.Check != "api" {
 		t.Errorf("manifest trigger = %+v", m.Trigger)
 	}
-	capinfosCount(t, filepath.Join(paths[0], "capture.pcapng"))
+	capinfosCount(t, filepath.Join(paths[0], "capture.pcapng.gz"))
 	for _, f := range []string{"report.txt", "report.json", "report.html", "netstate.txt", "netstate.json", "README.txt"} {
 		if _, err := os.Stat(filepath.Join(paths[0], f)); err != nil {
 			t.Errorf("bundle lacks %s: %v", f, err)

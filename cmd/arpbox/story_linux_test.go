@@ -98,7 +98,7 @@ type manifestFile struct {
 // checkBundle asserts what a person opening the bundle needs to find.
 func checkBundle(t *testing.T, b, gwIP, beIP, beMAC string) {
 	t.Helper()
-	pc := filepath.Join(b, "capture.pcapng")
+	pc := filepath.Join(b, "capture.pcapng.gz")
 	if capinfosCount(t, pc) == 0 {
 		t.Fatalf("%s is empty", pc)
 	}
