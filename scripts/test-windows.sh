@@ -99,13 +99,28 @@ export PATH="$work/bin:$PATH"
 "$wine" wineboot </dev/null >/dev/null 2>&1
 echo "test-windows: Wine prefix ready in $work ($((SECONDS - start)) s)"
 
-GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test $overlay -count=1 -timeout 10m "$@" ./...
-echo "test-windows: windows/amd64 tests under Wine passed ($((SECONDS - start)) s)"
+# Both stages run even when the first fails, so one run shows everything;
+# the exit status says whether both passed.
+failed=""
+if GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go test $overlay -count=1 -timeout 10m "$@" ./...; then
+	echo "test-windows: windows/amd64 tests under Wine passed ($((SECONDS - start)) s)"
+else
+	echo "test-windows: windows/amd64 tests under Wine FAILED ($((SECONDS - start)) s)" >&2
+	failed="$failed windows/amd64"
+fi
 
 # The Linux side: tests that run Windows binaries under Wine inside network
 # namespaces. Each uses its own copy of the prefix (hard links), whose
 # wineserver starts inside its namespace; the shared one is no longer needed.
 "$wineserver" -k >/dev/null 2>&1 || true
-ARPBOX_WINEPREFIX=$WINEPREFIX ARPBOX_WINE_GOFLAGS=$overlay \
-	go test -count=1 -timeout 8m -run 'Wine' "$@" ./capture ./netstate ./cmd/arpbox
-echo "test-windows: live Wine tests in network namespaces passed ($((SECONDS - start)) s)"
+if ARPBOX_WINEPREFIX=$WINEPREFIX ARPBOX_WINE_GOFLAGS=$overlay \
+	go test -count=1 -timeout 8m -run 'Wine' "$@" ./capture ./netstate ./cmd/arpbox; then
+	echo "test-windows: live Wine tests in network namespaces passed ($((SECONDS - start)) s)"
+else
+	echo "test-windows: live Wine tests in network namespaces FAILED ($((SECONDS - start)) s)" >&2
+	failed="$failed live-Wine"
+fi
+if [ -n "$failed" ]; then
+	echo "test-windows: failed:$failed" >&2
+	exit 1
+fi
