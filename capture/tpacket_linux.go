@@ -18,7 +18,13 @@ import (
 const frameSize = 2048
 
 // openHandle opens the TPACKET_V3 capture handle, Linux's.
-func openHandle(cfg LiveConfig) (handle, error) { return openSocket(cfg) }
+func openHandle(cfg LiveConfig) (handle, error) {
+	s, err := openSocket(cfg)
+	if err != nil {
+		return nil, err // not a nil *tpSocket in a non-nil handle
+	}
+	return s, nil
+}
 
 // tpSocket is an AF_PACKET socket with a TPACKET_V3 receive ring, bound to
 // one interface. Not safe for concurrent use.
@@ -50,7 +56,7 @@ var _ handle = (*tpSocket)(nil)
 func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, (fmt.Errorf("capture %s: open AF_PACKET socket: %w", cfg.Iface, err))
+		return nil, fmt.Errorf("capture %s: open AF_PACKET socket: %w", cfg.Iface, err)
 	}
 	s := &tpSocket{fd: fd}
 	defer func() {
@@ -60,7 +66,7 @@ func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 	}()
 	ifr, err := unix.NewIfreq(cfg.Iface)
 	if err != nil {
-		return nil, (fmt.Errorf("capture %s: %w", cfg.Iface, err))
+		return nil, fmt.Errorf("capture %s: %w", cfg.Iface, err)
 	}
 	if err := unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr); err != nil {
 		return nil, fmt.Errorf("capture %s: interface not found: %w (%w)", cfg.Iface, ErrLinkDown, err)
@@ -73,7 +79,7 @@ func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 		return nil, fmt.Errorf("capture %s: interface is down: %w", cfg.Iface, ErrLinkDown)
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
-		return nil, (fmt.Errorf("capture %s: TPACKET_V3: %w", cfg.Iface, err))
+		return nil, fmt.Errorf("capture %s: TPACKET_V3: %w", cfg.Iface, err)
 	}
 	s.nblocks = max(cfg.BufferBytes/blockSize, 1)
 	req := unix.TpacketReq3{
@@ -84,21 +90,21 @@ func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 		Retire_blk_tov: uint32(blockTimeout.Milliseconds()),
 	}
 	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return nil, (fmt.Errorf("capture %s: ring of %d bytes: %w", cfg.Iface, s.nblocks*blockSize, err))
+		return nil, fmt.Errorf("capture %s: ring of %d bytes: %w", cfg.Iface, s.nblocks*blockSize, err)
 	}
 	s.ring, err = unix.Mmap(fd, 0, s.nblocks*blockSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return nil, (fmt.Errorf("capture %s: mmap ring: %w", cfg.Iface, err))
+		return nil, fmt.Errorf("capture %s: mmap ring: %w", cfg.Iface, err)
 	}
 	if err := attachFilter(fd, withSnapLen(cfg.Filter.Program, cfg.SnapLen)); err != nil {
-		return nil, (fmt.Errorf("capture %s: attach filter %s: %w", cfg.Iface, cfg.Filter, err))
+		return nil, fmt.Errorf("capture %s: attach filter %s: %w", cfg.Iface, cfg.Filter, err)
 	}
 	sa := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: s.index}
 	if err := unix.Bind(fd, sa); err != nil {
 		if errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENETDOWN) || errors.Is(err, unix.ENXIO) {
 			return nil, fmt.Errorf("capture %s: bind: %w (%w)", cfg.Iface, ErrLinkDown, err)
 		}
-		return nil, (fmt.Errorf("capture %s: bind: %w", cfg.Iface, err))
+		return nil, fmt.Errorf("capture %s: bind: %w", cfg.Iface, err)
 	}
 	// A link that went down between the flags check and bind leaves the
 	// socket unhooked with sk_err set.
@@ -115,11 +121,11 @@ func openSocket(cfg LiveConfig) (_ *tpSocket, err error) {
 	// thread free and spares the runtime a syscall handoff per wait, which
 	// under a storm cost more CPU than reading the frames.
 	if err := unix.SetNonblock(fd, true); err != nil {
-		return nil, (fmt.Errorf("capture %s: nonblocking: %w", cfg.Iface, err))
+		return nil, fmt.Errorf("capture %s: nonblocking: %w", cfg.Iface, err)
 	}
 	s.file = os.NewFile(uintptr(fd), "AF_PACKET:"+cfg.Iface)
 	if s.rc, err = s.file.SyscallConn(); err != nil {
-		return nil, (fmt.Errorf("capture %s: %w", cfg.Iface, err))
+		return nil, fmt.Errorf("capture %s: %w", cfg.Iface, err)
 	}
 	return s, nil
 }

@@ -41,7 +41,7 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 GOOS=windows go vet ./...   # no Linux-only assumption outside _linux files, tests included
-for target in linux/amd64 linux/arm64 windows/amd64; do
+for target in linux/amd64 linux/arm64 windows/amd64 windows/arm64; do
 	CGO_ENABLED=0 GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null ./...
 	echo "build ok: $target (CGO_ENABLED=0)"
 done
@@ -49,3 +49,13 @@ if [ "$(id -u)" != 0 ]; then
 	echo "note: not root: live tests in network namespaces will skip (run: sudo scripts/test.sh)" >&2
 fi
 go test -race -count=1 -timeout 20m "$@" ./...
+
+# The Windows build, run for real under Wine 8 (scripts/test-windows.sh
+# installs Wine as root when it is missing).
+if [ -n "${ARPBOX_SKIP_WINDOWS:-}" ]; then
+	echo "note: ARPBOX_SKIP_WINDOWS is set: the windows/amd64 tests under Wine did not run" >&2
+elif [ "$(id -u)" != 0 ] && [ ! -x /usr/lib/wine/wine64 ]; then
+	echo "note: not root and no Wine 8: the windows/amd64 tests under Wine did not run (sudo scripts/test.sh runs them)" >&2
+else
+	scripts/test-windows.sh "$@"
+fi

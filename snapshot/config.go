@@ -29,10 +29,11 @@ type Config struct {
 	MaxSize  int64         // snapshots.max_size: bytes kept over all bundles (dir + zip)
 }
 
-// DefaultConfig returns the configuration used when a key is not set.
+// DefaultConfig returns the configuration used when a key is not set. Dir
+// has no default here: configs puts it below data_dir, the one place that
+// knows the platform's data directory.
 func DefaultConfig() Config {
 	return Config{
-		Dir:      DefaultDir,
 		Before:   DefaultBefore,
 		After:    DefaultAfter,
 		Cooldown: DefaultCooldown,

@@ -600,6 +600,7 @@ func TestConfigValidate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig()
+			c.Dir = "/var/lib/arpbox/snapshots"
 			tc.mod(&c)
 			got := ""
 			if err := c.Validate(); err != nil {
@@ -610,7 +611,7 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
-	want := Config{Dir: DefaultDir, Before: 10 * time.Minute, After: time.Minute, Cooldown: 5 * time.Minute, MaxCount: 50, MaxSize: 5 << 30}
+	want := Config{Before: 10 * time.Minute, After: time.Minute, Cooldown: 5 * time.Minute, MaxCount: 50, MaxSize: 5 << 30}
 	if diff := cmp.Diff(want, DefaultConfig()); diff != "" {
 		t.Errorf("DefaultConfig (-want +got):\n%s", diff)
 	}

@@ -3,11 +3,14 @@ package analyzetest
 
 import (
 	"bufio"
-	"encoding/binary"
 	"io"
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/arpbox/arpbox/internal/arpwire"
 	"github.com/arpbox/arpbox/internal/pcapng"
@@ -129,25 +132,19 @@ func WritePcapNG(w io.Writer, frames []Frame) error {
 }
 
 // WritePcap writes a classic microsecond pcap with the given snaplen header
-// field (0 is allowed: some writers emit it).
+// field (0 is allowed: some writers emit it), through the gopacket fork's
+// pcapgo: captures arpbox did not write.
 func WritePcap(w io.Writer, snaplen uint32, frames []Frame) error {
 	bw := bufio.NewWriter(w)
-	le := binary.LittleEndian
-	h := le.AppendUint32(nil, 0xa1b2c3d4)
-	h = le.AppendUint16(h, 2)
-	h = le.AppendUint16(h, 4)
-	h = le.AppendUint32(h, 0)
-	h = le.AppendUint32(h, 0)
-	h = le.AppendUint32(h, snaplen)
-	h = le.AppendUint32(h, 1)
-	bw.Write(h)
+	pw := pcapgo.NewWriter(bw)
+	if err := pw.WriteFileHeader(snaplen, layers.LinkTypeEthernet); err != nil {
+		return err
+	}
 	for _, f := range frames {
-		r := le.AppendUint32(nil, uint32(f.Time.Unix()))
-		r = le.AppendUint32(r, uint32(f.Time.Nanosecond()/1000))
-		r = le.AppendUint32(r, uint32(len(f.Data)))
-		r = le.AppendUint32(r, uint32(len(f.Data)))
-		bw.Write(r)
-		bw.Write(f.Data)
+		ci := gopacket.CaptureInfo{Timestamp: f.Time, CaptureLength: len(f.Data), Length: len(f.Data)}
+		if err := pw.WritePacket(ci, f.Data); err != nil {
+			return err
+		}
 	}
 	return bw.Flush()
 }

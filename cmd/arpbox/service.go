@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -73,25 +72,8 @@ func installService(configPath string) error {
 // runWindowsService runs the recorder under the Windows service manager,
 // logging to the event log and to service.LogFile().
 func runWindowsService(cfg *configs.Config, stderr io.Writer) int {
-	var handlers []slog.Handler
-	opts := &slog.HandlerOptions{Level: cfg.Log.Level}
-	if path := service.LogFile(); path != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o750); err == nil {
-			rotateLog(path, 16<<20)
-			if f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640); err == nil {
-				defer f.Close()
-				handlers = append(handlers, slog.NewTextHandler(f, opts))
-			}
-		}
-	}
-	if h, closeLog, err := service.EventLogHandler(slog.LevelInfo); err == nil {
-		defer closeLog()
-		handlers = append(handlers, h)
-	}
-	if len(handlers) == 0 {
-		handlers = append(handlers, slog.NewTextHandler(stderr, opts))
-	}
-	log := slog.New(slog.NewMultiHandler(handlers...))
+	log, closeLog := service.Logger(cfg.Log.Level, stderr)
+	defer closeLog()
 	err := service.RunWindows(func(ctx context.Context, ready func()) error {
 		err := recorder.New(cfg, log, recorder.Options{Version: appVersion(), Ready: ready}).Run(ctx)
 		logOutcome(log, err)
@@ -103,11 +85,4 @@ func runWindowsService(cfg *configs.Config, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// rotateLog keeps one old log: past max bytes, path becomes path.1.
-func rotateLog(path string, max int64) {
-	if st, err := os.Stat(path); err == nil && st.Size() > max {
-		_ = os.Rename(path, path+".1")
-	}
 }
