@@ -106,16 +106,17 @@ func Capture(ctx context.Context) (*State, error) {
 		}
 		sort.Slice(s.Links, func(i, j int) bool { return s.Links[i].Index < s.Links[j].Index })
 	}
-	names := make(map[uint32]string, len(links))
+	names := make(map[uint32]string, len(links)) // for the routes
+	byIndex := make(map[int]string, len(links))  // for the neighbors
 	for _, l := range links {
-		names[uint32(l.Index)] = l.Name
+		names[uint32(l.Index)], byIndex[l.Index] = l.Name, l.Name
 	}
 	if ctx.Err() == nil {
 		if list, err := ipNeighborList(); err != nil {
 			fail("neighbors", err)
 		} else {
 			for _, n := range list {
-				s.Neighbors = append(s.Neighbors, Neighbor{IP: n.IP, MAC: n.MAC, Iface: ifName(intNames(names), n.Index), State: n.State, Router: n.Router})
+				s.Neighbors = append(s.Neighbors, Neighbor{IP: n.IP, MAC: n.MAC, Iface: ifName(byIndex, n.Index), State: n.State, Router: n.Router})
 			}
 			sortNeighbors(s.Neighbors)
 		}
@@ -131,14 +132,6 @@ func Capture(ctx context.Context) (*State, error) {
 		fail("capture", fmt.Errorf("stopped early: %w", err))
 	}
 	return s, nil
-}
-
-func intNames(m map[uint32]string) map[int]string {
-	out := make(map[int]string, len(m))
-	for k, v := range m {
-		out[int(k)] = v
-	}
-	return out
 }
 
 // DefaultRoute returns the interface (its friendly name) and gateway of
