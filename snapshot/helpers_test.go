@@ -93,6 +93,9 @@ func newTestRing(t testing.TB, dir string, ifaces []string, start time.Time) *te
 	if err := r.w.Open(); err != nil {
 		t.Fatalf("open ring: %v", err)
 	}
+	// Closed before t.TempDir's cleanup (Windows cannot remove the open
+	// lock file); a test that closed it already makes this a no-op.
+	t.Cleanup(func() { _ = r.w.Close() })
 	return r
 }
 
