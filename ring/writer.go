@@ -527,7 +527,7 @@ func (w *Writer) start(now time.Time) error {
 	seq := w.seq
 	w.seq++
 	path := filepath.Join(w.cfg.Dir, partName(seq, now))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	f, err := createSegment(path)
 	if err != nil {
 		w.failStart(now, fmt.Errorf("ring: create segment %s: %w", path, err))
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/arpbox/arpbox/bundle"
+	"github.com/arpbox/arpbox/internal/wine"
 	"github.com/arpbox/arpbox/ring"
 )
 
@@ -268,7 +269,16 @@ func checkZip(t *testing.T, dir, zipPath string) {
 	}
 }
 
+// wineDeletePending is the Wine gap that stops tests freezing the ring's
+// open segment: Wine unlinks a file deleted while open only when its last
+// handle closes.
+const wineDeletePending = "a hard link deleted while its file is open elsewhere keeps its name until that handle closes"
+
 func TestWindowAtSegmentBoundaries(t *testing.T) {
+	// Under Wine, a link deleted while the ring holds the file open keeps its
+	// name until the ring closes it, so the freeze dir of the current
+	// segment outlives the subtest and its temporary directory cannot go.
+	wine.SkipIf(t, wineDeletePending)
 	// Segments: 0 [0s,10s) 1 [10s,20s) 2 [20s,30s) sealed, 3 current from 30s.
 	// One packet per interface every 500ms, exactly on the boundaries too.
 	ringDir := filepath.Join(t.TempDir(), "ring")
@@ -530,6 +540,10 @@ func TestUnwritableDir(t *testing.T) {
 }
 
 func TestRetention(t *testing.T) {
+	// Under Wine, a link deleted while the ring holds the file open keeps its
+	// name until the ring closes it, so the freeze dir of the current
+	// segment outlives the subtest and its temporary directory cannot go.
+	wine.SkipIf(t, wineDeletePending)
 	ringDir := filepath.Join(t.TempDir(), "ring")
 	r := newTestRing(t, ringDir, []string{"eth0"}, t0)
 	for i := range 2000 {

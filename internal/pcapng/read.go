@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
-	"os"
 )
 
 // readBufSize is the Reader's initial buffer; it grows for larger blocks.
@@ -47,7 +46,7 @@ type Reader struct {
 
 // Open opens the capture file at path; see NewReader. Close closes the file.
 func Open(path string) (*Reader, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
 		return nil, err
 	}
