@@ -383,11 +383,7 @@ func (s *sideRun) targetReport(t *target) TargetReport {
 	for _, m := range t.macs {
 		tr.MACs = append(tr.MACs, MACReport{MAC: m.mac.String(), First: ts(m.first), Last: ts(m.last), Count: m.count})
 	}
-	eps := slices.Clone(t.episodes)
-	if t.open != nil {
-		eps = append(eps, *t.open)
-	}
-	for _, ep := range eps {
+	for _, ep := range t.episodeList() {
 		er := EpisodeReport{
 			Start: ts(ep.start), End: ts(ep.end), Count: ep.count, Unicast: ep.unicast,
 			LastReplyBefore: s.seen(ep.lastReplyBefore), RecoveredAt: s.seen(ep.recovered),

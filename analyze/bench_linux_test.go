@@ -165,3 +165,28 @@ func genCapture(path string, n int) error {
 	}
 	return w.Flush()
 }
+
+// BenchmarkAnalyze is the report's analysis in process, on the capture that
+// TestBenchReport times against tshark (1M frames; one op is the whole file),
+// for profiling:
+//
+//	go test ./analyze/ -run '^$' -bench BenchmarkAnalyze -benchtime 5x -cpuprofile /tmp/cpu.out
+func BenchmarkAnalyze(b *testing.B) {
+	const n = 1_000_000
+	path := filepath.Join(b.TempDir(), "arp.pcapng")
+	if err := genCapture(path, n); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := analyze.Analyze(context.Background(), []string{path}, analyze.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := rep.WriteText(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mframes/s")
+}
