@@ -106,6 +106,10 @@ const (
 type timeline struct {
 	width   int64 // ns; 0 until first use
 	buckets []tlBucket
+	// buckets[hit] covers [lo, hi) ns after the origin: the bucket of the
+	// last packet, which most of the next packets fall into. Empty if hi <= lo.
+	hit    int
+	lo, hi int64
 }
 
 type tlBucket struct {
@@ -116,14 +120,21 @@ type tlBucket struct {
 const maxBuckets = 120
 
 func (tl *timeline) add(origin, ts int64, f tlField) {
+	rel := ts - origin
+	if rel >= tl.lo && rel < tl.hi {
+		tl.buckets[tl.hit].n[f]++
+		return
+	}
 	if tl.width == 0 {
 		tl.width = 1e9
 	}
-	idx := floorDiv(ts-origin, tl.width)
+	idx := floorDiv(rel, tl.width)
+	tl.lo, tl.hi = idx*tl.width, (idx+1)*tl.width
 	// Packets arrive almost in order: look back a few buckets.
 	for i := len(tl.buckets) - 1; i >= 0 && i >= len(tl.buckets)-4; i-- {
 		if tl.buckets[i].idx == idx {
 			tl.buckets[i].n[f]++
+			tl.hit = i
 			return
 		}
 		if tl.buckets[i].idx < idx {
@@ -136,14 +147,17 @@ func (tl *timeline) add(origin, ts int64, f tlField) {
 	}
 	if pos > 0 && tl.buckets[pos-1].idx == idx {
 		tl.buckets[pos-1].n[f]++
+		tl.hit = pos - 1
 		return
 	}
 	var b tlBucket
 	b.idx = idx
 	b.n[f] = 1
 	tl.buckets = slices.Insert(tl.buckets, pos, b)
+	tl.hit = pos
 	if len(tl.buckets) > maxBuckets {
 		tl.coarsen()
+		tl.hi = tl.lo // the buckets moved
 	}
 }
 
