@@ -156,7 +156,6 @@ func (s *sideRun) fileName(r Ref) string {
 
 func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress, log *slog.Logger) (*sideRun, error) {
 	sr := &sideRun{in: in, eng: newEngine(cfg)}
-	var rec Record
 	var pkt Packet
 	read := 0
 	for i, src := range in.sources {
@@ -165,7 +164,7 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 			fr.Format = pr.Format()
 			var first, last int64
 			for {
-				err := pr.Next(&rec)
+				rec, err := pr.next()
 				if err == io.EOF {
 					break
 				}
@@ -175,11 +174,11 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 				}
 				fr.Packets++
 				if fr.Packets == 1 {
-					first = rec.Time
+					first = rec.Timestamp
 				}
-				last = rec.Time
-				if decode(rec.Link, rec.Data, &pkt) == errNone {
-					sr.eng.observe(rec.Time, &pkt, Ref{File: int32(i), Frame: fr.Packets})
+				last = rec.Timestamp
+				if decode(int(rec.LinkType), rec.Data, &pkt) == errNone {
+					sr.eng.observe(rec.Timestamp, &pkt, Ref{File: int32(i), Frame: fr.Packets})
 				}
 				if fr.Packets&0xffff == 0 {
 					if err := ctx.Err(); err != nil {

@@ -99,27 +99,35 @@ type dup struct {
 }
 
 type target struct {
-	key         tkey
-	proto       Proto
-	first, last int64
+	// The fields every packet about the address touches come first, so that
+	// a packet reads a few cache lines of the target, not all of it: with
+	// many addresses in the capture the targets are not in the L1/L2 cache.
+	key    tkey
+	last   int64
+	proto  Proto
+	queued bool // in engine.queue
+	hasMAC bool
+	mac    MAC
 
-	requests, broadcast, unicast, replies  uint64
-	answered, unanswered                   uint64
-	ansUnicast, ansBroadcast, unansUnicast uint64
-	probes, announcements, gratReplies     uint64
-	gratEv                                 evidence
-	gratMACs                               []MAC
-	untracked                              uint64
-	undecided                              uint64 // still waiting for a reply when the capture ended
+	requests, broadcast, unicast, replies uint64
+	answered, ansUnicast, ansBroadcast    uint64
 
 	pending   []pending
+	tl        timeline
 	lat       latency
+	macs      []macSeen
+	open      *episode
 	lastReply seen
 	lastSent  seen // last request or announcement this address sent itself
 
-	mac       MAC
-	hasMAC    bool
-	macs      []macSeen
+	first                              int64
+	unanswered, unansUnicast           uint64
+	probes, announcements, gratReplies uint64
+	gratEv                             evidence
+	gratMACs                           []MAC
+	untracked                          uint64
+	undecided                          uint64 // still waiting for a reply when the capture ended
+
 	changes   uint64
 	flips     uint64
 	changeLog []change
@@ -130,13 +138,9 @@ type target struct {
 	conflicts   uint64
 	conflictLog []dup
 
-	open      *episode
 	spare     *episode // the last closed open episode's memory, reused for the next one
 	episodes  []episode
 	episodesN uint64 // all episodes, including those not kept
-
-	tl     timeline
-	queued bool // in engine.queue
 
 	// recent unanswered request times and conflict times, for the live Detector.
 	recentUnans    [64]int64
