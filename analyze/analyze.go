@@ -368,6 +368,7 @@ func interest(t *target) int {
 }
 
 func (s *sideRun) targetReport(t *target) TargetReport {
+	t.tl.flush()
 	tr := TargetReport{
 		IP: t.key.ip.String(), VLAN: vlanString(t.key.vlan), Proto: t.proto.String(),
 		Requests: t.requests, Broadcast: t.broadcast, Unicast: t.unicast, Replies: t.replies,

@@ -108,8 +108,22 @@ type timeline struct {
 	buckets []tlBucket
 	// buckets[hit] covers [lo, hi) ns after the origin: the bucket of the
 	// last packet, which most of the next packets fall into. Empty if hi <= lo.
+	// Its counts are kept in n, next to the rest of the target's state, and
+	// added to the bucket when another bucket is hit or at flush.
 	hit    int
 	lo, hi int64
+	n      [4]uint32
+}
+
+// flush adds the counts held for the last bucket to it. The buckets are
+// complete only after a flush.
+func (tl *timeline) flush() {
+	if tl.n != [4]uint32{} {
+		for i, c := range tl.n {
+			tl.buckets[tl.hit].n[i] += c
+		}
+		tl.n = [4]uint32{}
+	}
 }
 
 type tlBucket struct {
@@ -122,9 +136,10 @@ const maxBuckets = 120
 func (tl *timeline) add(origin, ts int64, f tlField) {
 	rel := ts - origin
 	if rel >= tl.lo && rel < tl.hi {
-		tl.buckets[tl.hit].n[f]++
+		tl.n[f]++
 		return
 	}
+	tl.flush()
 	if tl.width == 0 {
 		tl.width = 1e9
 	}
