@@ -104,15 +104,16 @@ const (
 // second wide and double in width whenever there are too many, so memory is
 // bounded whatever the capture length.
 type timeline struct {
-	width   int64 // ns; 0 until first use
-	buckets []tlBucket
 	// buckets[hit] covers [lo, hi) ns after the origin: the bucket of the
 	// last packet, which most of the next packets fall into. Empty if hi <= lo.
 	// Its counts are kept in n, next to the rest of the target's state, and
-	// added to the bucket when another bucket is hit or at flush.
-	hit    int
-	lo, hi int64
-	n      [4]uint32
+	// added to the bucket when another bucket is hit or at flush. These
+	// fields come first: they are the ones most packets touch.
+	lo, hi  int64
+	n       [4]uint32
+	hit     int
+	width   int64 // ns; 0 until first use
+	buckets []tlBucket
 }
 
 // flush adds the counts held for the last bucket to it. The buckets are
