@@ -156,7 +156,6 @@ func (s *sideRun) fileName(r Ref) string {
 
 func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress, log *slog.Logger) (*sideRun, error) {
 	sr := &sideRun{in: in, eng: newEngine(cfg)}
-	var rec Record
 	var pkt Packet
 	read := 0
 	for i, src := range in.sources {
@@ -165,7 +164,7 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 			fr.Format = pr.Format()
 			var first, last int64
 			for {
-				err := pr.Next(&rec)
+				rec, err := pr.next()
 				if err == io.EOF {
 					break
 				}
@@ -175,11 +174,11 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 				}
 				fr.Packets++
 				if fr.Packets == 1 {
-					first = rec.Time
+					first = rec.Timestamp
 				}
-				last = rec.Time
-				if decode(rec.Link, rec.Data, &pkt) == errNone {
-					sr.eng.observe(rec.Time, &pkt, Ref{File: int32(i), Frame: fr.Packets})
+				last = rec.Timestamp
+				if decode(int(rec.LinkType), rec.Data, &pkt) == errNone {
+					sr.eng.observe(rec.Timestamp, &pkt, Ref{File: int32(i), Frame: fr.Packets})
 				}
 				if fr.Packets&0xffff == 0 {
 					if err := ctx.Err(); err != nil {
@@ -369,6 +368,7 @@ func interest(t *target) int {
 }
 
 func (s *sideRun) targetReport(t *target) TargetReport {
+	t.tl.flush()
 	tr := TargetReport{
 		IP: t.key.ip.String(), VLAN: vlanString(t.key.vlan), Proto: t.proto.String(),
 		Requests: t.requests, Broadcast: t.broadcast, Unicast: t.unicast, Replies: t.replies,
@@ -383,11 +383,7 @@ func (s *sideRun) targetReport(t *target) TargetReport {
 	for _, m := range t.macs {
 		tr.MACs = append(tr.MACs, MACReport{MAC: m.mac.String(), First: ts(m.first), Last: ts(m.last), Count: m.count})
 	}
-	eps := slices.Clone(t.episodes)
-	if t.open != nil {
-		eps = append(eps, *t.open)
-	}
-	for _, ep := range eps {
+	for _, ep := range t.episodeList() {
 		er := EpisodeReport{
 			Start: ts(ep.start), End: ts(ep.end), Count: ep.count, Unicast: ep.unicast,
 			LastReplyBefore: s.seen(ep.lastReplyBefore), RecoveredAt: s.seen(ep.recovered),

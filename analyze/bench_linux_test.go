@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,6 +58,9 @@ func TestBenchReport(t *testing.T) {
 	if err := genCapture(path, n); err != nil {
 		t.Fatal(err)
 	}
+	if gnuTime == "" {
+		t.Log("GNU time not installed: peak RSS is ru_maxrss, which includes this test's RSS when the child started")
+	}
 	t.Logf("%-5s %10s %10s %10s %8s %13s %13s", "pair", "arpbox cpu", "tshark cpu", "ratio", "arpbox Mf/s", "arpbox RSS MB", "tshark RSS MB")
 	var ratios []float64
 	var best usage
@@ -97,11 +101,22 @@ func TestBenchReport(t *testing.T) {
 // usage is what a child process cost.
 type usage struct {
 	wall, cpu time.Duration // cpu = user + sys
-	rss       int64         // kB (ru_maxrss)
+	rss       int64         // kB (the child's peak RSS, see runChild)
 }
 
+// runChild runs cmd and returns what it cost. The peak RSS is measured by
+// GNU time when it is installed: Go starts a child with vfork, and Linux
+// counts the memory the parent (this test, which generated the capture)
+// had at that moment in the child's ru_maxrss, so ru_maxrss alone cannot
+// show the child's own peak. The CPU seconds include time's own (about a
+// millisecond).
 func runChild(t *testing.T, cmd *exec.Cmd, env ...string) usage {
 	t.Helper()
+	var rssFile string
+	if gnuTime != "" {
+		rssFile = filepath.Join(t.TempDir(), "rss")
+		cmd = exec.Command(gnuTime, append([]string{"-f", "%M", "-o", rssFile, cmd.Path}, cmd.Args[1:]...)...)
+	}
 	cmd.Env = append(os.Environ(), env...)
 	var errb strings.Builder
 	cmd.Stdout, cmd.Stderr = io.Discard, &errb
@@ -112,8 +127,31 @@ func runChild(t *testing.T, cmd *exec.Cmd, env ...string) usage {
 	el := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return usage{wall: el, cpu: cpu, rss: ru.Maxrss}
+	u := usage{wall: el, cpu: cpu, rss: ru.Maxrss}
+	if rssFile != "" {
+		b, err := os.ReadFile(rssFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.rss, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err != nil {
+			t.Fatalf("%s: peak RSS %q: %v", gnuTime, b, err)
+		}
+	}
+	return u
 }
+
+// gnuTime is GNU time's path, or "" when it is not installed (the peak RSS
+// is then an upper bound, see runChild).
+var gnuTime = func() string {
+	p, err := exec.LookPath("time")
+	if err != nil {
+		p = "/usr/bin/time"
+	}
+	if out, err := exec.Command(p, "--version").CombinedOutput(); err != nil || !strings.Contains(string(out), "GNU") {
+		return ""
+	}
+	return p
+}()
 
 func benchChild(t *testing.T, path string) {
 	rep, err := analyze.Analyze(context.Background(), []string{path}, analyze.Options{})
@@ -164,4 +202,29 @@ func genCapture(path string, n int) error {
 		}
 	}
 	return w.Flush()
+}
+
+// BenchmarkAnalyze is the report's analysis in process, on the capture that
+// TestBenchReport times against tshark (1M frames; one op is the whole file),
+// for profiling:
+//
+//	go test ./analyze/ -run '^$' -bench BenchmarkAnalyze -benchtime 5x -cpuprofile /tmp/cpu.out
+func BenchmarkAnalyze(b *testing.B) {
+	const n = 1_000_000
+	path := filepath.Join(b.TempDir(), "arp.pcapng")
+	if err := genCapture(path, n); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := analyze.Analyze(context.Background(), []string{path}, analyze.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := rep.WriteText(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mframes/s")
 }

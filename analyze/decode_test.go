@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"bytes"
 	"net/netip"
 	"testing"
 
@@ -86,5 +87,50 @@ func BenchmarkDecode(b *testing.B) {
 		if i++; i == len(frames) {
 			i = 0
 		}
+	}
+}
+
+// TestDecodeFast checks decode's in-place path for untagged Ethernet ARP
+// against decodeWire on ARP frames with every byte of the Ethernet header
+// and the ARP body changed in turn (to a few values that matter: zero,
+// one, two, the group bit, all ones), and cut at every length.
+func TestDecodeFast(t *testing.T) {
+	gw, srv := at.MAC("02:00:00:00:00:01"), at.MAC("02:00:00:00:00:05")
+	frames := [][]byte{
+		at.Request(gw, "10.0.0.1", "10.0.0.5"),
+		at.Reply(srv, "10.0.0.5", gw, "10.0.0.1"),
+		at.UnicastRequest(gw, "10.0.0.1", srv, "10.0.0.5"),
+		at.Gratuitous(srv, "10.0.0.5"),
+		at.Probe(gw, "10.0.0.9"),
+		at.Request(gw, "10.0.0.1", "10.0.0.5", 10),
+	}
+	var fast int
+	check := func(link int, b []byte) {
+		t.Helper()
+		var p, w Packet
+		err, werr := decode(link, b, &p), decodeWire(link, b, &w)
+		if err != werr || p != w {
+			t.Fatalf("link %d frame %x:\ndecode     %v %+v\ndecodeWire %v %+v", link, b, err, p, werr, w)
+		}
+		if err == errNone && p.Proto == ProtoARP {
+			fast++
+		}
+	}
+	for _, f := range frames {
+		for _, link := range []int{LinkEthernet, LinkLinuxSLL} {
+			for n := range len(f) + 1 {
+				check(link, f[:n])
+			}
+			for i := range min(len(f), 14+28) {
+				for _, v := range []byte{0, 1, 2, 3, 4, 6, 8, 0x81, 0xff} {
+					b := bytes.Clone(f)
+					b[i] = v
+					check(link, b)
+				}
+			}
+		}
+	}
+	if fast < 100 {
+		t.Fatalf("only %d frames decoded as ARP: the test checks too little", fast)
 	}
 }

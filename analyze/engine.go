@@ -99,27 +99,35 @@ type dup struct {
 }
 
 type target struct {
-	key         tkey
-	proto       Proto
-	first, last int64
+	// The fields every packet about the address touches come first, so that
+	// a packet reads a few cache lines of the target, not all of it: with
+	// many addresses in the capture the targets are not in the L1/L2 cache.
+	key    tkey
+	last   int64
+	proto  Proto
+	queued bool // in engine.queue
+	hasMAC bool
+	mac    MAC
 
-	requests, broadcast, unicast, replies  uint64
-	answered, unanswered                   uint64
-	ansUnicast, ansBroadcast, unansUnicast uint64
-	probes, announcements, gratReplies     uint64
-	gratEv                                 evidence
-	gratMACs                               []MAC
-	untracked                              uint64
-	undecided                              uint64 // still waiting for a reply when the capture ended
+	requests, broadcast, unicast, replies uint64
+	answered, ansUnicast, ansBroadcast    uint64
 
 	pending   []pending
+	tl        timeline
 	lat       latency
+	macs      []macSeen
+	open      *episode
 	lastReply seen
 	lastSent  seen // last request or announcement this address sent itself
 
-	mac       MAC
-	hasMAC    bool
-	macs      []macSeen
+	first                              int64
+	unanswered, unansUnicast           uint64
+	probes, announcements, gratReplies uint64
+	gratEv                             evidence
+	gratMACs                           []MAC
+	untracked                          uint64
+	undecided                          uint64 // still waiting for a reply when the capture ended
+
 	changes   uint64
 	flips     uint64
 	changeLog []change
@@ -130,12 +138,9 @@ type target struct {
 	conflicts   uint64
 	conflictLog []dup
 
-	open      *episode
+	spare     *episode // the last closed open episode's memory, reused for the next one
 	episodes  []episode
 	episodesN uint64 // all episodes, including those not kept
-
-	tl     timeline
-	queued bool // in engine.queue
 
 	// recent unanswered request times and conflict times, for the live Detector.
 	recentUnans    [64]int64
@@ -163,6 +168,7 @@ type sender struct {
 	sec      int64
 	cnt      int
 	cur      *storm
+	spare    *storm // the last closed storm's memory, reused for the next one
 	storms   []storm
 	stormsN  uint64
 }
@@ -479,14 +485,34 @@ func (t *target) closeEpisode() {
 	if t.open == nil {
 		return
 	}
+	// An address that flaps opens an episode per unanswered request: the
+	// closed episode's memory is reused for the next one, so the analysis
+	// makes no garbage at that rate. Its askers now belong to the kept copy;
+	// the next episode gets the askers of the one the copy replaces.
+	var askers []asker
 	if len(t.episodes) < maxEpisodes {
 		t.episodes = append(t.episodes, *t.open)
 	} else {
 		// Keep the latest episode in the last slot: it is the one closest to
 		// a trigger.
-		t.episodes[len(t.episodes)-1] = *t.open
+		last := &t.episodes[len(t.episodes)-1]
+		askers = last.askers[:0]
+		*last = *t.open
 	}
-	t.open = nil
+	t.spare, t.open = t.open, nil
+	t.spare.askers = askers
+}
+
+// episodeList is the kept episodes and then the open one, oldest first.
+func (t *target) episodeList() []*episode {
+	eps := make([]*episode, 0, len(t.episodes)+1)
+	for i := range t.episodes {
+		eps = append(eps, &t.episodes[i])
+	}
+	if t.open != nil {
+		eps = append(eps, t.open)
+	}
+	return eps
 }
 
 // expire turns pending requests older than the timeout into unanswered
@@ -542,8 +568,13 @@ func (e *engine) unanswered(t *target, pd pending) {
 	ep := t.open
 	if ep == nil {
 		t.episodesN++
-		t.open = &episode{start: pd.ts}
-		ep = t.open
+		if ep = t.spare; ep != nil {
+			t.spare = nil
+			*ep = episode{start: pd.ts, askers: ep.askers[:0]}
+		} else {
+			ep = &episode{start: pd.ts}
+		}
+		t.open = ep
 		if t.lastReply.ok && t.lastReply.ts <= pd.ts {
 			ep.lastReplyBefore = t.lastReply
 		}
@@ -681,7 +712,12 @@ func (e *engine) senderRate(ts int64, p *Packet, ref Ref) {
 	if s.cnt >= e.cfg.stormRate {
 		if s.cur == nil {
 			s.stormsN++
-			s.cur = &storm{start: sec, end: sec}
+			if s.cur = s.spare; s.cur != nil {
+				s.spare = nil
+				*s.cur = storm{start: sec, end: sec}
+			} else {
+				s.cur = &storm{start: sec, end: sec}
+			}
 		}
 		s.cur.ev.add(ref)
 	}
@@ -708,5 +744,5 @@ func (s *sender) closeStorm() {
 	} else {
 		s.storms[len(s.storms)-1] = *s.cur
 	}
-	s.cur = nil
+	s.spare, s.cur = s.cur, nil
 }

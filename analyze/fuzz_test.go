@@ -23,8 +23,12 @@ func FuzzDecode(f *testing.F) {
 	f.Add(LinkLinuxSLL, make([]byte, 44))
 	f.Add(LinkSLL2, make([]byte, 48))
 	f.Fuzz(func(t *testing.T, link int, b []byte) {
-		var p Packet
-		if decode(link, b, &p) == errNone {
+		var p, w Packet
+		err := decode(link, b, &p)
+		if werr := decodeWire(link, b, &w); err != werr || (err == errNone && p != w) {
+			t.Fatalf("decode: %v %+v; decodeWire: %v %+v", err, p, werr, w)
+		}
+		if err == errNone {
 			_ = p.Kind()
 			e := newEngine(engineConfig{timeout: 1e9, stormRate: 50, maxTargets: 16, maxExchanges: 16, exchanges: true})
 			e.observe(1, &p, Ref{})

@@ -57,23 +57,33 @@ func (pr *PacketReader) Offset() int64 { return pr.r.Offset() }
 // Next reads the next packet record into rec. It returns io.EOF at the end of
 // the input (check Truncated) and a wrapped error for corrupt framing.
 func (pr *PacketReader) Next(rec *Record) error {
+	p, err := pr.next()
+	if err != nil {
+		return err
+	}
+	*rec = Record{Time: p.Timestamp, WireLen: p.Length, Link: int(p.LinkType), Iface: p.Interface, Data: p.Data}
+	return nil
+}
+
+// next is Next without the copy into a Record, for the analysis loop. The
+// packet, with Timestamp set for a simple packet block too, is valid until
+// the next call.
+func (pr *PacketReader) next() (*pcapng.Packet, error) {
 	err := pr.r.Next(&pr.p)
 	if err != nil {
 		if errors.Is(err, pcapng.ErrTruncated) {
 			pr.truncated = true
-			return io.EOF
+			return nil, io.EOF
 		}
 		if errors.Is(err, pcapng.ErrInvalid) || errors.Is(err, pcapng.ErrVersion) {
 			pr.truncated = true
 		}
-		return err
+		return nil, err
 	}
 	p := &pr.p
-	ts := p.Timestamp
 	if p.Kind == pcapng.KindSimple {
-		ts = pr.lastTS
+		p.Timestamp = pr.lastTS
 	}
-	pr.lastTS = ts
-	*rec = Record{Time: ts, WireLen: p.Length, Link: int(p.LinkType), Iface: p.Interface, Data: p.Data}
-	return nil
+	pr.lastTS = p.Timestamp
+	return p, nil
 }

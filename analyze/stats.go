@@ -104,8 +104,27 @@ const (
 // second wide and double in width whenever there are too many, so memory is
 // bounded whatever the capture length.
 type timeline struct {
+	// buckets[hit] covers [lo, hi) ns after the origin: the bucket of the
+	// last packet, which most of the next packets fall into. Empty if hi <= lo.
+	// Its counts are kept in n, next to the rest of the target's state, and
+	// added to the bucket when another bucket is hit or at flush. These
+	// fields come first: they are the ones most packets touch.
+	lo, hi  int64
+	n       [4]uint32
+	hit     int
 	width   int64 // ns; 0 until first use
 	buckets []tlBucket
+}
+
+// flush adds the counts held for the last bucket to it. The buckets are
+// complete only after a flush.
+func (tl *timeline) flush() {
+	if tl.n != [4]uint32{} {
+		for i, c := range tl.n {
+			tl.buckets[tl.hit].n[i] += c
+		}
+		tl.n = [4]uint32{}
+	}
 }
 
 type tlBucket struct {
@@ -116,14 +135,22 @@ type tlBucket struct {
 const maxBuckets = 120
 
 func (tl *timeline) add(origin, ts int64, f tlField) {
+	rel := ts - origin
+	if rel >= tl.lo && rel < tl.hi {
+		tl.n[f]++
+		return
+	}
+	tl.flush()
 	if tl.width == 0 {
 		tl.width = 1e9
 	}
-	idx := floorDiv(ts-origin, tl.width)
+	idx := floorDiv(rel, tl.width)
+	tl.lo, tl.hi = idx*tl.width, (idx+1)*tl.width
 	// Packets arrive almost in order: look back a few buckets.
 	for i := len(tl.buckets) - 1; i >= 0 && i >= len(tl.buckets)-4; i-- {
 		if tl.buckets[i].idx == idx {
 			tl.buckets[i].n[f]++
+			tl.hit = i
 			return
 		}
 		if tl.buckets[i].idx < idx {
@@ -136,14 +163,17 @@ func (tl *timeline) add(origin, ts int64, f tlField) {
 	}
 	if pos > 0 && tl.buckets[pos-1].idx == idx {
 		tl.buckets[pos-1].n[f]++
+		tl.hit = pos - 1
 		return
 	}
 	var b tlBucket
 	b.idx = idx
 	b.n[f] = 1
 	tl.buckets = slices.Insert(tl.buckets, pos, b)
+	tl.hit = pos
 	if len(tl.buckets) > maxBuckets {
 		tl.coarsen()
+		tl.hi = tl.lo // the buckets moved
 	}
 }
 

@@ -227,11 +227,8 @@ func bumpTrigger(f Finding, trig *Mark) Finding {
 }
 
 func (s *sideRun) unansweredFinding(f Finding, t *target, trig *Mark) Finding {
-	eps := slices.Clone(t.episodes)
+	eps := t.episodeList()
 	open := t.open != nil
-	if open {
-		eps = append(eps, *t.open)
-	}
 	last := eps[len(eps)-1]
 	f.Kind, f.Count = FindUnanswered, t.unanswered
 	f.First, f.Last = ts(eps[0].start), ts(last.end)
