@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/arpbox/arpbox/internal/pcapng"
-	"github.com/gopacket/gopacket/layers"
 )
 
 // ReplayFile sends the frames of a pcap or pcapng file (optionally
@@ -108,7 +107,7 @@ func checkLink(path string, r *fileReader, p *pcapng.Packet) error {
 		return nil
 	}
 	if lt != pcapng.LinkTypeEthernet {
-		return fmt.Errorf("replay %s: link type %v, want Ethernet", path, layers.LinkType(lt))
+		return fmt.Errorf("replay %s: link type %d, want Ethernet (1)", path, lt)
 	}
 	return nil
 }
