@@ -143,44 +143,34 @@ func quoteCommand(exe string, args []string) string {
 // Uninstall stops and removes the service and its event log source.
 // Recorded data under %ProgramData%\arpbox is kept.
 func Uninstall() error {
-	m, err := mgr.Connect()
-	if err != nil {
-		return fmt.Errorf("service: connecting to the service manager (run as Administrator): %w", err)
-	}
-	defer m.Disconnect()
-	s, err := m.OpenService(Name)
-	if err != nil {
-		return fmt.Errorf("service: %s is not installed: %w", Name, err)
-	}
-	defer s.Close()
-	_ = stop(s, 30*time.Second)
-	if err := s.Delete(); err != nil {
-		return fmt.Errorf("service: deleting %s: %w", Name, err)
-	}
-	_ = eventlog.Remove(Name)
-	return nil
+	return withService("is not installed", func(s *mgr.Service) error {
+		_ = stop(s, 30*time.Second)
+		if err := s.Delete(); err != nil {
+			return fmt.Errorf("service: deleting %s: %w", Name, err)
+		}
+		_ = eventlog.Remove(Name)
+		return nil
+	})
 }
 
 // Start starts the installed service and waits until it runs (or fails).
 func Start(timeout time.Duration) error {
-	m, err := mgr.Connect()
-	if err != nil {
-		return fmt.Errorf("service: connecting to the service manager (run as Administrator): %w", err)
-	}
-	defer m.Disconnect()
-	s, err := m.OpenService(Name)
-	if err != nil {
-		return fmt.Errorf("service: %s is not installed (arpbox service install): %w", Name, err)
-	}
-	defer s.Close()
-	if err := s.Start(); err != nil {
-		return fmt.Errorf("service: starting %s: %w", Name, err)
-	}
-	return waitState(s, svc.Running, timeout)
+	return withService("is not installed (arpbox service install)", func(s *mgr.Service) error {
+		if err := s.Start(); err != nil {
+			return fmt.Errorf("service: starting %s: %w", Name, err)
+		}
+		return waitState(s, svc.Running, timeout)
+	})
 }
 
 // Stop stops the service and waits until it has stopped.
 func Stop(timeout time.Duration) error {
+	return withService("is not installed", func(s *mgr.Service) error { return stop(s, timeout) })
+}
+
+// withService connects to the service manager, opens the service and runs
+// fn on it; missing says what a missing service means to the caller.
+func withService(missing string, fn func(*mgr.Service) error) error {
 	m, err := mgr.Connect()
 	if err != nil {
 		return fmt.Errorf("service: connecting to the service manager (run as Administrator): %w", err)
@@ -188,10 +178,10 @@ func Stop(timeout time.Duration) error {
 	defer m.Disconnect()
 	s, err := m.OpenService(Name)
 	if err != nil {
-		return fmt.Errorf("service: %s is not installed: %w", Name, err)
+		return fmt.Errorf("service: %s %s: %w", Name, missing, err)
 	}
 	defer s.Close()
-	return stop(s, timeout)
+	return fn(s)
 }
 
 func stop(s *mgr.Service, timeout time.Duration) error {
