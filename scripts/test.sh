@@ -11,7 +11,7 @@ export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 # the tests that need them skip, saying so.
 tools=(tshark:tshark capinfos:wireshark-common tcpdump:tcpdump nft:nftables ip:iproute2
 	arping:arping ping:iputils-ping haproxy:haproxy setpriv:util-linux
-	systemd-analyze:systemd useradd:passwd modprobe:kmod ps:procps)
+	systemd-analyze:systemd useradd:passwd modprobe:kmod ps:procps promtool:prometheus)
 missing=() pkgs=()
 for tp in "${tools[@]}"; do
 	if ! command -v "${tp%%:*}" >/dev/null; then
@@ -24,7 +24,19 @@ if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/nu
 	export DEBIAN_FRONTEND=noninteractive
 	echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+	# Packages that ship a daemon (prometheus, haproxy) must not start it.
+	policy=/usr/sbin/policy-rc.d
+	made_policy=
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
+	fi
+	rc=0
+	apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null || rc=$?
+	if [ -n "$made_policy" ]; then rm -f "$policy"; fi
+	if [ "$rc" != 0 ]; then
+		echo "installing the test tools failed (apt-get exit $rc)" >&2
+		exit "$rc"
+	fi
 	missing=()
 	for tp in "${tools[@]}"; do
 		command -v "${tp%%:*}" >/dev/null || missing+=("${tp%%:*}")
