@@ -80,8 +80,9 @@ func NewServer(path string, api API, log *slog.Logger) *Server {
 // ErrInUse means another process already serves the socket.
 var ErrInUse = errors.New("control socket in use: is another arpbox running?")
 
-// Listen creates the control endpoint (a unix socket; on Windows a named
-// pipe), replacing a stale socket. It fails with ErrInUse when a live
+// Listen creates the control endpoint (a unix socket; on Windows a
+// loopback listener guarded by the token in a control file), replacing a
+// stale socket. It fails with ErrInUse when a live
 // daemon answers on it.
 func (s *Server) Listen() (net.Listener, error) { return listen(s.path, s.log) }
 

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -14,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -92,11 +94,8 @@ func listen(path string, log *slog.Logger) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("control file %s: %w", path, err)
 	}
-	if ep, err := readEndpoint(path); err == nil {
-		if c, err := net.DialTimeout("tcp", ep.Addr, time.Second); err == nil {
-			c.Close()
-			return nil, fmt.Errorf("%s: %w", path, ErrInUse)
-		}
+	if ep, err := readEndpoint(path); err == nil && arpboxAnswers(ep) {
+		return nil, fmt.Errorf("%s: %w", path, ErrInUse)
 	}
 	sid, err := selfSID()
 	if err != nil {
@@ -117,6 +116,23 @@ func listen(path string, log *slog.Logger) (net.Listener, error) {
 		return nil, fmt.Errorf("control file %s: %w", path, err)
 	}
 	return &tokenListener{Listener: ln, token: []byte(token), log: log}, nil
+}
+
+// arpboxAnswers reports whether an arpbox serves the endpoint of a control
+// file: a stale file (a killed arpbox) may name a port that another program
+// has since taken, which must not stop this one from starting.
+func arpboxAnswers(ep endpoint) bool {
+	c, err := net.DialTimeout("tcp", ep.Addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.WriteString(c, ep.Token+"GET /healthz HTTP/1.0\r\n\r\n"); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "HTTP/")
 }
 
 // writeProtected replaces path with data, created with the DACL sddl.

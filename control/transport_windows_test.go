@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"net"
 	"path/filepath"
 	"strings"
@@ -124,4 +126,33 @@ func TestCheckPathWindows(t *testing.T) {
 			t.Errorf("CheckPath(%q) = %v", path, err)
 		}
 	}
+}
+
+// TestWindowsStaleControlFile: a control file left by a killed arpbox that
+// names a port another program now listens on does not stop a new start.
+func TestWindowsStaleControlFile(t *testing.T) {
+	other, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	go func() {
+		for {
+			c, err := other.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	path := filepath.Join(t.TempDir(), "control.json")
+	stale := fmt.Sprintf(`{"addr":%q,"token":%q}`, other.Addr().String(), strings.Repeat("a", tokenLen))
+	if err := os.WriteFile(path, []byte(stale), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := NewServer(path, API{}, nil).Listen()
+	if err != nil {
+		t.Fatalf("Listen over a stale control file: %v", err)
+	}
+	ln.Close()
 }

@@ -45,7 +45,7 @@ func (r *Recorder) listenHTTP() (ln net.Listener, run func(context.Context) erro
 		return nil, nil, err
 	}
 	r.log.Info("HTTP API listening", "addr", ln.Addr().String(), "tls", c.TLSCert != "", "token", c.TokenFile != "")
-	return ln, func(ctx context.Context) error { return srv.Run(ctx, ln) }, nil
+	return ln, serveAgain(ln, srv.Listen, srv.Run), nil
 }
 
 // bundleZip returns the zip of the bundle id, if the snapshots directory

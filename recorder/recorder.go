@@ -108,7 +108,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 			return &StartError{errors.Join(err, r.ring.w.Close())}
 		}
 		defer l.Close()
-		tasks = r.helpers(func(ctx context.Context) error { return srv.Run(ctx, l) })
+		tasks = r.helpers(serveAgain(l, srv.Listen, srv.Run))
 		if r.cfg.Control.Listen != "" {
 			hl, run, err := r.listenHTTP()
 			if err != nil {
@@ -151,10 +151,28 @@ func (r *Recorder) Run(ctx context.Context) error {
 	}
 	r.recording.Store(true)
 	g.Go(func() error {
-		// Ready once every interface is open: a missing one is waited for.
+		// Ready once every interface is open, or readyWait after the start
+		// with the missing ones named: capture waits for them, and a
+		// service manager must not kill (systemd's start timeout) or be
+		// unable to stop (Windows refuses Stop while starting) a recorder
+		// that records what it can.
+		t := time.NewTimer(readyWait)
+		defer t.Stop()
 		for _, l := range r.lives {
 			select {
 			case <-l.Up():
+			case <-t.C:
+				var missing []string
+				for i, l := range r.lives {
+					select {
+					case <-l.Up():
+					default:
+						missing = append(missing, r.cfg.Capture.Interfaces[i])
+					}
+				}
+				r.log.Warn("ready without every interface: capture waits for the missing ones", "missing", missing)
+				r.markReady()
+				return nil
 			case <-gctx.Done():
 				return nil
 			}
@@ -299,6 +317,9 @@ func (r *Recorder) onEvent(ev bundle.Event) {
 	}
 	r.log.Info("trigger fired: freezing the ring", "trigger", ev.Trigger, "check", ev.Check, "target", ev.Target, "reason", ev.Reason)
 }
+
+// readyWait is how long Ready waits for missing interfaces.
+const readyWait = 20 * time.Second
 
 // aliveWait is how long Alive waits for the ring's lock: far longer than
 // any healthy write (a 1 MiB flush), far shorter than a service watchdog.

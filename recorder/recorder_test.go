@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,5 +158,30 @@ func TestAliveSeesStuckWriter(t *testing.T) {
 	rec.stopped.Store(true)
 	if err := rec.Alive(); err == nil {
 		t.Error("a recorder whose Run returned says it is alive")
+	}
+}
+
+// TestServeAgain: a restarted server helper gets a fresh listener, since
+// the failed server closed the first one.
+func TestServeAgain(t *testing.T) {
+	first, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served []net.Listener
+	relistens := 0
+	fn := serveAgain(first, func() (net.Listener, error) {
+		relistens++
+		return net.Listen("tcp", "127.0.0.1:0")
+	}, func(_ context.Context, l net.Listener) error {
+		served = append(served, l)
+		l.Close() // as http.Server.Serve does when it fails
+		return errors.New("accept failed")
+	})
+	for range 3 {
+		_ = fn(context.Background())
+	}
+	if len(served) != 3 || served[0] != first || served[1] == first || served[2] == served[1] || relistens != 2 {
+		t.Errorf("served %d listeners (first reused: %v), relistened %d times; want the first, then 2 fresh ones", len(served), len(served) > 1 && served[1] == first, relistens)
 	}
 }

@@ -3,6 +3,7 @@ package recorder
 import (
 	"context"
 	"log/slog"
+	"net"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -10,11 +11,11 @@ import (
 	"github.com/arpbox/arpbox/internal/backoff"
 )
 
-// A task is one long-lived part of the recorder. An essential task's
-// failure stops the recorder (capture and the ring are the recording);
-// any other task is a helper: its failure is logged and it is restarted
-// with backoff, so a broken trigger file or netlink socket never stops the
-// recording.
+// A task is one long-lived part of the recorder around the recording. An
+// essential task's failure stops the recorder, as a capture source's or
+// the ring's does (those run in Run itself); any other task is a helper:
+// its failure is logged and it is restarted with backoff, so a broken
+// trigger file or netlink socket never stops the recording.
 type task struct {
 	name      string
 	essential bool
@@ -53,5 +54,23 @@ func runHelper(ctx context.Context, log *slog.Logger, name string, fn func(conte
 		if backoff.Sleep(ctx, wait) != nil {
 			return
 		}
+	}
+}
+
+// serveAgain returns a helper that serves on ln the first time and on a
+// fresh listener from listen after that: a server closes its listener (and
+// removes its socket) when it fails, so a restarted helper needs a new one.
+// The helper is run by one goroutine at a time (runHelper).
+func serveAgain(ln net.Listener, listen func() (net.Listener, error), serve func(context.Context, net.Listener) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		l := ln
+		ln = nil
+		if l == nil {
+			var err error
+			if l, err = listen(); err != nil {
+				return err
+			}
+		}
+		return serve(ctx, l)
 	}
 }

@@ -11,13 +11,12 @@
 #   --root DIR  install into DIR instead of / (packaging, tests); starts nothing
 #   --no-start  install and enable, but do not (re)start the service
 set -euo pipefail
-cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 
 bin="" root="" start=1
 while [ $# -gt 0 ]; do
 	case "$1" in
-	-b) bin="$2"; shift 2 ;;
+	-b) bin="$(realpath "$2")"; shift 2 ;;
 	--root) root="$(realpath "$2")"; start=0; shift 2 ;;
 	--no-start) start=0; shift ;;
 	-h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -28,6 +27,9 @@ if [ "$(id -u)" != 0 ]; then
 	echo "install.sh: run as root (it creates a system user and a systemd unit)" >&2
 	exit 1
 fi
+# Paths given are resolved above, against the caller's directory; from
+# here on, the repository's.
+cd "$(dirname "$0")/.."
 if [ -z "$bin" ]; then
 	bin="$(mktemp -d)/arpbox"
 	echo "building arpbox…"
@@ -50,7 +52,7 @@ if [ -z "$(gid)" ]; then
 	groupadd "${rootopt[@]}" --system arpbox
 	say "group arpbox: created"
 fi
-if ! dbfile passwd | grep -q '^arpbox:'; then
+if ! dbfile passwd | awk -F: '$1 == "arpbox" { found = 1 } END { exit !found }'; then
 	useradd "${rootopt[@]}" --system --gid arpbox --no-create-home --home-dir /var/lib/arpbox \
 		--shell /usr/sbin/nologin --comment "arpbox ARP flight recorder" arpbox
 	say "user arpbox: created"

@@ -38,3 +38,8 @@ func LogFile() string { return "" }
 func EventLogHandler(level slog.Leveler) (slog.Handler, func() error, error) {
 	return nil, nil, errNotWindows
 }
+
+// SecureDir reports that there is nothing to do here: on Linux the
+// systemd unit's StateDirectory= makes the data directory, owned by the
+// service's user, mode 0750.
+func SecureDir(dir string) error { return errNotWindows }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/windows"
@@ -20,8 +21,9 @@ import (
 // StartPending until run calls ready (capture is up), then Running; Stop
 // and Shutdown cancel run's context and the service reports StopPending,
 // with a wait hint, until run returns (a bundle in flight is finished
-// first). An error from run is the service's exit code 1 (the manager's
-// recovery actions restart it).
+// first), still answering the manager's queries. An error from run is a
+// service-specific exit code 1, a failure the recovery actions that
+// Install sets answer with a restart.
 func RunWindows(run func(ctx context.Context, ready func()) error) error {
 	return svc.Run(Name, &handler{run: run})
 }
@@ -41,37 +43,37 @@ func (h *handler) Execute(args []string, reqs <-chan svc.ChangeRequest, status c
 	readyc := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		var once bool
-		done <- h.run(ctx, func() {
-			if !once {
-				once = true
-				close(readyc)
-			}
-		})
+		var once sync.Once
+		done <- h.run(ctx, func() { once.Do(func() { close(readyc) }) })
 	}()
 	const accepts = svc.AcceptStop | svc.AcceptShutdown
+	stopping := false
 	for {
 		select {
 		case <-readyc:
 			readyc = nil
-			status <- svc.Status{State: svc.Running, Accepts: accepts}
+			if !stopping {
+				status <- svc.Status{State: svc.Running, Accepts: accepts}
+			}
 		case err := <-done:
+			// A failure is reported as one (svcSpecificEC true, code 1), so
+			// that the recovery actions Install sets restart the service.
 			if err != nil {
-				return false, 1
+				return true, 1
 			}
 			return false, 0
 		case r := <-reqs:
 			switch r.Cmd {
 			case svc.Interrogate:
+				// Keep answering while the bundle in flight is finished:
+				// a blocked control handler stalls sc query and shutdown.
 				status <- r.CurrentStatus
 			case svc.Stop, svc.Shutdown:
-				status <- svc.Status{State: svc.StopPending, WaitHint: uint32(stopWaitHint.Milliseconds())}
-				cancel()
-				err := <-done
-				if err != nil {
-					return false, 1
+				if !stopping {
+					stopping = true
+					status <- svc.Status{State: svc.StopPending, WaitHint: uint32(stopWaitHint.Milliseconds())}
+					cancel()
 				}
-				return false, 0
 			}
 		}
 	}
@@ -123,6 +125,11 @@ func Install(exe string, args []string) error {
 	}
 	if err := s.SetRecoveryActions(recovery, uint32((24 * time.Hour).Seconds())); err != nil {
 		return fmt.Errorf("service: setting %s's recovery actions: %w", Name, err)
+	}
+	// arpbox stopping with an error (capture lost for good) is a failure
+	// too, not only a crash.
+	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
+		return fmt.Errorf("service: setting %s's recovery on failures: %w", Name, err)
 	}
 	if err := eventlog.InstallAsEventCreate(Name, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil &&
 		!strings.Contains(err.Error(), "exists") {
@@ -209,7 +216,7 @@ func waitState(s *mgr.Service, want svc.State, timeout time.Duration) error {
 			return nil
 		}
 		if want == svc.Running && st.State == svc.Stopped {
-			return fmt.Errorf("service: %s stopped while starting (exit code %d; see the event log and %s)", Name, st.ServiceSpecificExitCode, LogFile())
+			return fmt.Errorf("service: %s stopped while starting (exit code %d; see the event log and %s)", Name, max(st.ServiceSpecificExitCode, st.Win32ExitCode), LogFile())
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("service: %s still in state %d after %v", Name, st.State, timeout)
@@ -284,4 +291,31 @@ func (h *eventHandler) WithGroup(name string) slog.Handler {
 	}
 	c.group = name
 	return &c
+}
+
+// dataDirSDDL protects arpbox's data directory: protected (nothing
+// inherited from %ProgramData%, where every user may read and create),
+// full access for LocalSystem and Administrators, inherited by everything
+// below. Captures, bundles and the log are evidence; no other user should
+// read them or plant files (or junctions) where a SYSTEM service writes.
+const dataDirSDDL = "D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+
+// SecureDir creates dir if needed and gives it dataDirSDDL.
+func SecureDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("service: data directory %s: %w", dir, err)
+	}
+	sd, err := windows.SecurityDescriptorFromString(dataDirSDDL)
+	if err != nil {
+		return err
+	}
+	dacl, _, err := sd.DACL()
+	if err != nil {
+		return err
+	}
+	if err := windows.SetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT,
+		windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil); err != nil {
+		return fmt.Errorf("service: protecting data directory %s: %w", dir, err)
+	}
+	return nil
 }

@@ -61,10 +61,18 @@ func installService(configPath string) error {
 		if configPath, err = filepath.Abs(configPath); err != nil {
 			return err
 		}
-		if _, err := configs.Load(configPath); err != nil {
+		args = append(args, "-config", configPath)
+	}
+	cfg, err := configs.Load(configPath)
+	if err != nil {
+		return err
+	}
+	// The data directory (ring, bundles) and the log's hold evidence: only
+	// SYSTEM and Administrators may read them or create files there.
+	for _, dir := range []string{cfg.DataDir, filepath.Dir(service.LogFile())} {
+		if err := service.SecureDir(dir); err != nil {
 			return err
 		}
-		args = append(args, "-config", configPath)
 	}
 	return service.Install(exe, args)
 }
