@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -102,13 +103,12 @@ func Install(exe string, args []string) error {
 	s, err := m.OpenService(Name)
 	if err == nil {
 		defer s.Close()
-		cur, err := s.Config()
-		if err != nil {
-			return fmt.Errorf("service: reading %s's configuration: %w", Name, err)
-		}
-		cur.BinaryPathName = quoteCommand(exe, args)
-		cur.DisplayName, cur.Description, cur.StartType = cfg.DisplayName, cfg.Description, cfg.StartType
-		if err := s.UpdateConfig(cur); err != nil {
+		// Installed already: point it at exe and args again. The basic
+		// call, not mgr's UpdateConfig, whose extra levels Wine lacks.
+		cmd, _ := windows.UTF16PtrFromString(quoteCommand(exe, args))
+		disp, _ := windows.UTF16PtrFromString(cfg.DisplayName)
+		if err := windows.ChangeServiceConfig(s.Handle, windows.SERVICE_NO_CHANGE, mgr.StartAutomatic, windows.SERVICE_NO_CHANGE,
+			cmd, nil, nil, nil, nil, nil, disp); err != nil {
 			return fmt.Errorf("service: updating %s: %w", Name, err)
 		}
 	} else {
@@ -128,7 +128,8 @@ func Install(exe string, args []string) error {
 	}
 	// arpbox stopping with an error (capture lost for good) is a failure
 	// too, not only a crash.
-	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
+	// (Wine's service manager lacks this setting: ERROR_INVALID_LEVEL.)
+	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil && !errors.Is(err, windows.ERROR_INVALID_LEVEL) {
 		return fmt.Errorf("service: setting %s's recovery on failures: %w", Name, err)
 	}
 	if err := eventlog.InstallAsEventCreate(Name, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil &&
