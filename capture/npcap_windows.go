@@ -59,6 +59,10 @@ type npcapLib struct {
 	// under Wine, whose wpcap stubs of such extras abort the process.
 	// pcap_setmintocopy and pcap_getevent are never used for that reason.
 	setImmediate uintptr
+
+	// sendPacket (pcap_sendpacket) is optional too: only OpenARPProbe
+	// needs it, so a capture does not fail without it.
+	sendPacket uintptr
 }
 
 // loadNpcap loads wpcap.dll once per process; a failure is kept too (a
@@ -92,6 +96,7 @@ func loadNpcapLib() (*npcapLib, error) {
 		}
 		*s.p = a
 	}
+	l.sendPacket, _ = windows.GetProcAddress(h, "pcap_sendpacket")
 	if _, underWine := wine.Version(); !underWine {
 		l.setImmediate, _ = windows.GetProcAddress(h, "pcap_set_immediate_mode")
 	}

@@ -3,9 +3,9 @@
 # mingw binutils when missing (root), makes a throwaway Wine prefix, runs
 # `GOOS=windows go test ./...` through a go_windows_amd64_exec wrapper, then
 # the Linux-side tests that run Windows binaries under Wine inside network
-# namespaces (Npcap capture, the ARP table through iphlpapi, and arpbox.exe
-# itself: recording, the story's bundle, the two-sided report with a Linux
-# arpbox, no Npcap, the service).
+# namespaces (Npcap capture, the ARP table through iphlpapi, the arp probe
+# check, and arpbox.exe itself: recording, the story's bundle, the two-sided
+# report with a Linux arpbox, no Npcap, the service).
 #
 # Two Wine 8 gaps are bridged here, never in arpbox's code:
 #   - Go >= 1.22 needs bcryptprimitives.dll!ProcessPrng, which Wine 8 lacks:
@@ -114,7 +114,7 @@ fi
 # wineserver starts inside its namespace; the shared one is no longer needed.
 "$wineserver" -k >/dev/null 2>&1 || true
 if ARPBOX_WINEPREFIX=$WINEPREFIX ARPBOX_WINE_GOFLAGS=$overlay \
-	go test -count=1 -timeout 8m -run 'Wine' "$@" ./capture ./netstate ./cmd/arpbox; then
+	go test -count=1 -timeout 8m -run 'Wine' "$@" ./capture ./netstate ./trigger ./cmd/arpbox; then
 	echo "test-windows: live Wine tests in network namespaces passed ($((SECONDS - start)) s)"
 else
 	echo "test-windows: live Wine tests in network namespaces FAILED ($((SECONDS - start)) s)" >&2

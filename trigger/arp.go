@@ -3,7 +3,13 @@ package trigger
 import (
 	"fmt"
 	"net/netip"
+	"time"
+
+	"github.com/arpbox/arpbox/internal/arpwire"
 )
+
+// arpResend is how often a probe repeats its who-has while waiting.
+const arpResend = 500 * time.Millisecond
 
 // arpCheck sends ARP who-has requests for an IPv4 address, like arping, and
 // succeeds on a reply from that address. It tests ARP itself, not just IP.
@@ -13,8 +19,10 @@ import (
 // address is the interface's IPv4 address on the target's subnet (else the
 // route's source, else the first IPv4 address, else 0.0.0.0 as in an RFC 5227
 // probe). Requests are repeated every arpResend until the timeout.
-// Linux only (AF_PACKET, needs CAP_NET_RAW); elsewhere Probe returns an
-// error wrapping errors.ErrUnsupported.
+// On Linux it uses an AF_PACKET socket (needs CAP_NET_RAW); on Windows,
+// Npcap (capture.OpenARPProbe), and the interface is the one whose IPv4
+// subnet holds the address, there being no route lookup. Elsewhere Probe
+// returns an error wrapping errors.ErrUnsupported.
 type arpCheck struct {
 	ip    netip.Addr
 	iface string
@@ -26,4 +34,12 @@ func newARPCheck(target, iface string) (*arpCheck, error) {
 		return nil, fmt.Errorf("arp: %q is not an IPv4 address", target)
 	}
 	return &arpCheck{ip: ip, iface: iface}, nil
+}
+
+// isARPReplyFrom reports whether frame is an ARP reply whose sender is ip.
+func isARPReplyFrom(frame []byte, ip netip.Addr) bool {
+	var f arpwire.Frame
+	var a arpwire.ARP
+	return arpwire.DecodeFrame(arpwire.LinkEthernet, frame, &f) == nil && f.EtherType == arpwire.EtherTypeARP &&
+		a.UnmarshalBinary(f.Payload) == nil && a.Op == arpwire.OpReply && a.SenderIP == ip
 }

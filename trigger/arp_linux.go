@@ -15,9 +15,6 @@ import (
 	"github.com/arpbox/arpbox/internal/arpwire"
 )
 
-// arpResend is how often a probe repeats its who-has while waiting.
-const arpResend = 500 * time.Millisecond
-
 func (c *arpCheck) Probe(ctx context.Context) error {
 	ifi, src, err := c.source()
 	if err != nil {
@@ -150,11 +147,3 @@ func openARPSocket(ifindex int) (*os.File, error) {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
-
-// isARPReplyFrom reports whether frame is an ARP reply whose sender is ip.
-func isARPReplyFrom(frame []byte, ip netip.Addr) bool {
-	var f arpwire.Frame
-	var a arpwire.ARP
-	return arpwire.DecodeFrame(arpwire.LinkEthernet, frame, &f) == nil && f.EtherType == arpwire.EtherTypeARP &&
-		a.UnmarshalBinary(f.Payload) == nil && a.Op == arpwire.OpReply && a.SenderIP == ip
-}
