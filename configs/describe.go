@@ -22,6 +22,17 @@ func (c *Config) Describe(w io.Writer) error {
 	ew.printf("snapshots: %s, %s before and %s after a trigger, cooldown %s, keep %d / %s\n",
 		c.Snapshots.Dir, c.Snapshots.Before, c.Snapshots.After, c.Snapshots.Cooldown, c.Snapshots.MaxCount, FormatSize(c.Snapshots.MaxSize))
 	ew.printf("control: %s\n", c.Control.Socket)
+	if l := c.Control.Listen; l != "" {
+		auth := "no token (loopback only)"
+		if c.Control.TokenFile != "" {
+			auth = "bearer token from " + c.Control.TokenFile
+		}
+		scheme := "http"
+		if c.Control.TLSCert != "" {
+			scheme = "https"
+		}
+		ew.printf("http api: %s://%s, %s\n", scheme, l, auth)
+	}
 	for _, t := range c.Triggers {
 		target := t.Target
 		if len(t.Command) > 0 {
