@@ -27,17 +27,7 @@ func TestNpcapWine(t *testing.T) {
 	w := winetest.Start(t, a)
 
 	run := func(t *testing.T, env []string) string {
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		out, err := w.Command(ctx, env, exe, "-test.run", "^(TestNpcapWineLive|TestLiveNpcapWineLive)$", "-test.v", "-test.count=1").CombinedOutput()
-		t.Logf("under Wine:\n%s", out)
-		if err != nil {
-			t.Fatalf("Windows test binary under Wine: %v", err)
-		}
-		if strings.Contains(string(out), "panic") || !strings.Contains(string(out), "--- PASS: TestNpcapWineLive") {
-			t.Fatalf("TestNpcapWineLive did not pass under Wine")
-		}
-		return string(out)
+		return w.RunTest(t, env, exe, "^(TestNpcapWineLive|TestLiveNpcapWineLive)$", "TestNpcapWineLive", 90*time.Second)
 	}
 
 	t.Run("capture", func(t *testing.T) {

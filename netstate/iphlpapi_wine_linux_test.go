@@ -1,7 +1,6 @@
 package netstate
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -26,16 +25,10 @@ func TestIphlpapiWine(t *testing.T) {
 	w := winetest.Start(t, a)
 
 	run := func(t *testing.T, state string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		out, err := w.Command(ctx, []string{
+		w.RunTest(t, []string{
 			"ARPBOX_IPHLP_LIVE=" + state, "ARPBOX_IPHLP_IFACE=" + la.Name, "ARPBOX_IPHLP_MAC=" + la.MAC.String(),
 			"ARPBOX_IPHLP_PEER=" + lb.Addr().String(), "ARPBOX_IPHLP_PEER_MAC=" + lb.MAC.String(),
-		}, exe, "-test.run", "^TestIphlpapiWineLive$", "-test.v", "-test.count=1").CombinedOutput()
-		t.Logf("under Wine:\n%s", out)
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestIphlpapiWineLive") {
-			t.Fatalf("TestIphlpapiWineLive under Wine: %v", err)
-		}
+		}, exe, "^TestIphlpapiWineLive$", "TestIphlpapiWineLive", 90*time.Second)
 	}
 
 	t.Run("reachable", func(t *testing.T) {

@@ -1,7 +1,6 @@
 package trigger
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -24,19 +23,9 @@ func TestARPWine(t *testing.T) {
 	w := winetest.Start(t, a)
 
 	run := func(t *testing.T, mode string) string {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
 		env := []string{"ARPBOX_ARP_LIVE=" + mode, "ARPBOX_ARP_TARGET=" + lb.Addr().String(),
 			"ARPBOX_ARP_IFACE=" + la.Name, "ARPBOX_ARP_FROM=" + la.MAC.String() + " " + la.Addr().String()}
-		out, err := w.Command(ctx, env, exe, "-test.run", "^TestARPWineLive$", "-test.v", "-test.count=1").CombinedOutput()
-		t.Logf("under Wine:\n%s", out)
-		if err != nil {
-			t.Fatalf("Windows test binary under Wine: %v", err)
-		}
-		if strings.Contains(string(out), "panic") || !strings.Contains(string(out), "--- PASS: TestARPWineLive") {
-			t.Fatalf("TestARPWineLive did not pass under Wine")
-		}
-		return string(out)
+		return w.RunTest(t, env, exe, "^TestARPWineLive$", "TestARPWineLive", 60*time.Second)
 	}
 	t.Run("reply", func(t *testing.T) {
 		out := run(t, "reply")

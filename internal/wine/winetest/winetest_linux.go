@@ -121,3 +121,22 @@ func (w *Wine) Command(ctx context.Context, extraEnv []string, exe string, args 
 
 // Prefix is the directory of the private Wine prefix (drive_c is its C:).
 func (w *Wine) Prefix() string { return w.prefix }
+
+// RunTest runs the Windows test binary exe (from BuildTest) under Wine with
+// extra environment variables, selecting the tests that match run, and
+// fails t unless it exits cleanly, without a panic, with the test must
+// passed. It returns the binary's output, which it also logs.
+func (w *Wine) RunTest(t testing.TB, env []string, exe, run, must string, timeout time.Duration) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := w.Command(ctx, env, exe, "-test.run", run, "-test.v", "-test.count=1").CombinedOutput()
+	t.Logf("under Wine:\n%s", out)
+	if err != nil {
+		t.Fatalf("Windows test binary under Wine: %v", err)
+	}
+	if strings.Contains(string(out), "panic") || !strings.Contains(string(out), "--- PASS: "+must) {
+		t.Fatalf("%s did not pass under Wine", must)
+	}
+	return string(out)
+}
