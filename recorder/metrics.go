@@ -193,7 +193,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if segs, err := ring.List(r.cfg.Ring.Dir); err == nil && len(segs) > 0 {
 		gauge(m.oldest, time.Since(segs[0].Start).Seconds())
 	}
-	if free, err := diskFree(r.cfg.Ring.Dir); err == nil {
+	if free, _, err := ring.DiskFree(r.cfg.Ring.Dir); err == nil {
 		gauge(m.diskFree, float64(free))
 	}
 	for _, t := range st.Triggers {

@@ -4,13 +4,14 @@ package ring
 
 import (
 	"errors"
+	"fmt"
 	"syscall"
 )
 
-var errNoDiskFree = errors.New("free disk space unknown on this platform")
+var errNoDiskFree = fmt.Errorf("free disk space unknown on this platform: %w", errors.ErrUnsupported)
 
-// diskFree is not implemented here; the min_free limit is not enforced.
-func diskFree(string) (free, total uint64, err error) { return 0, 0, errNoDiskFree }
+// DiskFree is not implemented here; the min_free limit is not enforced.
+func DiskFree(string) (free, total uint64, err error) { return 0, 0, errNoDiskFree }
 
 // isDiskFull reports whether err means the file system is full.
 func isDiskFull(err error) bool { return errors.Is(err, syscall.ENOSPC) }

@@ -10,9 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// diskFree reports the bytes available to unprivileged users and the size of
+// DiskFree reports the bytes available to unprivileged users and the size of
 // the file system holding dir.
-func diskFree(dir string) (free, total uint64, err error) {
+func DiskFree(dir string) (free, total uint64, err error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return 0, 0, &os.PathError{Op: "statfs", Path: dir, Err: err}

@@ -7,9 +7,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// diskFree reports the bytes available to the caller and the size of the
+// DiskFree reports the bytes available to the caller and the size of the
 // volume holding dir.
-func diskFree(dir string) (free, total uint64, err error) {
+func DiskFree(dir string) (free, total uint64, err error) {
 	p, err := windows.UTF16PtrFromString(dir)
 	if err != nil {
 		return 0, 0, &os.PathError{Op: "GetDiskFreeSpaceEx", Path: dir, Err: err}

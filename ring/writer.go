@@ -185,7 +185,7 @@ func NewWriter(cfg Config, ifaces []Interface, opts Options) *Writer {
 		opts:     opts,
 		log:      opts.Logger,
 		now:      opts.Now,
-		diskFree: diskFree,
+		diskFree: DiskFree,
 	}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
