@@ -39,19 +39,34 @@ func syncDir(dir string) error {
 	return err
 }
 
-// lockDir takes an exclusive lock on dir (a lock file in it), so that two
-// writers never share a ring. The kernel drops it when the process dies.
-func lockDir(dir string) (unlock func() error, err error) {
-	f, err := os.OpenFile(lockPath(dir), os.O_RDWR|os.O_CREATE, 0o600)
+// lockFile opens (creating it) and exclusively locks the file at path, so
+// that two processes never share what it guards. The kernel drops the lock
+// when the process dies; closing the file releases it.
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, errLocked
+			return nil, ErrLocked
 		}
 		return nil, &os.PathError{Op: "flock", Path: f.Name(), Err: err}
 	}
-	return f.Close, nil
+	return f, nil
+}
+
+// linkCount returns the number of hard links to the file at path: more
+// than one means removing this name frees no disk space.
+func linkCount(path string) (uint64, bool) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return 0, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return uint64(st.Nlink), true
 }

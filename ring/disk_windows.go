@@ -31,10 +31,11 @@ func isDiskFull(err error) bool {
 // NTFS journals renames itself.
 func syncDir(string) error { return nil }
 
-// lockDir takes an exclusive lock on dir (a lock file in it), so that two
-// writers never share a ring. Windows drops it when the process dies.
-func lockDir(dir string) (unlock func() error, err error) {
-	f, err := os.OpenFile(lockPath(dir), os.O_RDWR|os.O_CREATE, 0o600)
+// lockFile opens (creating it) and exclusively locks the file at path, so
+// that two processes never share what it guards. Windows drops the lock
+// when the process dies; closing the file releases it.
+func lockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -43,9 +44,32 @@ func lockDir(dir string) (unlock func() error, err error) {
 	if err != nil {
 		f.Close()
 		if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
-			return nil, errLocked
+			return nil, ErrLocked
 		}
 		return nil, &os.PathError{Op: "LockFileEx", Path: f.Name(), Err: err}
 	}
-	return f.Close, nil
+	return f, nil
+}
+
+// linkCount returns the number of hard links to the file at path: more
+// than one means removing this name frees no disk space.
+func linkCount(path string) (uint64, bool) {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return 0, false
+	}
+	// No access rights needed to read the attributes; share everything so
+	// that the ring's writer and the snapshotter are never disturbed.
+	h, err := windows.CreateFile(p, 0,
+		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE,
+		nil, windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
+	if err != nil {
+		return 0, false
+	}
+	defer windows.CloseHandle(h)
+	var info windows.ByHandleFileInformation
+	if err := windows.GetFileInformationByHandle(h, &info); err != nil {
+		return 0, false
+	}
+	return uint64(info.NumberOfLinks), true
 }

@@ -127,8 +127,8 @@ func TestOpenLocksDir(t *testing.T) {
 	w2 := NewWriter(Config{Dir: w1.cfg.Dir}, testIfaces, Options{Now: clk.Now})
 	err := w2.Open()
 	if runtime.GOOS == "linux" || runtime.GOOS == "windows" {
-		if !errors.Is(err, errLocked) {
-			t.Fatalf("second Open = %v, want errLocked", err)
+		if !errors.Is(err, ErrLocked) {
+			t.Fatalf("second Open = %v, want ErrLocked", err)
 		}
 	}
 	w1.Close()

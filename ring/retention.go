@@ -2,6 +2,7 @@ package ring
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -24,7 +25,7 @@ func (w *Writer) enforce(now time.Time) {
 		} else if size <= w.cfg.MaxBytes {
 			break
 		}
-		if !w.removeOldest(now, reason) {
+		if !w.removeAt(0, now, reason) {
 			return
 		}
 	}
@@ -46,9 +47,17 @@ func (w *Writer) minFree(total uint64) uint64 {
 // keepFree removes the oldest sealed segments until the file system has
 // min_free plus extra bytes free. When free space cannot be read it removes
 // nothing, or one segment if blind. It reports whether it removed anything.
+//
+// It counts only bytes a removal really frees: a segment with another hard
+// link (a snapshot froze it) frees nothing, so it is skipped, not removed;
+// the next unheld one goes instead. Where link counts are unknown, a
+// removal that left free space unchanged stops the pruning. When held
+// segments are all that is left, Options.Reclaim is asked once to release
+// some.
 func (w *Writer) keepFree(now time.Time, extra uint64, reason string, blind bool) bool {
-	removed := false
-	for len(w.sealed) > 0 {
+	removed, reclaimed := false, false
+	var held int64
+	for i := 0; ; {
 		free, total, err := w.diskFree(w.cfg.Dir)
 		if err != nil {
 			if !w.freeErrLog {
@@ -56,17 +65,56 @@ func (w *Writer) keepFree(now time.Time, extra uint64, reason string, blind bool
 				w.freeErrLog = true
 			}
 			if !blind || removed {
-				return removed
+				break
 			}
 		} else if free >= w.minFree(total)+extra {
-			return removed
+			break
 		}
-		if !w.removeOldest(now, reason) {
-			return removed
+		if i >= len(w.sealed) {
+			if held > 0 && !reclaimed && w.opts.Reclaim != nil {
+				reclaimed = true
+				if w.opts.Reclaim() {
+					i, held = 0, 0 // look again: released segments free space now
+					continue
+				}
+			}
+			break
+		}
+		s := w.sealed[i]
+		n, known := linkCount(s.Path)
+		if known && n > 1 {
+			held += s.Size
+			i++
+			continue
+		}
+		if !w.removeAt(i, now, reason) {
+			break
 		}
 		removed = true
+		if err == nil && !known && s.Size > 0 {
+			if after, _, ferr := w.diskFree(w.cfg.Dir); ferr == nil && after <= free {
+				// Freed nothing (held without a link count to tell):
+				// removing more would empty the ring for nothing.
+				break
+			}
+		}
+	}
+	w.st.HeldBytes = held
+	if held > 0 {
+		w.logHeld(now, held, reason)
 	}
 	return removed
+}
+
+// logHeld says, at most once per logEvery, that segments held by snapshots
+// kept retention from making room.
+func (w *Writer) logHeld(now time.Time, held int64, reason string) {
+	if !w.heldLog.IsZero() && now.Sub(w.heldLog) < logEvery && !now.Before(w.heldLog) {
+		return
+	}
+	w.heldLog = now
+	w.log.Warn("ring: segments frozen by a snapshot (hard links) hold disk space that pruning them would not free; they are kept",
+		"held_bytes", held, "reason", reason)
 }
 
 // ensureRoom makes room for a whole new segment above min_free before one is
@@ -82,11 +130,11 @@ func (w *Writer) pruneHard(now time.Time) bool {
 	return w.keepFree(now, uint64(w.cfg.SegmentBytes), "disk full", true)
 }
 
-// removeOldest deletes the oldest sealed segment. It reports false if the
-// file could not be removed (it then stays in the list and retention stops
-// for now).
-func (w *Writer) removeOldest(now time.Time, reason string) bool {
-	s := w.sealed[0]
+// removeAt deletes the sealed segment at index i (0: the oldest). It
+// reports false if the file could not be removed (it then stays in the
+// list and retention stops for now).
+func (w *Writer) removeAt(i int, now time.Time, reason string) bool {
+	s := w.sealed[i]
 	if s.job != nil {
 		<-s.job.done // still being sealed (a very small ring)
 		_ = w.reap(s)
@@ -96,10 +144,43 @@ func (w *Writer) removeOldest(now time.Time, reason string) bool {
 		w.logErr(now, "ring: remove old segment", err)
 		return false
 	}
-	w.sealed[0] = nil
-	w.sealed = w.sealed[1:]
+	copy(w.sealed[i:], w.sealed[i+1:])
+	w.sealed[len(w.sealed)-1] = nil
+	w.sealed = w.sealed[:len(w.sealed)-1]
 	w.sealedBytes -= s.Size
 	w.st.SegmentsPruned++
 	w.log.Debug("ring: pruned segment", "file", filepath.Base(s.Path), "reason", reason, "bytes", s.Size)
 	return true
+}
+
+// warnDiskSize warns when max_size exceeds the file system holding the
+// ring: free space, not max_size, then bounds the ring, and whatever else
+// lives there (snapshots) competes with it for room.
+func (w *Writer) warnDiskSize() {
+	_, total, err := w.diskFree(w.cfg.Dir)
+	if err != nil || total == 0 || uint64(w.cfg.MaxBytes) <= total {
+		return
+	}
+	w.log.Warn("ring: max_size is larger than the file system holding the ring; free space bounds the ring instead (set ring.min_free to keep room for snapshots)",
+		"max_size", w.cfg.MaxBytes, "filesystem_bytes", total)
+}
+
+// SpaceWarning returns a warning when bytes (a ring's max_size, plus
+// what snapshots may keep on the same file system) exceed the size of the
+// file system holding dir (or its nearest existing parent), or "" when
+// they fit or the size cannot be read.
+func SpaceWarning(dir string, bytes int64, what string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		_, total, err := DiskFree(d)
+		if err == nil {
+			if total > 0 && uint64(bytes) > total {
+				return fmt.Sprintf("%s (%d bytes) exceed the file system holding %s (%d bytes): free space, not max_size, bounds the ring, and a snapshot may find no room; lower max_size or set ring.min_free",
+					what, bytes, dir, total)
+			}
+			return ""
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
 }

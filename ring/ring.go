@@ -3,6 +3,7 @@ package ring
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"time"
 )
@@ -19,10 +20,24 @@ var ErrClosed = errors.New("ring: writer is not open")
 // start with a complete pcapng section header block.
 var ErrNotPcapng = errors.New("not a pcapng file")
 
-// lockFile is the lock file a Writer holds in its ring directory.
-const lockFile = ".arpbox-ring.lock"
+// lockName is the lock file a Writer holds in its ring directory.
+const lockName = ".arpbox-ring.lock"
 
-func lockPath(dir string) string { return filepath.Join(dir, lockFile) }
+func lockPath(dir string) string { return filepath.Join(dir, lockName) }
 
-// errLocked means another process writes into the ring directory.
-var errLocked = errors.New("ring directory is in use by another writer")
+// ErrLocked is returned by Open, and by LockFile, when another process
+// holds the lock: another arpbox writes into the ring directory (or uses
+// the directory LockFile guards).
+var ErrLocked = errors.New("in use by another process (its lock is held)")
+
+// LockFile takes an exclusive lock on the file at path (created if
+// missing), held until unlock is called or the process exits. It fails
+// with ErrLocked when another process holds it. On platforms without file
+// locks it only creates the file.
+func LockFile(path string) (unlock func() error, err error) {
+	f, err := lockFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return f.Close, nil
+}

@@ -49,6 +49,17 @@ type Options struct {
 	Version  string // arpbox version, written as shb_userappl "arpbox <Version>"
 	OS       string // shb_os, e.g. "Linux 6.1.0-18-amd64"; "" = runtime.GOOS
 	Hardware string // shb_hardware; "" = runtime.GOARCH
+	// Mono is a monotonic clock (any origin) beside Now; a difference
+	// between the two that grows by more than ClockStepMin between two
+	// readings is a step of the wall clock. nil = the monotonic reading
+	// of Now (time.Now has one; a fake clock then never steps).
+	Mono func() time.Duration
+	// Reclaim, if set, is asked to release hard links it holds to sealed
+	// segments (a failed snapshot's kept window) when the ring cannot
+	// make room because every segment it could prune is held that way.
+	// It reports whether it released anything. Called by the owner
+	// goroutine; it must not call the Writer.
+	Reclaim func() bool
 }
 
 // Stats are cumulative counters of a Writer.
@@ -62,6 +73,15 @@ type Stats struct {
 	DiskFull       uint64 // write errors that were "no space left" (or quota)
 	Segments       int    // segments on disk now, current included
 	RingBytes      int64  // bytes of those segments, current included (buffered data counted)
+	HeldBytes      int64  // bytes of sealed segments that retention for free space found held by other links (a snapshot) when it last looked
+	// DirRecreated counts the times the ring directory was found removed
+	// (or replaced) under the writer and was recreated, with a new lock;
+	// the packets in the lost current segment count as dropped and the
+	// sealed segments that went with the directory as SegmentsLost.
+	DirRecreated uint64
+	SegmentsLost uint64
+	ClockSteps   uint64 // steps of the wall clock detected (see ClockRecord)
+	Current      string `json:",omitempty"` // file name of the current segment; "" when none is open
 }
 
 // Writer writes frames into the ring directory: a current segment
@@ -113,7 +133,14 @@ type Writer struct {
 	lastErrLog   time.Time
 	suppressed   int
 	freeErrLog   bool
-	unlock       func() error // releases the directory lock
+	lockF        *os.File    // the directory lock, held open; nil when not held
+	lockInfo     os.FileInfo // identity of the lock file, to notice the directory going away
+	dirChecked   time.Duration
+	heldLog      time.Time
+	mono         func() time.Duration
+	clk          clockSample
+	offset       time.Duration // wall clock minus the writer's timeline
+	recreating   bool
 
 	st  Stats
 	mu  sync.Mutex
@@ -143,10 +170,26 @@ func (s *segment) nameStart() time.Time {
 }
 
 func (w *Writer) unlockDir() {
-	if w.unlock != nil {
-		_ = w.unlock()
-		w.unlock = nil
+	if w.lockF != nil {
+		_ = w.lockF.Close()
+		w.lockF, w.lockInfo = nil, nil
 	}
+}
+
+// lockRing takes the ring directory's lock and remembers the lock file's
+// identity.
+func (w *Writer) lockRing() error {
+	f, err := lockFile(lockPath(w.cfg.Dir))
+	if err != nil {
+		return fmt.Errorf("ring: lock %s: %w", w.cfg.Dir, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("ring: lock %s: %w", w.cfg.Dir, err)
+	}
+	w.lockF, w.lockInfo = f, fi
+	return nil
 }
 
 // curSize is the current segment's length including buffered bytes.
@@ -194,6 +237,11 @@ func NewWriter(cfg Config, ifaces []Interface, opts Options) *Writer {
 	if w.now == nil {
 		w.now = time.Now
 	}
+	w.mono = opts.Mono
+	if w.mono == nil {
+		origin := w.now()
+		w.mono = func() time.Duration { return w.now().Sub(origin) }
+	}
 	w.reserve = int64(isbLen * len(ifaces))
 	return w
 }
@@ -218,11 +266,9 @@ func (w *Writer) Open() error {
 	if err := os.MkdirAll(w.cfg.Dir, 0o750); err != nil {
 		return fmt.Errorf("ring: create %s: %w", w.cfg.Dir, err)
 	}
-	unlock, err := lockDir(w.cfg.Dir)
-	if err != nil {
-		return fmt.Errorf("ring: lock %s: %w", w.cfg.Dir, err)
+	if err := w.lockRing(); err != nil {
+		return err
 	}
-	w.unlock = unlock
 	w.hostname = w.opts.Hostname
 	if w.hostname == "" {
 		w.hostname, _ = os.Hostname()
@@ -255,6 +301,10 @@ func (w *Writer) Open() error {
 	w.startSealer()
 	now := w.now()
 	w.lastTick = now
+	w.clk = clockSample{wall: now.Round(0), mono: w.mono()}
+	w.dirChecked = w.clk.mono
+	w.startClockRecord(now, segs)
+	w.warnDiskSize()
 	w.enforce(now)
 	if err := w.start(now); err != nil && !isDiskFull(err) {
 		w.closed = true
@@ -358,6 +408,8 @@ func (w *Writer) Tick(now time.Time) error {
 		return ErrClosed
 	}
 	_ = w.reapPending(false) // errors logged and counted
+	w.checkDir(now, true)
+	w.checkClock(now)
 	if w.cur != nil {
 		age := now.Sub(w.cur.start)
 		switch {
@@ -424,8 +476,11 @@ func (w *Writer) Flush() error {
 	if !w.opened || w.closed {
 		return ErrClosed
 	}
+	now := w.now()
+	w.checkDir(now, false)
+	w.checkClock(now)
 	if w.cur != nil {
-		w.flush(w.now())
+		w.flush(now)
 	}
 	w.publish()
 	return nil
@@ -442,6 +497,11 @@ func (w *Writer) Drained(now time.Time) {
 		return
 	}
 	if d := now.Sub(w.cur.lastFlush); d >= 0 && d < w.cfg.FlushInterval/2 {
+		return
+	}
+	w.checkDir(now, false)
+	w.checkClock(now)
+	if w.cur == nil {
 		return
 	}
 	w.flush(now)
@@ -495,6 +555,7 @@ func (w *Writer) publish() {
 	if w.cur != nil {
 		st.Segments++
 		st.RingBytes += w.curSize()
+		st.Current = filepath.Base(w.cur.path)
 	}
 	w.mu.Lock()
 	w.pub = st
@@ -523,11 +584,24 @@ func (w *Writer) rotate(now time.Time, wait bool) {
 
 // start creates the current segment and writes its headers.
 func (w *Writer) start(now time.Time) error {
+	if w.lockF == nil { // lost with a removed directory and not retaken yet
+		if err := w.relock(); err != nil {
+			w.failStart(now, err)
+			return err
+		}
+	}
 	w.ensureRoom(now)
 	seq := w.seq
 	w.seq++
 	path := filepath.Join(w.cfg.Dir, partName(seq, now))
 	f, err := createSegment(path)
+	if errors.Is(err, fs.ErrNotExist) && !w.recreating && w.dirGone() {
+		w.recreate(now) // starts the segment itself
+		if w.cur != nil {
+			return nil
+		}
+		return fmt.Errorf("ring: create segment %s: %w", path, err)
+	}
 	if err != nil {
 		w.failStart(now, fmt.Errorf("ring: create segment %s: %w", path, err))
 		return err

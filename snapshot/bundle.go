@@ -65,7 +65,7 @@ func (s *Snapshotter) sectionComment(j *job) string {
 // Every packet written is also handed to sinks.
 func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job, path string, sinks []StreamCollector) (captureSummary, error) {
 	var sum captureSummary
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, fileMode)
 	if err != nil {
 		return sum, fmt.Errorf("create %s: %w", captureName, err)
 	}
@@ -179,7 +179,7 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 	tmp := filepath.Join(s.cfg.Dir, ".tmp-"+j.id)
 	final := filepath.Join(s.cfg.Dir, j.id)
 	os.RemoveAll(tmp)
-	if err := os.Mkdir(tmp, 0o750); err != nil {
+	if err := os.Mkdir(tmp, dirMode); err != nil {
 		return "", "", fmt.Errorf("create bundle dir in %s: %w", s.cfg.Dir, err)
 	}
 	b := &Bundle{ID: j.id, Dir: tmp, Event: j.ev, Window: bundle.Window{From: j.from, To: j.to}, CapturePath: filepath.Join(tmp, captureName)}
@@ -238,6 +238,9 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 	if err := b.WriteFile(readmeName, func(w io.Writer) error { return writeReadme(w, man) }); err != nil {
 		return "", "", err
 	}
+	if err := sameMode(tmp); err != nil {
+		return "", "", err
+	}
 	files, err := hashFiles(tmp)
 	if err != nil {
 		return "", "", fmt.Errorf("hash bundle files: %w", err)
@@ -264,10 +267,28 @@ func (s *Snapshotter) writeBundle(ctx context.Context, log *slog.Logger, j *job)
 	return final, zipPath, nil
 }
 
+// sameMode gives every file of the bundle directory fileMode (collectors
+// may write theirs with another), so that one chmod or group serves all.
+func sameMode(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("bundle files: %w", err)
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if err := os.Chmod(filepath.Join(dir, e.Name()), fileMode); err != nil {
+			return fmt.Errorf("bundle file %s: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func writeManifest(path string, m *bundle.Manifest) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
 	if err != nil {
 		return err
 	}
@@ -398,7 +419,7 @@ func (s *Snapshotter) shortBy(j *job) (string, string) {
 // temporary name and a rename.
 func writeZip(dir, id, zipPath string) error {
 	tmp := filepath.Join(filepath.Dir(zipPath), ".tmp-"+filepath.Base(zipPath))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ func (b *Bundle) WriteFile(name string, write func(w io.Writer) error) error {
 		return fmt.Errorf("bundle file %q: not a plain file name", name)
 	}
 	p := filepath.Join(b.Dir, name)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
 	if err != nil {
 		return fmt.Errorf("bundle file %s: %w", name, err)
 	}

@@ -48,11 +48,11 @@ type freezeInfo struct {
 func (s *Snapshotter) freezeBefore(j *job) error {
 	start := time.Now()
 	j.freeze.At = s.opts.Now()
-	if err := os.MkdirAll(s.cfg.Dir, 0o750); err != nil {
+	if err := os.MkdirAll(s.cfg.Dir, dirMode); err != nil {
 		return fmt.Errorf("create snapshots dir: %w", err)
 	}
 	j.freezeDir = filepath.Join(s.cfg.Dir, ".freeze-"+j.id)
-	if err := os.Mkdir(j.freezeDir, 0o750); err != nil {
+	if err := os.Mkdir(j.freezeDir, dirMode); err != nil {
 		return fmt.Errorf("create staging dir in snapshots dir %s: %w", s.cfg.Dir, err)
 	}
 	j.pins = map[uint64]pin{}

@@ -134,15 +134,18 @@ func dirSize(dir string) int64 {
 	return n
 }
 
-// retain prunes the oldest bundles (dir and zip together) until at most
-// max_count remain and they take at most max_size. The bundle just written
-// (keep) is never pruned, even if it alone exceeds max_size.
+// retain prunes the oldest bundles (dir and zip together), and the kept
+// windows of failed snapshots, until at most max_count remain and they take
+// at most max_size. The bundle just written (keep) is never pruned, even if
+// it alone exceeds max_size.
 func (s *Snapshotter) retain(log *slog.Logger, keep string) {
 	infos, err := List(s.cfg.Dir)
 	if err != nil {
 		log.Warn("snapshot retention: cannot list bundles", "err", err)
 		return
 	}
+	infos = append(infos, failedDirs(s.cfg.Dir)...)
+	sort.SliceStable(infos, func(i, j int) bool { return infos[i].ID < infos[j].ID })
 	var total int64
 	for _, in := range infos {
 		total += in.Size

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/arpbox/arpbox/bundle"
+	"github.com/arpbox/arpbox/ring"
 )
 
 // Sentinel errors; Request wraps the refusals in a *RefusedError.
@@ -36,6 +37,12 @@ var (
 	ErrBusy = errors.New("snapshot: another snapshot is already queued")
 	// ErrClosed: the snapshotter's Run has returned.
 	ErrClosed = errors.New("snapshot: snapshotter is not running")
+	// ErrNoSpace: snapshots.dir has too little free space for the bundle;
+	// its frozen segments are kept (see Snapshotter).
+	ErrNoSpace = errors.New("snapshot: not enough free space in snapshots.dir")
+	// ErrLostSegments: a snapshot's frozen segments were removed from its
+	// staging directory before the bundle was written.
+	ErrLostSegments = errors.New("snapshot: frozen segments were removed before the bundle was written")
 )
 
 // RefusedError says why a request was refused and when to try again.
@@ -106,6 +113,8 @@ type Snapshotter struct {
 	log     *slog.Logger
 
 	queue chan *job
+
+	unlock func() error // releases snapshots.dir's lock; nil until Open
 
 	mu       sync.Mutex
 	last     time.Time // when the last accepted request was frozen
@@ -242,7 +251,8 @@ func (s *Snapshotter) newIDLocked(ev bundle.Event) string {
 	id := base
 	for n := 2; ; n++ {
 		if !s.ids[id] && !exists(filepath.Join(s.cfg.Dir, id)) && !exists(filepath.Join(s.cfg.Dir, id+bundle.ZipExt)) &&
-			!exists(filepath.Join(s.cfg.Dir, ".freeze-"+id)) && !exists(filepath.Join(s.cfg.Dir, ".tmp-"+id)) {
+			!exists(filepath.Join(s.cfg.Dir, ".freeze-"+id)) && !exists(filepath.Join(s.cfg.Dir, ".tmp-"+id)) &&
+			!exists(filepath.Join(s.cfg.Dir, failedPrefix+id)) {
 			break
 		}
 		id = fmt.Sprintf("%s-%d", base, n)
@@ -291,7 +301,17 @@ func (s *Snapshotter) abandon(j *job, err error) {
 // the window cut short at shutdown, and so is one still queued, since what
 // they froze is the minutes before a failure. Run returns nil.
 func (s *Snapshotter) Run(ctx context.Context) error {
-	s.cleanLeftovers()
+	if err := s.Open(); errors.Is(err, ring.ErrLocked) {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		return err
+	} else if err != nil {
+		// Each snapshot will fail, saying why; recording goes on.
+		s.log.Error("snapshots.dir is not usable; snapshots will fail until it is", "err", err)
+	}
+	defer s.closeLock()
+	s.finishZips(ctx)
 	defer func() {
 		s.mu.Lock()
 		s.closed = true
@@ -330,36 +350,14 @@ func (s *Snapshotter) finish(ctx context.Context, j *job) {
 	j.result <- res
 }
 
-// cleanLeftovers removes staging directories of a previous run that crashed
-// (not those of requests accepted since this snapshotter was made).
-func (s *Snapshotter) cleanLeftovers() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ents, err := os.ReadDir(s.cfg.Dir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		n := e.Name()
-		id := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(n, ".freeze-"), ".tmp-"), bundle.ZipExt)
-		if s.ids[id] {
-			continue
-		}
-		if strings.HasPrefix(n, ".freeze-") || strings.HasPrefix(n, ".tmp-") {
-			p := filepath.Join(s.cfg.Dir, n)
-			if err := os.RemoveAll(p); err != nil {
-				s.log.Warn("remove leftover snapshot staging", "path", p, "err", err)
-			} else {
-				s.log.Info("removed leftover snapshot staging from an earlier run", "path", p)
-			}
-		}
-	}
-}
-
 // process waits for the after-window, then writes and publishes the bundle.
 func (s *Snapshotter) process(ctx context.Context, j *job) Result {
 	log := s.log.With("id", j.id, "trigger", j.ev.Trigger)
-	defer os.RemoveAll(j.freezeDir)
+	defer func() {
+		if j.freezeDir != "" { // not kept by failed
+			os.RemoveAll(j.freezeDir)
+		}
+	}()
 	if err := s.opts.Sleep(ctx, j.to.Sub(s.opts.Now())); err != nil {
 		// Shutting down: the ring is closed, what it recorded is on disk.
 		// Keep the frozen minutes rather than lose them with the process.
@@ -379,6 +377,12 @@ func (s *Snapshotter) process(ctx context.Context, j *job) Result {
 		}
 	}
 	if err := s.freezeAfter(j); err != nil {
+		return s.failed(log, j, err)
+	}
+	if err := s.checkPins(j); err != nil {
+		return s.failed(log, j, err)
+	}
+	if err := s.checkSpace(j); err != nil {
 		return s.failed(log, j, err)
 	}
 	dir, zip, err := s.writeBundle(ctx, log, j)
@@ -401,10 +405,17 @@ func (s *Snapshotter) process(ctx context.Context, j *job) Result {
 const shutdownGrace = time.Minute
 
 func (s *Snapshotter) failed(log *slog.Logger, j *job, err error) Result {
-	err = fmt.Errorf("snapshot %s (trigger %s): %w", j.id, j.ev.Trigger, err)
-	log.Error("snapshot failed; recording continues", "err", err)
 	os.RemoveAll(filepath.Join(s.cfg.Dir, ".tmp-"+j.id))
 	os.Remove(filepath.Join(s.cfg.Dir, ".tmp-"+j.id+bundle.ZipExt))
+	if isDiskFull(err) && !errors.Is(err, ErrNoSpace) {
+		err = fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	if kept := s.keepFailed(log, j); kept != "" {
+		err = fmt.Errorf("%w; %s", err, kept)
+	}
+	err = fmt.Errorf("snapshot %s (trigger %s): %w", j.id, j.ev.Trigger, err)
+	log.Error("snapshot failed; recording continues", "err", err)
+	s.retain(log, "")
 	return Result{ID: j.id, Err: err}
 }
 
@@ -415,7 +426,7 @@ func copyFile(src, dst string) (int64, error) {
 		return 0, err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileMode)
 	if err != nil {
 		return 0, err
 	}

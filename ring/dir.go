@@ -1,0 +1,112 @@
+package ring
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"time"
+)
+
+// A ring directory removed under a running writer (rm -rf, a cleanup job)
+// would otherwise swallow every frame: the current segment is an unlinked
+// file that still takes writes, new segments cannot be created, and the lock
+// went with the directory, so a second arpbox could start on the same ring.
+// The writer therefore checks, at most once per FlushInterval while it
+// records (and on every Tick), that its lock file is still the one it
+// locked; when it is not, it recreates the directory, takes a new lock,
+// counts what was lost and starts a new segment.
+
+// checkDir looks for a removed ring directory (at most once per
+// FlushInterval unless always) and recreates it.
+func (w *Writer) checkDir(now time.Time, always bool) {
+	if w.lockF == nil || w.recreating {
+		return
+	}
+	m := w.mono()
+	if !always && m-w.dirChecked < w.cfg.FlushInterval && m >= w.dirChecked {
+		return
+	}
+	w.dirChecked = m
+	if w.dirGone() {
+		w.recreate(now)
+	}
+}
+
+// dirGone reports whether the ring directory's lock file is gone or is no
+// longer the file the writer locked.
+func (w *Writer) dirGone() bool {
+	if w.lockInfo == nil {
+		return false
+	}
+	fi, err := os.Stat(lockPath(w.cfg.Dir))
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist)
+	}
+	return !os.SameFile(fi, w.lockInfo)
+}
+
+// recreate handles a ring directory that went away: the current segment
+// (an unlinked file now) is closed and its packets counted as dropped, the
+// sealed segments are forgotten (counted as lost), and the directory, its
+// lock and a new segment are made. Logged once per occurrence.
+func (w *Writer) recreate(now time.Time) {
+	w.recreating = true
+	defer func() { w.recreating = false }()
+	w.st.DirRecreated++
+	var lostPackets uint64
+	if s := w.cur; s != nil {
+		w.cur = nil
+		lostPackets = s.packets
+		_ = s.f.Close()
+		w.buf = w.buf[:0]
+	}
+	_ = w.reapPending(true) // their renames fail: counted as write errors
+	lostSegs := uint64(0)
+	for _, rs := range w.sealed {
+		if _, err := os.Lstat(rs.Path); errors.Is(err, fs.ErrNotExist) {
+			lostSegs++
+		}
+	}
+	w.sealed, w.sealedBytes = nil, 0
+	w.st.PacketsDropped += lostPackets
+	w.st.SegmentsLost += lostSegs
+	w.unlockDir()
+	err := w.relock()
+	w.log.Error("ring: the ring directory was removed under the writer; recreated it and recording goes on",
+		"lost_packets", lostPackets, "lost_segments", lostSegs, "recreated_total", w.st.DirRecreated, "relock_err", err)
+	if err != nil {
+		w.scheduleRetry(now)
+		return
+	}
+	// The clock record went with the directory: say where the timeline
+	// stands for the segments to come.
+	w.appendClock(ClockRecord{Seq: w.seq, At: now.Round(0), Offset: w.offset})
+	w.backoff, w.retryAt = 0, time.Time{}
+	_ = w.start(now) // failure logged and counted; retried from Tick
+}
+
+// relock makes the ring directory, takes its lock, and takes over whatever
+// segments it holds (another process may have put some there).
+func (w *Writer) relock() error {
+	if err := os.MkdirAll(w.cfg.Dir, 0o750); err != nil {
+		return fmt.Errorf("ring: recreate %s: %w", w.cfg.Dir, err)
+	}
+	if err := w.lockRing(); err != nil {
+		return err
+	}
+	w.dirChecked = w.mono()
+	segs, err := List(w.cfg.Dir)
+	if err != nil {
+		return nil // the directory is ours; listing is retried by nobody, segments stay unknown
+	}
+	for _, s := range segs {
+		w.seq = max(w.seq, s.Seq+1)
+		if s.Current {
+			continue
+		}
+		w.sealed = append(w.sealed, &ringSeg{Segment: s})
+		w.sealedBytes += s.Size
+	}
+	return nil
+}
