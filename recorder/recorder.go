@@ -99,6 +99,13 @@ func (r *Recorder) Run(ctx context.Context) error {
 	if err := r.ring.w.Open(); err != nil {
 		return &StartError{err}
 	}
+	if r.snaps != nil {
+		// Another arpbox using snapshots.dir: refuse to start (other
+		// errors are the snapshots' to report; recording goes on).
+		if err := r.snaps.Open(); errors.Is(err, ring.ErrLocked) {
+			return &StartError{errors.Join(err, r.ring.w.Close())}
+		}
+	}
 	var srv *control.Server
 	var tasks []task
 	if r.opts.Replay == "" {
@@ -231,6 +238,8 @@ func (r *Recorder) build() error {
 		Hostname: host,
 		Version:  r.opts.Version,
 		Stats:    r.ifaceStats,
+		// A failed snapshot's kept window yields to a ring that needs room.
+		Reclaim: func() bool { return r.snaps != nil && r.snaps.ReleaseHeld() },
 	})
 	if r.opts.Replay != "" {
 		r.ring = newRingOwner(r.log, w, len(ifaces), nil)

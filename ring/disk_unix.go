@@ -70,3 +70,12 @@ func linkCount(path string) (uint64, bool) {
 	}
 	return uint64(st.Nlink), true
 }
+
+// sameFS reports whether a and b (existing paths) are on one file system.
+func sameFS(a, b string) (same, known bool) {
+	var sa, sb unix.Stat_t
+	if unix.Stat(a, &sa) != nil || unix.Stat(b, &sb) != nil {
+		return false, false
+	}
+	return sa.Dev == sb.Dev, true
+}

@@ -3,6 +3,8 @@ package ring
 import (
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/windows"
 )
@@ -72,4 +74,14 @@ func linkCount(path string) (uint64, bool) {
 		return 0, false
 	}
 	return uint64(info.NumberOfLinks), true
+}
+
+// sameFS reports whether a and b (existing paths) are on one volume.
+func sameFS(a, b string) (same, known bool) {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	if err1 != nil || err2 != nil {
+		return false, false
+	}
+	return strings.EqualFold(filepath.VolumeName(aa), filepath.VolumeName(bb)), true
 }

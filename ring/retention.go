@@ -81,6 +81,10 @@ func (w *Writer) keepFree(now time.Time, extra uint64, reason string, blind bool
 			break
 		}
 		s := w.sealed[i]
+		if s.job != nil { // still being sealed: its name is not final yet
+			<-s.job.done
+			_ = w.reap(s)
+		}
 		n, known := linkCount(s.Path)
 		if known && n > 1 {
 			held += s.Size
@@ -153,34 +157,36 @@ func (w *Writer) removeAt(i int, now time.Time, reason string) bool {
 	return true
 }
 
-// warnDiskSize warns when max_size exceeds the file system holding the
-// ring: free space, not max_size, then bounds the ring, and whatever else
-// lives there (snapshots) competes with it for room.
-func (w *Writer) warnDiskSize() {
-	_, total, err := w.diskFree(w.cfg.Dir)
-	if err != nil || total == 0 || uint64(w.cfg.MaxBytes) <= total {
-		return
+// SpaceWarning returns a warning when bytes (a ring's max_size, plus
+// what snapshots may keep beside it) exceed the size of the file system
+// holding dir (or its nearest existing parent), or "" when they fit or the
+// size cannot be read. what names the bytes, e.g. "ring.max_size".
+func SpaceWarning(dir string, bytes int64, what string) string {
+	d := existingParent(dir)
+	_, total, err := DiskFree(d)
+	if err != nil || total == 0 || uint64(bytes) <= total {
+		return ""
 	}
-	w.log.Warn("ring: max_size is larger than the file system holding the ring; free space bounds the ring instead (set ring.min_free to keep room for snapshots)",
-		"max_size", w.cfg.MaxBytes, "filesystem_bytes", total)
+	return fmt.Sprintf("%s (%d bytes) exceeds the file system holding %s (%d bytes): free space, not max_size, then bounds the ring, and a snapshot may find no room for its bundle; lower it or set ring.min_free",
+		what, bytes, dir, total)
 }
 
-// SpaceWarning returns a warning when bytes (a ring's max_size, plus
-// what snapshots may keep on the same file system) exceed the size of the
-// file system holding dir (or its nearest existing parent), or "" when
-// they fit or the size cannot be read.
-func SpaceWarning(dir string, bytes int64, what string) string {
-	for d := dir; ; d = filepath.Dir(d) {
-		_, total, err := DiskFree(d)
-		if err == nil {
-			if total > 0 && uint64(bytes) > total {
-				return fmt.Sprintf("%s (%d bytes) exceed the file system holding %s (%d bytes): free space, not max_size, bounds the ring, and a snapshot may find no room; lower max_size or set ring.min_free",
-					what, bytes, dir, total)
-			}
-			return ""
+// SameFileSystem reports whether a and b (or their nearest existing
+// parents) are on one file system; false when that cannot be told.
+func SameFileSystem(a, b string) bool {
+	same, known := sameFS(existingParent(a), existingParent(b))
+	return same && known
+}
+
+func existingParent(p string) string {
+	for {
+		if _, err := os.Stat(p); err == nil {
+			return p
 		}
-		if filepath.Dir(d) == d {
-			return ""
+		up := filepath.Dir(p)
+		if up == p {
+			return p
 		}
+		p = up
 	}
 }

@@ -304,7 +304,6 @@ func (w *Writer) Open() error {
 	w.clk = clockSample{wall: now.Round(0), mono: w.mono()}
 	w.dirChecked = w.clk.mono
 	w.startClockRecord(now, segs)
-	w.warnDiskSize()
 	w.enforce(now)
 	if err := w.start(now); err != nil && !isDiskFull(err) {
 		w.closed = true

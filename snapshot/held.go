@@ -45,7 +45,7 @@ const (
 	failedPrefix = ".failed-"
 	// spaceMargin is room kept for the bundle's small files (manifest,
 	// README, network state, reports) beside the capture.
-	spaceMargin = 4 << 20
+	spaceMargin = 1 << 20
 	// sampleBytes is how much of the window is compressed to estimate the
 	// capture's size.
 	sampleBytes = 1 << 20

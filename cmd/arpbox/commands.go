@@ -37,6 +37,9 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "arpbox: %v\n", err)
 		return 1
 	}
+	for _, w := range cfg.DiskWarnings() {
+		fmt.Fprintf(stderr, "arpbox: warning: %s\n", w)
+	}
 	return 0
 }
 

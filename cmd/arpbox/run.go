@@ -45,6 +45,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	log := newLogger(cfg.Log, stderr)
+	for _, w := range cfg.DiskWarnings() {
+		log.Warn("the configuration does not fit the disk", "warning", w)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// After the first signal, a second one kills the process the default

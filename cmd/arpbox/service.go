@@ -82,6 +82,9 @@ func installService(configPath string) error {
 func runWindowsService(cfg *configs.Config, stderr io.Writer) int {
 	log, closeLog := service.Logger(cfg.Log.Level, stderr)
 	defer closeLog()
+	for _, w := range cfg.DiskWarnings() {
+		log.Warn("the configuration does not fit the disk", "warning", w)
+	}
 	err := service.RunWindows(func(ctx context.Context, ready func()) error {
 		err := recorder.New(cfg, log, recorder.Options{Version: appVersion(), Ready: ready}).Run(ctx)
 		logOutcome(log, err)
