@@ -15,20 +15,21 @@ const FormatVersion = 1
 
 // Manifest is manifest.json: what the bundle holds and how it was made.
 type Manifest struct {
-	Format        int              `json:"format"` // FormatVersion when written; 0 in hand-made manifests
-	ID            string           `json:"id"`
-	ArpboxVersion string           `json:"arpbox_version"`
-	Host          string           `json:"host"`
-	Created       time.Time        `json:"created"`
-	Trigger       Event            `json:"trigger"`
-	Window        ManifestWindow   `json:"window"`
-	Capture       ManifestCapture  `json:"capture"`
-	Interfaces    []ManifestIface  `json:"interfaces"`
-	Segments      []ManifestSeg    `json:"segments"`
-	Freeze        ManifestFreeze   `json:"freeze"`
-	ConfigDigest  string           `json:"config_digest,omitempty"`
-	Collectors    []ManifestResult `json:"collectors,omitempty"`
-	Files         []ManifestFile   `json:"files"`
+	Format        int                 `json:"format"` // FormatVersion when written; 0 in hand-made manifests
+	ID            string              `json:"id"`
+	ArpboxVersion string              `json:"arpbox_version"`
+	Host          string              `json:"host"`
+	Created       time.Time           `json:"created"`
+	Trigger       Event               `json:"trigger"`
+	Window        ManifestWindow      `json:"window"`
+	Capture       ManifestCapture     `json:"capture"`
+	Interfaces    []ManifestIface     `json:"interfaces"`
+	Segments      []ManifestSeg       `json:"segments"`
+	Freeze        ManifestFreeze      `json:"freeze"`
+	ClockSteps    []ManifestClockStep `json:"clock_steps,omitempty"`
+	ConfigDigest  string              `json:"config_digest,omitempty"`
+	Collectors    []ManifestResult    `json:"collectors,omitempty"`
+	Files         []ManifestFile      `json:"files"`
 }
 
 // ManifestWindow is the window asked for and the one the capture covers.
@@ -86,6 +87,16 @@ type ManifestSeg struct {
 	Seq    uint64 `json:"seq"`
 	Bytes  int64  `json:"bytes"`
 	Copied bool   `json:"copied,omitempty"`
+}
+
+// ManifestClockStep is a step of the wall clock that the ring recorded
+// among the window's segments. Packet times jump by Step there (they are
+// wall-clock times); the window was chosen on arpbox's monotonic timeline,
+// so the step cost no packet of the window.
+type ManifestClockStep struct {
+	At           time.Time `json:"at"`            // wall clock just after the step
+	Step         string    `json:"step"`          // e.g. "-5m0s", "1h0m0s"
+	FirstSegment uint64    `json:"first_segment"` // first ring segment started after it
 }
 
 // ManifestFreeze says how the window was pinned.

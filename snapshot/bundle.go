@@ -71,7 +71,7 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 	}
 	defer f.Close()
 	inputs := j.inputs()
-	m := newMerger(log, inputs, j.from, j.to, j.ev.Time, triggerComment(j.ev))
+	m := newMerger(log, inputs, j.tlFrom, j.tlTo, j.tlT, triggerComment(j.ev))
 	m.sinks = sinks
 	m.scanInterfaces()
 
@@ -332,6 +332,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 			At: j.freeze.At.UTC(), DurationMS: ms(j.freeze.Duration), Method: j.freeze.Method,
 			RingBytes: j.ring.Bytes, RingSegs: j.ring.Segments,
 		},
+		ClockSteps:   j.manifestSteps(),
 		ConfigDigest: s.opts.ConfigDigest,
 		Collectors:   results,
 	}
@@ -350,6 +351,12 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 		m.Window.EndedEarly = timePtr(j.endedEarly.UTC())
 	}
 	m.Window.ShortBy, m.Window.Note = s.shortBy(j)
+	if len(m.ClockSteps) > 0 {
+		note := fmt.Sprintf("the wall clock stepped %d time(s) within the window (see clock_steps; first %s at %s): the window was chosen on arpbox's monotonic timeline, and packet times in the capture jump there",
+			len(m.ClockSteps), m.ClockSteps[0].Step, rfc(m.ClockSteps[0].At))
+		m.Window.Note = strings.TrimPrefix(m.Window.Note+"; "+note, "; ")
+		s.log.Warn("the wall clock stepped within the snapshot's window", "id", j.id, "steps", len(m.ClockSteps), "first_step", m.ClockSteps[0].Step)
+	}
 	if m.Window.ShortBy != "" {
 		s.log.Warn("the ring did not hold the whole window before the trigger", "id", j.id, "short_by", m.Window.ShortBy, "note", m.Window.Note)
 	}
@@ -401,7 +408,7 @@ func (s *Snapshotter) shortBy(j *job) (string, string) {
 	if j.ring.FirstPinTime.IsZero() {
 		return s.cfg.Before.String(), "no ring segment overlapped the window before T"
 	}
-	short := j.ring.FirstPinTime.Sub(j.from)
+	short := j.ring.firstPinTL.Sub(j.tlFrom)
 	if short <= tolerance {
 		return "", ""
 	}

@@ -31,6 +31,7 @@ type ringInfo struct {
 	OldestSeq    uint64
 	FirstPinSeq  uint64
 	FirstPinTime time.Time // start of the oldest pinned segment
+	firstPinTL   time.Time // the same on the recorder's timeline
 }
 
 // freezeInfo records how the freeze went.
@@ -48,6 +49,7 @@ type freezeInfo struct {
 func (s *Snapshotter) freezeBefore(j *job) error {
 	start := time.Now()
 	j.freeze.At = s.opts.Now()
+	s.timeline(j)
 	if err := os.MkdirAll(s.cfg.Dir, dirMode); err != nil {
 		return fmt.Errorf("create snapshots dir: %w", err)
 	}
@@ -61,7 +63,7 @@ func (s *Snapshotter) freezeBefore(j *job) error {
 		os.RemoveAll(j.freezeDir)
 		return err
 	}
-	win := ring.Window(segs, j.from, j.ev.Time)
+	win := j.window(segs, j.tlFrom, j.tlT)
 	if err := s.pinAll(j, win); err != nil {
 		os.RemoveAll(j.freezeDir)
 		return err
@@ -87,6 +89,7 @@ func (s *Snapshotter) freezeBefore(j *job) error {
 	if len(win) > 0 {
 		j.ring.FirstPinSeq = win[0].Seq
 		j.ring.FirstPinTime = win[0].Start
+		j.ring.firstPinTL = win[0].Start.Add(-j.segOffset(win[0].Seq))
 		// Drop counters at the end of the segment before the window are the
 		// baseline for the window's drop counts.
 		for i := len(segs) - 1; i >= 0; i-- {
@@ -215,14 +218,16 @@ func (s *Snapshotter) freezeAfter(j *job) error {
 	if err != nil {
 		return err
 	}
-	return s.pinAll(j, ring.Window(segs, j.ev.Time, j.to))
+	s.rereadClock(j)
+	return s.pinAll(j, j.window(segs, j.tlT, j.tlTo))
 }
 
 // inputs returns the pinned segments in sequence order.
 func (j *job) inputs() []mergeInput {
 	var in []mergeInput
 	for _, p := range j.pins {
-		in = append(in, mergeInput{Path: p.Path, Seq: p.Seq, Start: p.Start})
+		off := j.segOffset(p.Seq)
+		in = append(in, mergeInput{Path: p.Path, Seq: p.Seq, Start: p.Start.Add(-off), Offset: off, StepAfter: j.stepInto(p.Seq)})
 	}
 	sort.Slice(in, func(a, b int) bool { return in[a].Seq < in[b].Seq })
 	return in

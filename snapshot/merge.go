@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arpbox/arpbox/internal/pcapng"
+	"github.com/arpbox/arpbox/ring"
 )
 
 // A segment holds each interface's packets in time order, but interleaved
@@ -41,15 +42,21 @@ const (
 type mergeInput struct {
 	Path  string
 	Seq   uint64
-	Start time.Time
+	Start time.Time // on the timeline (see clock.go)
+	// Offset is wall clock minus timeline for the segment's packets;
+	// StepAfter is the step of the wall clock recorded right after it,
+	// which its last packets may already carry.
+	Offset, StepAfter time.Duration
 }
 
 // mergeStats is what a merge saw.
 type mergeStats struct {
 	Packets     uint64
 	PerIface    []uint64 // by output interface id
-	First, Last int64    // ns; valid if Packets > 0
-	Trigger     uint64   // 1-based index of the packet carrying the trigger comment; 0 = none
+	First, Last int64    // ns, wall clock; valid if Packets > 0
+	firstTL     int64    // First and Last on the timeline
+	lastTL      int64
+	Trigger     uint64 // 1-based index of the packet carrying the trigger comment; 0 = none
 	TriggerTime int64
 	OutOfOrder  uint64
 	MaxBuffered int
@@ -58,7 +65,10 @@ type mergeStats struct {
 }
 
 // merger streams the packets of several nearly sorted segments into one
-// time-ordered pcapng, keeping only [from, to].
+// time-ordered pcapng, keeping only [from, to]. Times are on the recorder's
+// timeline (a packet's wall-clock time minus its segment's offset, moved
+// with any jump of the wall clock inside the segment); packets are written
+// with their wall-clock times.
 type merger struct {
 	log     *slog.Logger
 	inputs  []mergeInput
@@ -79,7 +89,8 @@ type merger struct {
 }
 
 type qpkt struct {
-	ts      int64
+	ts      int64 // on the timeline: the order and the window
+	wall    int64 // as stamped: written
 	ord     uint64
 	iface   int
 	wireLen int
@@ -144,8 +155,39 @@ type source struct {
 	ifmap   []int  // segment interface id -> output id
 	n       uint64 // packets read from the segment, of any interface
 	buf     pktQueue
-	maxSeen int64
+	maxSeen int64 // on the timeline
 	done    bool
+	// off is the stream's wall-minus-timeline offset (ns); lastWall the
+	// previous packet's stamp, to notice the clock jump in the stream.
+	off      int64
+	lastWall int64
+	seen     bool
+	stepped  bool // the recorded forward step was applied
+}
+
+// key places a packet stamped wall on the timeline. Within one stream
+// (one interface in one segment) packets come in capture order, so a jump
+// back of more than ring.ClockStepMin is a step of the wall clock, and so
+// is a jump forward by about the step recorded after the segment; the
+// stream's offset follows the step, and no packet is lost to it.
+func (s *source) key(wall int64) int64 {
+	if s.seen {
+		d := wall - s.lastWall
+		step := int64(s.in.StepAfter)
+		switch {
+		case d < -int64(ring.ClockStepMin):
+			if step < 0 && !s.stepped {
+				d = step
+			}
+			s.off += d
+			s.stepped = true
+		case step > int64(ring.ClockStepMin) && !s.stepped && d >= step/2:
+			s.off += step
+			s.stepped = true
+		}
+	}
+	s.lastWall, s.seen = wall, true
+	return wall - s.off
 }
 
 // mine reports whether the segment's packet of interface id belongs to s.
@@ -243,7 +285,7 @@ func (m *merger) open(idx, only, streams int) (*source, error) {
 		return nil, fmt.Errorf("open frozen segment %s: %w", filepath.Base(in.Path), err)
 	}
 	s := &source{in: in, idx: idx, only: only, primary: only == 0, streams: streams,
-		r: r, maxSeen: -1 << 63}
+		r: r, maxSeen: -1 << 63, off: int64(in.Offset)}
 	if n := len(m.qpool); n > 0 {
 		s.buf.q = m.qpool[n-1]
 		m.qpool = m.qpool[:n-1]
@@ -288,20 +330,24 @@ func (m *merger) fill(s *source) {
 		for ifs := s.r.Interfaces(); len(s.ifmap) < len(ifs); {
 			s.ifmap = append(s.ifmap, m.outIface(ifs[len(s.ifmap)]))
 		}
-		if p.Timestamp > s.maxSeen {
-			s.maxSeen = p.Timestamp
+		ts := s.key(p.Timestamp)
+		if ts > s.maxSeen {
+			s.maxSeen = ts
 		}
-		if p.Timestamp < m.from {
+		if ts < m.from {
 			continue
 		}
-		if p.Timestamp > m.to {
+		if ts > m.to {
+			// Past the window by more than the reorder slack: nothing
+			// later in the stream can be in it (a step back would show as
+			// a jump, which key follows).
 			if s.maxSeen > m.to+m.slack {
 				s.done = true
 			}
 			continue
 		}
 		q := m.getPkt()
-		q.ts, q.iface, q.wireLen = p.Timestamp, s.ifmap[p.Interface], p.Length
+		q.ts, q.wall, q.iface, q.wireLen = ts, p.Timestamp, s.ifmap[p.Interface], p.Length
 		q.data = append(q.data[:0], p.Data...)
 		// Equal times keep the order of the files: earlier segment first,
 		// then the packet's place in its segment.
@@ -380,19 +426,20 @@ func (m *merger) run(ctx context.Context, w *pcapng.Writer) error {
 		if m.stats.Trigger == 0 && p.ts >= m.trigger {
 			comment = m.comment
 			m.stats.Trigger = m.stats.Packets + 1
-			m.stats.TriggerTime = p.ts
+			m.stats.TriggerTime = p.wall
 		}
-		if err := w.WritePacket(p.iface, p.ts, p.wireLen, p.data, comment); err != nil {
+		if err := w.WritePacket(p.iface, p.wall, p.wireLen, p.data, comment); err != nil {
 			return fmt.Errorf("write capture: %w", err)
 		}
 		for _, k := range m.sinks {
-			k.Packet(p.ts, int(m.ifaces[p.iface].LinkType), p.data)
+			k.Packet(p.wall, int(m.ifaces[p.iface].LinkType), p.data)
 		}
-		if m.stats.Packets == 0 || p.ts < m.stats.First {
-			m.stats.First = p.ts
+		// First and last in the capture's order (the timeline's).
+		if m.stats.Packets == 0 || p.ts < m.stats.firstTL {
+			m.stats.First, m.stats.firstTL = p.wall, p.ts
 		}
-		if p.ts > m.stats.Last {
-			m.stats.Last = p.ts
+		if m.stats.Packets == 0 || p.ts >= m.stats.lastTL {
+			m.stats.Last, m.stats.lastTL = p.wall, p.ts
 		}
 		m.stats.Packets++
 		m.stats.PerIface[p.iface]++

@@ -74,7 +74,11 @@ type Options struct {
 	Now    func() time.Time // nil = time.Now
 	// Sleep waits for d or until ctx is done; nil = a timer. Tests inject it
 	// together with Now.
-	Sleep        func(ctx context.Context, d time.Duration) error
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Mono is a monotonic clock (any origin) beside Now: the after-window
+	// is waited for on it, so that a step of the wall clock neither cuts
+	// it short nor stretches it. nil = the monotonic reading of Now.
+	Mono         func() time.Duration
 	Hostname     string
 	Version      string   // arpbox version
 	ConfigDigest string   // digest of the running configuration, copied into the manifest
@@ -134,6 +138,10 @@ func New(cfg Config, ringDir string, opts Options) *Snapshotter {
 	if opts.Sleep == nil {
 		opts.Sleep = sleepCtx
 	}
+	if opts.Mono == nil {
+		now, origin := opts.Now, opts.Now()
+		opts.Mono = func() time.Duration { return now().Sub(origin) }
+	}
 	return &Snapshotter{
 		cfg:     cfg,
 		ringDir: ringDir,
@@ -168,6 +176,14 @@ type job struct {
 	// endedEarly is when shutdown cut the after-window short (zero if not).
 	endedEarly time.Time
 
+	// The window on the recorder's timeline (see clock.go), the ring's
+	// clock record it was placed with, and the after-window's end on the
+	// monotonic clock.
+	clock             []ring.ClockRecord
+	offset            time.Duration
+	tlFrom, tlT, tlTo time.Time
+	toMono            time.Duration
+
 	pins       map[uint64]pin
 	baseStats  map[string]ifaceStats // statistics at the end of the segment before the window
 	baseSeg    string
@@ -187,7 +203,7 @@ type job struct {
 // Freezer collectors' Freeze (the network state at T; bounded by 10s).
 // It is safe to call from any goroutine.
 func (s *Snapshotter) Request(ev bundle.Event) (<-chan Result, error) {
-	now := s.opts.Now()
+	now, mono := s.opts.Now(), s.opts.Mono()
 	if ev.Time.IsZero() {
 		ev.Time = now
 	}
@@ -218,6 +234,7 @@ func (s *Snapshotter) Request(ev bundle.Event) (<-chan Result, error) {
 		to:     ev.Time.Add(s.cfg.After),
 		result: make(chan Result, 1),
 	}
+	j.toMono = mono + j.to.Sub(now)
 	if err := s.freezeBefore(j); err != nil {
 		err = fmt.Errorf("snapshot %s (trigger %s): %w", id, ev.Trigger, err)
 		s.log.Error("snapshot failed at freeze; recording continues", "id", id, "err", err)
@@ -358,7 +375,7 @@ func (s *Snapshotter) process(ctx context.Context, j *job) Result {
 			os.RemoveAll(j.freezeDir)
 		}
 	}()
-	if err := s.opts.Sleep(ctx, j.to.Sub(s.opts.Now())); err != nil {
+	if err := s.opts.Sleep(ctx, j.toMono-s.opts.Mono()); err != nil {
 		// Shutting down: the ring is closed, what it recorded is on disk.
 		// Keep the frozen minutes rather than lose them with the process.
 		j.endedEarly = s.opts.Now()
