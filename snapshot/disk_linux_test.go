@@ -219,3 +219,49 @@ func TestSnapshotOnFullDisk(t *testing.T) {
 		})
 	}
 }
+
+// fillCollector fills the file system from inside the bundle (as a
+// collector with a large file might) and says nothing of it.
+type fillCollector struct{}
+
+func (fillCollector) Name() string { return "filler" }
+func (fillCollector) Collect(_ context.Context, b *Bundle) error {
+	_ = b.WriteFile("filler.bin", func(w io.Writer) error {
+		chunk := make([]byte, 64<<10)
+		for range 1 << 14 {
+			if _, err := w.Write(chunk); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return nil
+}
+
+// TestDiskFullWhileWriting: the space check passes, then the file system
+// fills while the bundle is written. The requester gets an error that
+// says the disk is full and where the window's frozen segments are kept;
+// they are there, whole.
+func TestDiskFullWhileWriting(t *testing.T) {
+	fsDir := mountTmpfs(t, "4m")
+	ringDir, snapDir := filepath.Join(fsDir, "ring"), filepath.Join(fsDir, "snapshots")
+	r := newTestRing(t, ringDir, []string{"eth0"}, t0)
+	for i := range 1000 {
+		r.packet(0, at(time.Duration(i)*10*time.Millisecond), uint32(i))
+	}
+	r.flush()
+	cfg := testConfig(snapDir)
+	res := runSnapshot(t, cfg, ringDir, bundle.Event{Trigger: "full", Check: "manual", Reason: "r", Time: at(10 * time.Second)},
+		Options{Now: func() time.Time { return at(20 * time.Second) }, Collectors: []Collector{fillCollector{}}})
+	if !errors.Is(res.Err, ErrNoSpace) || !strings.Contains(res.Err.Error(), "no space left") || !strings.Contains(res.Err.Error(), "kept in") {
+		t.Fatalf("result error = %v, want a full disk and where the window is kept", res.Err)
+	}
+	t.Logf("error to the requester: %v", res.Err)
+	kept, _ := filepath.Glob(filepath.Join(snapDir, failedPrefix+"*", "*.pcapng"))
+	if got := segmentIDs(t, kept, at(time.Hour)); len(got) != 1000 {
+		t.Errorf("kept staging holds %d of the 1000 frames", len(got))
+	}
+	if left, _ := filepath.Glob(filepath.Join(snapDir, ".tmp-*")); len(left) != 0 {
+		t.Errorf("partial bundle left: %v", left)
+	}
+}
