@@ -15,21 +15,23 @@ const FormatVersion = 1
 
 // Manifest is manifest.json: what the bundle holds and how it was made.
 type Manifest struct {
-	Format        int                 `json:"format"` // FormatVersion when written; 0 in hand-made manifests
-	ID            string              `json:"id"`
-	ArpboxVersion string              `json:"arpbox_version"`
-	Host          string              `json:"host"`
-	Created       time.Time           `json:"created"`
-	Trigger       Event               `json:"trigger"`
-	Window        ManifestWindow      `json:"window"`
-	Capture       ManifestCapture     `json:"capture"`
-	Interfaces    []ManifestIface     `json:"interfaces"`
-	Segments      []ManifestSeg       `json:"segments"`
-	Freeze        ManifestFreeze      `json:"freeze"`
-	ClockSteps    []ManifestClockStep `json:"clock_steps,omitempty"`
-	ConfigDigest  string              `json:"config_digest,omitempty"`
-	Collectors    []ManifestResult    `json:"collectors,omitempty"`
-	Files         []ManifestFile      `json:"files"`
+	Format        int              `json:"format"` // FormatVersion when written; 0 in hand-made manifests
+	ID            string           `json:"id"`
+	ArpboxVersion string           `json:"arpbox_version"`
+	Host          string           `json:"host"`
+	Created       time.Time        `json:"created"`
+	Trigger       Event            `json:"trigger"`
+	Window        ManifestWindow   `json:"window"`
+	Capture       ManifestCapture  `json:"capture"`
+	Interfaces    []ManifestIface  `json:"interfaces"`
+	Segments      []ManifestSeg    `json:"segments"`
+	Freeze        ManifestFreeze   `json:"freeze"`
+	ConfigDigest  string           `json:"config_digest,omitempty"`
+	Collectors    []ManifestResult `json:"collectors,omitempty"`
+	Files         []ManifestFile   `json:"files"`
+
+	// ClockSteps lists the steps of the wall clock within the window.
+	ClockSteps []ManifestClockStep `json:"clock_steps,omitempty"`
 }
 
 // ManifestWindow is the window asked for and the one the capture covers.
