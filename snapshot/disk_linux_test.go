@@ -5,9 +5,11 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,7 +142,8 @@ func TestSnapshotOnFullDisk(t *testing.T) {
 			cfg := testConfig(snapDir)
 			cfg.Before, cfg.After = time.Hour, 0
 			release := make(chan struct{})
-			snaps = New(cfg, ringDir, Options{Now: clk.Now, Hostname: "h", Version: "test",
+			var logs lockedBuffer
+			snaps = New(cfg, ringDir, Options{Now: clk.Now, Hostname: "h", Version: "test", Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 				Sleep: func(ctx context.Context, d time.Duration) error {
 					select {
 					case <-release:
@@ -159,6 +162,10 @@ func TestSnapshotOnFullDisk(t *testing.T) {
 			ch, err := snaps.Request(bundle.Event{Trigger: "disk", Check: "manual", Reason: "test", Time: T})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Said at once, not after the after-window.
+			if early := strings.Contains(logs.String(), "will not fit"); early != !tc.fits {
+				t.Errorf("early warning logged: %v, want %v:\n%s", early, !tc.fits, logs.String())
 			}
 			// Traffic goes on while the bundle waits: the ring needs room
 			// but every segment of the window is frozen.
@@ -264,4 +271,22 @@ func TestDiskFullWhileWriting(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(snapDir, ".tmp-*")); len(left) != 0 {
 		t.Errorf("partial bundle left: %v", left)
 	}
+}
+
+// lockedBuffer is a log sink safe for concurrent writers.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -249,6 +249,10 @@ func (s *Snapshotter) Request(ev bundle.Event) (<-chan Result, error) {
 		return j.result, nil
 	}
 	s.runFreezers(j)
+	if err := s.checkSpace(j); err != nil {
+		// Said now, minutes before the bundle is due; checked again then.
+		s.log.Warn("this snapshot will not fit unless space is freed before its after-window ends", "id", j.id, "err", err)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
