@@ -91,7 +91,7 @@ ring:
   dir: $WORK/ring
   segment_size: 8MiB
   segment_duration: 1s
-  max_size: 256MiB
+  max_size: 64MiB
   min_free: 1%
 snapshots:
   dir: $WORK/snap
