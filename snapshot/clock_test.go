@@ -2,8 +2,10 @@ package snapshot
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,6 +155,9 @@ func TestClockStep(t *testing.T) {
 			}
 			if len(m.ClockSteps) != 1 || m.ClockSteps[0].Step != step.String() || m.Window.ShortBy != "" {
 				t.Errorf("manifest: clock_steps %+v, short_by %q, note %q; want the %v step named and nothing short", m.ClockSteps, m.Window.ShortBy, m.Window.Note, step)
+			}
+			if readme, _ := os.ReadFile(filepath.Join(res.Dir, readmeName)); !strings.Contains(string(readme), "the wall clock stepped "+step.String()) {
+				t.Errorf("README.txt does not name the step:\n%s", readme)
 			}
 			t.Logf("%d frames in the window; manifest note: %s", len(got), m.Window.Note)
 		})

@@ -31,6 +31,10 @@ func writeReadme(w io.Writer, m *bundle.Manifest) error {
 		p("          NOTE: the recording does not reach back to the start of the\n")
 		p("          window; it is short by %s (%s).\n", m.Window.ShortBy, m.Window.Note)
 	}
+	for _, st := range m.ClockSteps {
+		p("          NOTE: the wall clock stepped %s at %s (UTC); packet times\n", st.Step, rfc(st.At))
+		p("          jump there. The window was chosen on arpbox's monotonic clock.\n")
+	}
 	if m.Window.EndedEarly != nil {
 		p("          NOTE: arpbox was shut down at %s, before the end of the\n", rfc(*m.Window.EndedEarly))
 		p("          window; the bundle holds what was recorded until then.\n")
