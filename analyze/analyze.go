@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
 // Options tune an analysis. The zero value is usable.
@@ -69,9 +71,17 @@ func Analyze(ctx context.Context, paths []string, opts Options) (*Report, error)
 	var ins []*input
 	var total int64
 	names := map[string]int{}
+	defer func() {
+		for _, in := range ins {
+			in.close()
+		}
+	}()
 	for _, p := range paths {
 		in, err := openInput(p)
 		if err != nil {
+			if in != nil {
+				in.close()
+			}
 			return nil, fmt.Errorf("input %s: %w", p, err)
 		}
 		names[in.name]++
@@ -145,6 +155,7 @@ type sideRun struct {
 	in    *input
 	eng   *engine
 	files []FileReport
+	skips skips
 }
 
 func (s *sideRun) fileName(r Ref) string {
@@ -169,6 +180,9 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 					break
 				}
 				if err != nil {
+					if fatal(err) {
+						return err
+					}
 					fr.Error = err.Error()
 					break
 				}
@@ -177,8 +191,10 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 					first = rec.Timestamp
 				}
 				last = rec.Timestamp
-				if decode(int(rec.LinkType), rec.Data, &pkt) == errNone {
+				if e := decode(int(rec.LinkType), rec.Data, &pkt); e == errNone {
 					sr.eng.observe(rec.Timestamp, &pkt, Ref{File: int32(i), Frame: fr.Packets})
+				} else if counted(e) {
+					sr.skips.add(e, pkt.why, Ref{File: int32(i), Frame: fr.Packets})
 				}
 				if fr.Packets&0xffff == 0 {
 					if err := ctx.Err(); err != nil {
@@ -194,9 +210,15 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 			return nil
 		})
 		prog.base += src.size
+		if errors.Is(err, errEmpty) {
+			err = nil
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if fatal(err) {
+				return nil, fmt.Errorf("%s: %w", src.where, err)
 			}
 			fr.Error = err.Error()
 			log.Debug("input unreadable", "side", in.name, "file", src.name, "err", err)
@@ -212,21 +234,54 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 	return sr, nil
 }
 
+// fatal reports whether a reading error ends the analysis: a file that is
+// not a capture, of a version this reader does not know, or with a
+// malformed header or block (the error says the offset and why). A file
+// cut short is not: it is read up to the cut and reported as truncated.
+func fatal(err error) bool {
+	return errors.Is(err, ErrFormat) || errors.Is(err, pcapng.ErrInvalid) || errors.Is(err, pcapng.ErrVersion)
+}
+
 func readSource(ctx context.Context, src source, fn func(*PacketReader) error) error {
 	rc, err := src.open()
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	pr, err := NewPacketReader(rc)
-	if err != nil {
-		if errors.Is(err, ErrFormat) {
-			return fmt.Errorf("%s: %w", src.name, err)
+	if src.size == 0 {
+		// An empty file (a ring segment just created) holds no packets.
+		var probe [1]byte
+		if n, _ := rc.Read(probe[:]); n == 0 {
+			return errEmpty
 		}
+		rc.Close()
+		if rc, err = src.open(); err != nil {
+			return err
+		}
+		defer rc.Close()
+	}
+	pr, err := NewPacketReader(ctxReader{ctx, rc})
+	if err != nil {
 		return err
 	}
 	return fn(pr)
 }
+
+// ctxReader stops reading once ctx is done, so that a cancelled report
+// stops even inside a long run of blocks that are not packets.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(b)
+}
+
+var errEmpty = errors.New("empty file")
 
 func ts(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
@@ -274,7 +329,8 @@ func (s *sideRun) evidence(e *evidence, note string) []Evidence {
 
 func (s *sideRun) report(opts Options) SideReport {
 	e := s.eng
-	r := SideReport{Name: s.in.name, Path: s.in.path, Files: s.files, ARP: e.arp, NDP: e.ndp, Untracked: e.lostTargets}
+	r := SideReport{Name: s.in.name, Path: s.in.path, Files: s.files, ARP: e.arp, NDP: e.ndp, Untracked: e.lostTargets,
+		NotDecoded: s.skips.report(s)}
 	for _, f := range s.files {
 		r.Packets += f.Packets
 	}

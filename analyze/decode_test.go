@@ -41,7 +41,7 @@ func TestDecodeMapping(t *testing.T) {
 			if err := Decode(tc.link, tc.frame, &p); err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(tc.want, p, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
+			if d := cmp.Diff(tc.want, p, cmp.AllowUnexported(Packet{}), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
@@ -54,9 +54,11 @@ func TestDecodeMapping(t *testing.T) {
 		want  decodeError
 	}{
 		{"ipv4", LinkEthernet, at.Ethernet(srv, gw, 0x0800, make([]byte, 46)), errNotResolution},
-		{"rarp opcode", LinkEthernet, at.Ethernet(at.Broadcast, gw, 0x0806, at.ARPBody(3, gw, "0.0.0.0", gw, "0.0.0.0")), errBadARP},
-		{"cut", LinkEthernet, at.Request(gw, "10.0.0.1", "10.0.0.5")[:30], errShort},
-		{"raw ip link", 101, at.Request(gw, "10.0.0.1", "10.0.0.5"), errLinkType},
+		{"rarp opcode", LinkEthernet, at.Ethernet(at.Broadcast, gw, 0x0806, at.ARPBody(3, gw, "0.0.0.0", gw, "0.0.0.0")), errARPOp},
+		{"cut", LinkEthernet, at.Request(gw, "10.0.0.1", "10.0.0.5")[:30], errBadARP},
+		{"no ethernet header", LinkEthernet, at.Request(gw, "10.0.0.1", "10.0.0.5")[:13], errShort},
+		{"raw ip link: not a tunnel", 101, at.Request(gw, "10.0.0.1", "10.0.0.5"), errNotResolution},
+		{"frame relay link", 107, at.Request(gw, "10.0.0.1", "10.0.0.5"), errLinkType},
 	} {
 		var p Packet
 		if got := decode(tc.link, tc.frame, &p); got != tc.want {

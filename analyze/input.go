@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/arpbox/arpbox/bundle"
 )
@@ -29,13 +30,47 @@ type input struct {
 	path     string
 	sources  []source
 	trigger  *Mark
+	window   *windowInfo // from a bundle's manifest
 	neighbor []NeighborEvent
+	closers  []io.Closer // a zip opened once for all its entries
+}
+
+// windowInfo is what a bundle's manifest says about its window and trigger.
+type windowInfo struct {
+	end    time.Time // the window's end: T+after, or when arpbox shut down early
+	check  string    // the trigger's check (icmp, arp, manual, …)
+	target string    // what it checked
 }
 
 type source struct {
-	name string // shown in evidence, e.g. "capture.pcapng"
-	size int64
-	open func() (io.ReadCloser, error)
+	name  string // shown in evidence, e.g. "capture.pcapng"
+	where string // in errors: the file's path, or zip path and entry
+	size  int64
+	open  func() (io.ReadCloser, error)
+}
+
+// close closes what the input keeps open.
+func (in *input) close() {
+	for _, c := range in.closers {
+		c.Close()
+	}
+	in.closers = nil
+}
+
+// errNotRegular refuses FIFOs, devices and sockets: reading one could
+// block forever or never end.
+var errNotRegular = errors.New("not a regular file or directory (a FIFO, device or socket is not read)")
+
+// openRegular opens path if it is a regular file (symbolic links followed).
+func openRegular(path string) (*os.File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, errNotRegular)
+	}
+	return os.Open(path)
 }
 
 func openInput(path string) (*input, error) {
@@ -47,10 +82,14 @@ func openInput(path string) (*input, error) {
 	if st.IsDir() {
 		return in, in.fromDir(path)
 	}
+	if !st.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
 	if strings.EqualFold(filepath.Ext(path), ".zip") || isZip(path) {
 		return in, in.fromZip(path)
 	}
 	in.sources = []source{fileSource(path, filepath.Base(path), st.Size())}
+	in.sources[0].where = path
 	return in, nil
 }
 
@@ -63,7 +102,7 @@ func sideName(path string) string {
 }
 
 func isZip(path string) bool {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return false
 	}
@@ -74,7 +113,7 @@ func isZip(path string) bool {
 }
 
 func fileSource(path, name string, size int64) source {
-	return source{name: name, size: size, open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	return source{name: name, where: path, size: size, open: func() (io.ReadCloser, error) { return openRegular(path) }}
 }
 
 // bundleCapture returns the bundle's capture among names: capture.pcapng.gz
@@ -107,7 +146,7 @@ func (in *input) fromDir(dir string) error {
 			return err
 		}
 		in.sources = []source{fileSource(p, name, st.Size())}
-		in.readMeta(func(name string) (io.ReadCloser, error) { return os.Open(filepath.Join(dir, name)) })
+		in.readMeta(func(name string) (io.ReadCloser, error) { return openRegular(filepath.Join(dir, name)) })
 		return nil
 	}
 	for _, n := range names {
@@ -132,13 +171,17 @@ func isCaptureName(n string) bool {
 	return strings.HasSuffix(n, ".pcapng") || strings.HasSuffix(n, ".pcap") || strings.HasSuffix(n, ".cap")
 }
 
+// fromZip reads the zip's central directory once: the capture entries and
+// the bundle files are found in one pass over it, and the entries are read
+// through the one open zip.
 func (in *input) fromZip(path string) error {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return err
 	}
-	defer zr.Close()
+	in.closers = append(in.closers, zr)
 	var caps, gzCaps, all []*zip.File
+	meta := map[string]*zip.File{}
 	for _, f := range zr.File {
 		base := pathBase(f.Name)
 		switch {
@@ -148,6 +191,10 @@ func (in *input) fromZip(path string) error {
 			caps = append(caps, f)
 		case isCaptureName(base):
 			all = append(all, f)
+		case base == bundle.FileManifest || base == bundle.FileJournalJSON:
+			if _, ok := meta[base]; !ok {
+				meta[base] = f
+			}
 		}
 	}
 	if len(gzCaps) > 0 {
@@ -161,18 +208,16 @@ func (in *input) fromZip(path string) error {
 	}
 	slices.SortFunc(caps, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
 	for _, f := range caps {
-		name := f.Name
 		in.sources = append(in.sources, source{
-			name: pathBase(name),
-			size: int64(f.UncompressedSize64),
-			open: func() (io.ReadCloser, error) { return openZipEntry(path, name) },
+			name:  pathBase(f.Name),
+			where: path + ": " + f.Name,
+			size:  int64(min(f.UncompressedSize64, 1<<62)),
+			open:  f.Open,
 		})
 	}
 	in.readMeta(func(name string) (io.ReadCloser, error) {
-		for _, f := range zr.File {
-			if pathBase(f.Name) == name {
-				return f.Open()
-			}
+		if f, ok := meta[name]; ok {
+			return f.Open()
 		}
 		return nil, fs.ErrNotExist
 	})
@@ -184,38 +229,6 @@ func pathBase(name string) string {
 		return name[i+1:]
 	}
 	return name
-}
-
-type zipEntry struct {
-	io.ReadCloser
-	zr *zip.ReadCloser
-}
-
-func (z zipEntry) Close() error {
-	err := z.ReadCloser.Close()
-	if e := z.zr.Close(); err == nil {
-		err = e
-	}
-	return err
-}
-
-func openZipEntry(path, name string) (io.ReadCloser, error) {
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range zr.File {
-		if f.Name == name {
-			rc, err := f.Open()
-			if err != nil {
-				zr.Close()
-				return nil, err
-			}
-			return zipEntry{rc, zr}, nil
-		}
-	}
-	zr.Close()
-	return nil, fmt.Errorf("%s: entry %s vanished", path, name)
 }
 
 // readMeta reads the optional bundle files (their format is package

@@ -83,6 +83,11 @@ func (h *htmlWriter) page() {
 	if len(r.Verdict.Findings) == 0 || r.Verdict.Findings[0].Score < 50 {
 		cls += " ok"
 		label = "Verdict: no failure found"
+		for _, s := range r.Sides {
+			if len(s.NotDecoded) > 0 {
+				cls, label = "verdict", "Verdict: no failure found in what could be read"
+			}
+		}
 	}
 	h.p("<section class=\"%s\"><div class=\"label\">%s</div>%s</section>\n", cls, label, esc(r.Verdict.Summary))
 
@@ -96,6 +101,13 @@ func (h *htmlWriter) page() {
 			if f.Truncated || f.Error != "" {
 				h.p("<br><span style=\"color:var(--warn)\">%s: %s</span>", esc(f.Name), esc(fileProblem(f)))
 			}
+		}
+		for _, x := range s.NotDecoded {
+			h.p("<br><span style=\"color:var(--warn)\">not decoded: %s, %s", esc(plural(x.Count, "frame")), esc(x.Cause))
+			for _, e := range x.Evidence {
+				h.p(" (%s %s)", esc(e.File), esc(frames(e.Frames, e.Total)))
+			}
+			h.p("</span>")
 		}
 		h.p("</div>")
 	}

@@ -44,6 +44,13 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 			p("\n")
 		}
+		for _, x := range s.NotDecoded {
+			p("    not decoded: %s, %s", plural(x.Count, "frame"), x.Cause)
+			for _, e := range x.Evidence {
+				p("; %s %s", e.File, frames(e.Frames, e.Total))
+			}
+			p("\n")
+		}
 		if s.Untracked > 0 {
 			p("    %s not tracked: address limit reached\n", plural(s.Untracked, "packet"))
 		}

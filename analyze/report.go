@@ -118,6 +118,9 @@ type SideReport struct {
 	Storms         []StormReport    `json:"storms,omitempty"`
 	Mismatches     []MismatchReport `json:"mismatches,omitempty"`
 	TopSenders     []SenderReport   `json:"top_senders,omitempty"`
+	// NotDecoded counts the frames that may carry neighbor resolution but
+	// were not analysed, by cause, most frames first.
+	NotDecoded []NotDecoded `json:"not_decoded,omitempty"`
 }
 
 // FileReport describes one file read for a side.

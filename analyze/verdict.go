@@ -40,6 +40,11 @@ func verdict(rep *Report, sides []*sideRun) Verdict {
 	if fs == nil {
 		v.Findings = []Finding{}
 	}
+	var resolution uint64
+	for _, s := range sides {
+		resolution += s.eng.resolution
+	}
+	notRead := notDecodedAll(rep.Sides)
 	switch {
 	case len(fs) == 0 || fs[0].Score < 50:
 		var req, ans uint64
@@ -49,14 +54,43 @@ func verdict(rep *Report, sides []*sideRun) Verdict {
 				ans += t.answered
 			}
 		}
-		v.Summary = fmt.Sprintf("No neighbor-resolution failure found: %s, %s answered.", plural(req, "request"), count(ans))
+		switch {
+		case notRead != "":
+			// Never a bare "no failure" about frames that were not read.
+			v.Summary = fmt.Sprintf("No failure found in the %s read (%s, %s answered); %s.",
+				plural(resolution, "ARP/NDP frame"), plural(req, "request"), count(ans), notRead)
+		case resolution == 0:
+			v.Summary = "No ARP or NDP frames in this capture: nothing to judge."
+		default:
+			v.Summary = fmt.Sprintf("No neighbor-resolution failure found: %s, %s answered.", plural(req, "request"), count(ans))
+		}
 		if len(fs) > 0 {
 			v.Summary += " Informational findings follow."
 		}
 	default:
 		v.Summary = fs[0].Summary
+		if notRead != "" {
+			v.Summary += " Also, " + notRead + "."
+		}
 	}
 	return v
+}
+
+// notDecodedAll is the sentence about frames not decoded, over all sides.
+func notDecodedAll(sides []SideReport) string {
+	var all []NotDecoded
+	for _, s := range sides {
+		for _, x := range s.NotDecoded {
+			i := slices.IndexFunc(all, func(y NotDecoded) bool { return y.Cause == x.Cause })
+			if i < 0 {
+				all = append(all, NotDecoded{Kind: x.Kind, Cause: x.Cause})
+				i = len(all) - 1
+			}
+			all[i].Count += x.Count
+		}
+	}
+	slices.SortStableFunc(all, func(a, b NotDecoded) int { return cmp.Compare(b.Count, a.Count) })
+	return notDecodedSentence(all)
 }
 
 // mergeNever folds many "never answered" findings of one side (a scan, a
