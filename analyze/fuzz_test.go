@@ -22,6 +22,14 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(LinkLinuxSLL, make([]byte, 44))
 	f.Add(LinkSLL2, make([]byte, 48))
+	// The other link types and the tunnels (outer.go).
+	links, frames, _ := at.EncapFrames(time.Unix(1e9, 0))
+	for _, fr := range frames {
+		f.Add(int(links[fr.Iface]), fr.Data)
+	}
+	for _, l := range []int{0, 101, 105, 108, 119, 163, 192, 228, 229, 242} {
+		f.Add(l, make([]byte, 64))
+	}
 	f.Fuzz(func(t *testing.T, link int, b []byte) {
 		var p, w Packet
 		err := decode(link, b, &p)
