@@ -108,7 +108,16 @@ func Analyze(ctx context.Context, paths []string, opts Options) (*Report, error)
 	prog := &progress{fn: opts.Progress, total: total}
 	var sides []*sideRun
 	for _, in := range ins {
-		sr, err := readInput(ctx, in, cfg, prog, opts.Logger)
+		// The capture ends at its bundle's window end, or at the one the
+		// caller's trigger says for a single input.
+		var end time.Time
+		if in.trigger != nil {
+			end = in.trigger.WindowEnd
+		}
+		if opts.Trigger != nil && !opts.Trigger.WindowEnd.IsZero() && len(ins) == 1 {
+			end = opts.Trigger.WindowEnd
+		}
+		sr, err := readInput(ctx, in, cfg, prog, opts.Logger, end)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +174,7 @@ func (s *sideRun) fileName(r Ref) string {
 	return "?"
 }
 
-func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress, log *slog.Logger) (*sideRun, error) {
+func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress, log *slog.Logger, end time.Time) (*sideRun, error) {
 	sr := &sideRun{in: in, eng: newEngine(cfg)}
 	var pkt Packet
 	read := 0
@@ -230,7 +239,11 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 	if read == 0 {
 		return nil, fmt.Errorf("input %s: no readable capture (%s)", in.path, sr.files[0].Error)
 	}
-	sr.eng.finish()
+	var endNS int64
+	if !end.IsZero() {
+		endNS = end.UnixNano()
+	}
+	sr.eng.finish(endNS)
 	return sr, nil
 }
 

@@ -151,3 +151,10 @@ func TestGzipCaptures(t *testing.T) {
 		}
 	}
 }
+
+func mkdir(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}

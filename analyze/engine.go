@@ -597,9 +597,13 @@ func (e *engine) unanswered(t *target, pd pending) {
 	}
 }
 
-// finish flushes state at the end of the input: requests older than the
-// timeout at the last packet are unanswered; younger ones stay undecided.
-func (e *engine) finish() {
+// finish flushes state at the end of the input, end (Unix ns; the last
+// packet if it is later): requests older than the timeout at end are
+// unanswered; younger ones stay undecided.
+func (e *engine) finish(end int64) {
+	if end > e.now {
+		e.now = end
+	}
 	e.expire(e.now)
 	for _, t := range e.targets {
 		e.expireTarget(t, e.now)

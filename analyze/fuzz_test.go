@@ -41,7 +41,7 @@ func FuzzDecode(f *testing.F) {
 			e := newEngine(engineConfig{timeout: 1e9, stormRate: 50, maxTargets: 16, maxExchanges: 16, exchanges: true})
 			e.observe(1, &p, Ref{})
 			e.observe(2e9, &p, Ref{})
-			e.finish()
+			e.finish(0)
 		}
 	})
 }
@@ -79,6 +79,6 @@ func FuzzReader(f *testing.F) {
 				e.observe(rec.Time, &p, Ref{Frame: uint64(i + 1)})
 			}
 		}
-		e.finish()
+		e.finish(0)
 	})
 }

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/arpbox/arpbox/bundle"
 )
@@ -30,16 +29,8 @@ type input struct {
 	path     string
 	sources  []source
 	trigger  *Mark
-	window   *windowInfo // from a bundle's manifest
 	neighbor []NeighborEvent
 	closers  []io.Closer // a zip opened once for all its entries
-}
-
-// windowInfo is what a bundle's manifest says about its window and trigger.
-type windowInfo struct {
-	end    time.Time // the window's end: T+after, or when arpbox shut down early
-	check  string    // the trigger's check (icmp, arp, manual, …)
-	target string    // what it checked
 }
 
 type source struct {
@@ -249,7 +240,14 @@ func (in *input) readMeta(open func(name string) (io.ReadCloser, error)) {
 			if ev.Reason != "" {
 				label += ": " + ev.Reason
 			}
-			in.trigger = &Mark{Time: ev.Time.UTC(), Label: strings.TrimSpace(label)}
+			in.trigger = &Mark{Time: ev.Time.UTC(), Label: strings.TrimSpace(label), Check: ev.Check, Target: ev.Target}
+			end := m.Window.Requested.To
+			if m.Window.EndedEarly != nil && (end.IsZero() || m.Window.EndedEarly.Before(end)) {
+				end = *m.Window.EndedEarly
+			}
+			if !end.IsZero() {
+				in.trigger.WindowEnd = end.UTC()
+			}
 		}
 	}
 	if j, err := readWith(open, bundle.FileJournalJSON, bundle.ReadJournal); err == nil {

@@ -12,6 +12,18 @@ const Schema = "arpbox.report/v1"
 type Mark struct {
 	Time  time.Time `json:"time"`
 	Label string    `json:"label"`
+	// Check and Target are the trigger's check (tcp, arp, manual, …) and
+	// what it checked (a bundle.Event's). The verdict leads with the
+	// findings about the addresses in Target; without one (a manual
+	// trigger, a host name, an HAProxy server) with the failures going on
+	// at Time.
+	Check  string `json:"check,omitempty"`
+	Target string `json:"target,omitempty"`
+	// WindowEnd is when recording stopped (a bundle window's end): the
+	// capture ends then, not at its last packet, so a request is "not
+	// judged" only within a reply timeout of WindowEnd. Zero: the last
+	// packet.
+	WindowEnd time.Time `json:"window_end,omitzero"`
 }
 
 // NeighborEvent is one neighbor-table state change (from a bundle's journal
@@ -86,7 +98,9 @@ type Finding struct {
 	Count    uint64     `json:"count"`
 	Evidence []Evidence `json:"evidence,omitempty"`
 
-	never bool // an address that never answered: merged when there are many
+	never bool      // an address that never answered: merged when there are many
+	end   time.Time // when it stopped: the recovery of an outage, else Last
+	class int       // verdict order before the score: 0 the trigger's target, 1 going on at the trigger, 2 the rest
 }
 
 // Evidence names frames to look at: 1-based frame numbers as Wireshark shows

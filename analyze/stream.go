@@ -62,7 +62,11 @@ func (s *Stream) Report(trigger *Mark, neighbor []NeighborEvent) *Report {
 	if s.fr.Packets > 0 {
 		s.fr.First, s.fr.Last = time.Unix(0, s.first).UTC(), time.Unix(0, s.last).UTC()
 	}
-	s.eng.finish()
+	var end int64
+	if trigger != nil && !trigger.WindowEnd.IsZero() {
+		end = trigger.WindowEnd.UnixNano()
+	}
+	s.eng.finish(end)
 	sr := &sideRun{in: &s.in, eng: s.eng, files: []FileReport{s.fr}, skips: s.skips}
 	rep := &Report{
 		Schema:   Schema,

@@ -3,6 +3,9 @@ package analyze
 import (
 	"cmp"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -19,7 +22,14 @@ func verdict(rep *Report, sides []*sideRun) Verdict {
 			fs = append(fs, bumpTrigger(pairFinding(p, f), rep.Trigger))
 		}
 	}
+	targets := triggerIPs(rep.Trigger)
+	for i := range fs {
+		fs[i].class = triggerClass(&fs[i], rep.Trigger, targets)
+	}
 	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := cmp.Compare(a.class, b.class); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
 			return c
 		}
@@ -69,6 +79,9 @@ func verdict(rep *Report, sides []*sideRun) Verdict {
 		}
 	default:
 		v.Summary = fs[0].Summary
+		if len(targets) > 0 && fs[0].class != 0 {
+			v.Summary = quietTarget(sides, targets) + v.Summary
+		}
 		if notRead != "" {
 			v.Summary += " Also, " + notRead + "."
 		}
@@ -152,13 +165,84 @@ func severity(score int) string {
 
 func clamp(n int) int { return max(0, min(100, n)) }
 
-// nearTrigger reports whether [first,last] touches the minute before the
-// trigger (or the few seconds after it).
-func nearTrigger(trig *Mark, first, last time.Time) bool {
+// wellBefore is how long before the trigger a finding must have ended to
+// be told in the past tense and ranked below what was going on at T.
+const wellBefore = 10 * time.Second
+
+// nearTrigger reports whether [first,end] touches the seconds before the
+// trigger (or the few after it).
+func nearTrigger(trig *Mark, first, end time.Time) bool {
 	if trig == nil {
 		return false
 	}
-	return !last.Before(trig.Time.Add(-time.Minute)) && !first.After(trig.Time.Add(5*time.Second))
+	return !end.Before(trig.Time.Add(-wellBefore)) && !first.After(trig.Time.Add(5*time.Second))
+}
+
+// triggerIPs are the addresses a trigger's target names: an IP, host:port,
+// a URL's host, or a comma list (a neighbor check). A host name, an
+// HAProxy server or a command names none.
+func triggerIPs(trig *Mark) []netip.Addr {
+	if trig == nil || trig.Target == "" {
+		return nil
+	}
+	var out []netip.Addr
+	for _, part := range strings.Split(trig.Target, ",") {
+		part = strings.TrimSpace(part)
+		if u, err := url.Parse(part); err == nil && u.Host != "" {
+			part = u.Hostname()
+		} else if h, _, err := net.SplitHostPort(part); err == nil {
+			part = h
+		}
+		if a, err := netip.ParseAddr(part); err == nil {
+			out = append(out, a.WithZone("").Unmap())
+		}
+	}
+	return out
+}
+
+// triggerClass orders findings before their score: those about the
+// trigger's target first, then what was going on at the trigger, then the
+// rest (what ended well before it, or without a trigger).
+func triggerClass(f *Finding, trig *Mark, targets []netip.Addr) int {
+	if trig == nil {
+		return 0
+	}
+	if a, err := netip.ParseAddr(f.IP); err == nil && f.Score >= 30 && slices.Contains(targets, a.Unmap()) {
+		return 0
+	}
+	end := f.end
+	if end.IsZero() {
+		end = f.Last
+	}
+	if f.Score >= 50 && nearTrigger(trig, f.First, end) {
+		return 1
+	}
+	return 2
+}
+
+// quietTarget says that nothing was found about the trigger's target,
+// before the summary of what was: "Nothing in the capture explains the
+// trigger's target 10.0.0.5: 12 requests, 12 answered. "
+func quietTarget(sides []*sideRun, targets []netip.Addr) string {
+	var req, ans, seen uint64
+	for _, s := range sides {
+		for k, t := range s.eng.targets {
+			if slices.Contains(targets, k.ip) {
+				req += t.requests
+				ans += t.answered
+				seen += t.requests + t.replies + t.announcements + t.gratReplies
+			}
+		}
+	}
+	names := make([]string, 0, len(targets))
+	for _, a := range targets {
+		names = append(names, a.String())
+	}
+	who := strings.Join(names, ", ")
+	if seen == 0 {
+		return fmt.Sprintf("The trigger's target %s does not appear in the capture's ARP/NDP. ", who)
+	}
+	return fmt.Sprintf("Nothing in the capture explains the trigger's target %s (%s, %s answered). ", who, plural(req, "request"), count(ans))
 }
 
 func (s *sideRun) findings(trig *Mark) []Finding {
@@ -253,7 +337,11 @@ func (s *sideRun) findings(trig *Mark) []Finding {
 }
 
 func bumpTrigger(f Finding, trig *Mark) Finding {
-	if nearTrigger(trig, f.First, f.Last) {
+	end := f.end
+	if end.IsZero() {
+		end = f.Last
+	}
+	if nearTrigger(trig, f.First, end) {
 		f.Score = clamp(f.Score + 5)
 		f.Summary += " This was going on shortly before the trigger."
 	}
@@ -290,8 +378,21 @@ func (s *sideRun) unansweredFinding(f Finding, t *target, trig *Mark) Finding {
 			f.Summary += fmt.Sprintf(" The last reply was at %s from %s (%s frame %d).", clock(lr.ts), lr.mac, s.fileName(lr.ref), lr.ref.Frame)
 		}
 		f.Score = 90
+	case trig != nil && ts(last.recovered.ts).Before(trig.Time.Add(-wellBefore)):
+		// Over well before the trigger: told in the past, ranked below
+		// what was going on at T.
+		f.end = ts(last.recovered.ts)
+		f.Title = fmt.Sprintf("%s stopped answering %s for %s, and recovered before the trigger", ip, proto, dur(max(span, 1)))
+		f.Summary = fmt.Sprintf("%s stopped answering %s at %s and recovered at %s (%s), %s before the trigger: %s.",
+			ip, proto, clock(last.start), clock(last.recovered.ts), last.recovered.mac,
+			dur(trig.Time.UnixNano()-last.recovered.ts), what)
+		f.Score = 50
 	default:
+		f.end = ts(last.recovered.ts)
 		f.Title = fmt.Sprintf("%s did not answer %s for %s", ip, proto, dur(max(span, 1)))
+		if span == 0 {
+			f.Title = fmt.Sprintf("%s left %s unanswered", ip, plural(last.count, "request"))
+		}
 		f.Summary = fmt.Sprintf("%s did not answer %s from %s to %s: %s. It answered again at %s from %s.",
 			ip, proto, clock(last.start), clock(last.end), what, clock(last.recovered.ts), last.recovered.mac)
 		f.Score = 60 + int(min(last.count, 20))
