@@ -32,6 +32,10 @@ type Options struct {
 	Trigger *Mark
 	// Neighbor adds neighbor-state changes to the timeline.
 	Neighbor []NeighborEvent
+	// Gateways are default gateways: an unsolicited reply claiming one is
+	// flagged whoever sent it. A bundle adds the ones its netstate.json
+	// names.
+	Gateways []netip.Addr
 	// Progress, if set, is called now and then with bytes read and total.
 	Progress func(done, total int64)
 	// Logger receives debug messages; nil discards.
@@ -121,6 +125,7 @@ func Analyze(ctx context.Context, paths []string, opts Options) (*Report, error)
 		if err != nil {
 			return nil, err
 		}
+		sr.gateways = append(slices.Clone(in.gateways), opts.Gateways...)
 		sides = append(sides, sr)
 		if rep.Trigger == nil && in.trigger != nil {
 			rep.Trigger = in.trigger
@@ -161,10 +166,11 @@ func (p *progress) done() {
 
 // sideRun is one input after reading.
 type sideRun struct {
-	in    *input
-	eng   *engine
-	files []FileReport
-	skips skips
+	in       *input
+	eng      *engine
+	files    []FileReport
+	skips    skips
+	gateways []netip.Addr // default gateways: the bundle's and Options.Gateways
 }
 
 func (s *sideRun) fileName(r Ref) string {
@@ -424,7 +430,7 @@ func interest(t *target) int {
 	if t.unanswered > 0 {
 		n += 8
 	}
-	if t.dups > 0 || t.conflicts > 0 || t.flips > 0 {
+	if t.dups > 0 || t.conflicts > 0 || t.flips > 0 || t.spoofs > 0 {
 		n += 4
 	}
 	if t.changes > 0 {
@@ -443,7 +449,7 @@ func (s *sideRun) targetReport(t *target) TargetReport {
 		Requests: t.requests, Broadcast: t.broadcast, Unicast: t.unicast, Replies: t.replies,
 		Answered: t.answered, Unanswered: t.unanswered, Probes: t.probes,
 		Announcements: t.announcements, GratuitousReplies: t.gratReplies,
-		Flips: t.flips, LastReply: s.seen(t.lastReply),
+		Flips: t.flips, LastReply: s.seen(t.lastReply), Unsolicited: t.unsolicited,
 		timeline: t.tl, origin: s.eng.first,
 	}
 	if t.lat.n > 0 {
@@ -468,6 +474,12 @@ func (s *sideRun) targetReport(t *target) TargetReport {
 	}
 	for _, d := range t.dupLog {
 		tr.Duplicates = append(tr.Duplicates, Conflict{Time: ts(d.ts), MACs: [2]string{d.a.String(), d.b.String()}, Asker: addrString(d.to), File: s.fileName(d.refB), Frames: [2]uint64{d.refA.Frame, d.refB.Frame}})
+	}
+	for _, u := range t.unsolLog {
+		if u.held.IsZero() {
+			continue
+		}
+		tr.Claims = append(tr.Claims, Unsolicited{Time: ts(u.ts), MAC: u.mac.String(), Held: u.held.String(), To: addrString(u.to), File: s.fileName(u.ref), Frame: u.ref.Frame})
 	}
 	for _, d := range t.conflictLog {
 		tr.ProbeConflicts = append(tr.ProbeConflicts, Conflict{Time: ts(d.ts), MACs: [2]string{d.a.String(), d.b.String()}, File: s.fileName(d.refB), Frames: [2]uint64{d.refA.Frame, d.refB.Frame}})

@@ -130,3 +130,66 @@ func hasFinding(rep *analyze.Report, ip string) bool {
 	}
 	return false
 }
+
+// TestSpoofing: a bundle from host 10.0.0.2 whose default gateway is
+// 10.0.0.1 (netstate.json). After normal exchanges, an attacker's MAC sends
+// unsolicited replies claiming the gateway's address and a server's, a
+// host without a DHCP lease announces 169.254.7.7, a host probes, and a
+// host of another network claims 192.168.99.9. The verdict leads with the
+// gateway spoof; the rest is named in arpwatch's words.
+func TestSpoofing(t *testing.T) {
+	me, gw, srv := at.MAC("02:00:00:00:00:02"), gwMAC, srvMAC
+	evil, ll, stray := at.MAC("02:66:66:66:66:66"), at.MAC("02:00:00:00:a9:01"), at.MAC("02:00:00:00:99:09")
+	var fs []at.Frame
+	add := func(d time.Duration, b []byte) { fs = append(fs, at.Frame{Time: at0(d), Data: b}) }
+	for i := range 3 {
+		d := time.Duration(i) * time.Second
+		add(d, at.Request(me, "10.0.0.2", "10.0.0.1"))
+		add(d+ms, at.Reply(gw, "10.0.0.1", me, "10.0.0.2"))
+		add(d+500*ms, at.Request(me, "10.0.0.2", "10.0.0.5"))
+		add(d+501*ms, at.Reply(srv, "10.0.0.5", me, "10.0.0.2"))
+	}
+	for i := range 3 {
+		d := 10*time.Second + time.Duration(i)*2*time.Second
+		add(d, at.Reply(evil, "10.0.0.1", me, "10.0.0.2"))
+		add(d+ms, at.Reply(evil, "10.0.0.5", me, "10.0.0.2"))
+	}
+	add(20*time.Second, at.Probe(ll, "169.254.7.7"))
+	add(21*time.Second, at.Announcement(ll, "169.254.7.7"))
+	add(22*time.Second, at.Request(stray, "192.168.99.9", "192.168.99.1"))
+	m := &bundle.Manifest{Format: bundle.FormatVersion, Host: "web2",
+		Trigger: bundle.Event{Trigger: "manual", Check: "manual", Reason: "slow", Time: at0(25 * time.Second)},
+		Window:  bundle.ManifestWindow{Requested: bundle.Window{From: at0(-5 * time.Second), To: at0(28 * time.Second)}}}
+	dir := writeBundle(t, "spoof", fs, m)
+	netstate := `{"addrs":[{"iface":"eth0","family":"inet","prefix":"10.0.0.2/24"},{"iface":"lo","family":"inet","prefix":"127.0.0.1/8"}],
+"routes":[{"dst":"0.0.0.0/0","gateway":"10.0.0.1","iface":"eth0","default":true}]}
+`
+	writeOrCheck(t, filepath.Join(dir, bundle.FileNetstateJSON), []byte(netstate))
+	rep, err := analyze.Analyze(context.Background(), []string{dir}, analyze.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, f := range rep.Verdict.Findings {
+		kinds[f.Kind+" "+f.IP] = f.Summary
+	}
+	for _, want := range []string{"unsolicited-reply 10.0.0.1", "unsolicited-reply 10.0.0.5", "multi-ip ", "gratuitous 169.254.7.7", "bogon "} {
+		if _, ok := kinds[want]; !ok {
+			t.Errorf("no %q finding; findings: %v", want, kinds)
+		}
+	}
+	if f := rep.Verdict.Findings[0]; f.Kind != analyze.FindSpoof || f.IP != "10.0.0.1" || !strings.Contains(f.Summary, "default gateway") {
+		t.Errorf("verdict does not lead with the gateway spoof: %+v", f)
+	}
+	if s := kinds["gratuitous 169.254.7.7"]; strings.Contains(s, "Failover") || !strings.Contains(s, "DHCP") {
+		t.Errorf("link-local announcement: %s", s)
+	}
+	var txt, js bytes.Buffer
+	rep.WriteText(&txt)
+	rep.WriteJSON(&js)
+	if !strings.Contains(txt.String(), "1 probe") {
+		t.Errorf("the probe is not named in the address table:\n%s", txt.String())
+	}
+	golden(t, filepath.Join("testdata", "spoof.txt"), txt.Bytes())
+	golden(t, filepath.Join("testdata", "spoof.json"), js.Bytes())
+}

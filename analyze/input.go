@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"archive/zip"
+	"encoding/json"
+	"net/netip"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +33,10 @@ type input struct {
 	trigger  *Mark
 	neighbor []NeighborEvent
 	closers  []io.Closer // a zip opened once for all its entries
+	// From a bundle's netstate.json: the default gateways and the host's
+	// IPv4 subnets.
+	gateways []netip.Addr
+	prefixes []netip.Prefix
 }
 
 type source struct {
@@ -182,7 +188,7 @@ func (in *input) fromZip(path string) error {
 			caps = append(caps, f)
 		case isCaptureName(base):
 			all = append(all, f)
-		case base == bundle.FileManifest || base == bundle.FileJournalJSON:
+		case base == bundle.FileManifest || base == bundle.FileJournalJSON || base == bundle.FileNetstateJSON:
 			if _, ok := meta[base]; !ok {
 				meta[base] = f
 			}
@@ -235,7 +241,7 @@ func (in *input) readMeta(open func(name string) (io.ReadCloser, error)) {
 		if ev := m.Trigger; !ev.Time.IsZero() {
 			label := ev.Trigger
 			if ev.Check != "" {
-				label = strings.TrimSpace(label + " (" + ev.Check + " " + ev.Target + ")")
+				label = strings.TrimSpace(label + " (" + strings.TrimSpace(ev.Check+" "+ev.Target) + ")")
 			}
 			if ev.Reason != "" {
 				label += ": " + ev.Reason
@@ -253,6 +259,46 @@ func (in *input) readMeta(open func(name string) (io.ReadCloser, error)) {
 	if j, err := readWith(open, bundle.FileJournalJSON, bundle.ReadJournal); err == nil {
 		in.neighbor = neighborEvents(j, in.name)
 	}
+	if ns, err := readWith(open, bundle.FileNetstateJSON, readNetstate); err == nil {
+		for _, r := range ns.Routes {
+			if r.Default && r.Gateway.Is4() && !slices.Contains(in.gateways, r.Gateway) && len(in.gateways) < 16 {
+				in.gateways = append(in.gateways, r.Gateway)
+			}
+		}
+		for _, a := range ns.Addrs {
+			if a.Prefix.Addr().Is4() && !a.Prefix.Addr().IsLoopback() && len(in.prefixes) < 256 {
+				in.prefixes = append(in.prefixes, a.Prefix.Masked())
+			}
+		}
+	}
+}
+
+// netstateFile is the part of a bundle's netstate.json (package netstate's
+// State) the report uses.
+type netstateFile struct {
+	Addrs []struct {
+		Prefix netip.Prefix `json:"prefix"`
+	} `json:"addrs"`
+	Routes []struct {
+		Gateway netip.Addr `json:"gateway"`
+		Default bool       `json:"default"`
+	} `json:"routes"`
+}
+
+// readNetstate reads netstate.json, at most bundle.MaxManifestSize bytes.
+func readNetstate(r io.Reader) (*netstateFile, error) {
+	b, err := io.ReadAll(io.LimitReader(r, bundle.MaxManifestSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > bundle.MaxManifestSize {
+		return nil, bundle.ErrTooLarge
+	}
+	var ns netstateFile
+	if err := json.Unmarshal(b, &ns); err != nil {
+		return nil, err
+	}
+	return &ns, nil
 }
 
 // readWith opens name and reads it with read.

@@ -175,7 +175,7 @@ func (h *htmlWriter) page() {
 			h.p("<p>No ARP or NDP requests or replies.</p>\n")
 			continue
 		}
-		h.p("<table><tr><th>Address</th><th>Requests</th><th>Bcast / ucast</th><th>Replies</th><th>Unanswered</th><th>Latency p50 / p99 / max</th><th>MACs</th><th>Last reply</th></tr>\n")
+		h.p("<table><tr><th>Address</th><th>Requests</th><th>Bcast / ucast</th><th>Replies</th><th>Unanswered</th><th>Latency p50 / p99 / max</th><th>MACs</th><th>Last reply</th><th>Other</th></tr>\n")
 		for _, t := range s.Targets {
 			ip := t.IP
 			if t.VLAN != "" {
@@ -197,8 +197,8 @@ func (h *htmlWriter) page() {
 			if t.Unanswered > 0 {
 				un = fmt.Sprintf("<td class=\"n bad\">%d</td>", t.Unanswered)
 			}
-			h.p("<tr><td class=\"mono\">%s</td><td class=\"n\">%d</td><td class=\"n\">%d / %d</td><td class=\"n\">%d</td>%s<td>%s</td><td class=\"mono\">%s</td><td>%s</td></tr>\n",
-				esc(ip), t.Requests, t.Broadcast, t.Unicast, t.Replies, un, esc(lat), esc(strings.Join(macs, " ")), esc(last))
+			h.p("<tr><td class=\"mono\">%s</td><td class=\"n\">%d</td><td class=\"n\">%d / %d</td><td class=\"n\">%d</td>%s<td>%s</td><td class=\"mono\">%s</td><td>%s</td><td>%s</td></tr>\n",
+				esc(ip), t.Requests, t.Broadcast, t.Unicast, t.Replies, un, esc(lat), esc(strings.Join(macs, " ")), esc(last), esc(otherPackets(t)))
 		}
 		h.p("</table>\n")
 		if s.TargetsOmitted > 0 {

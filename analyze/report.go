@@ -72,6 +72,9 @@ const (
 	FindMismatch      = "mismatch"        // Ethernet source ≠ ARP sender MAC
 	FindGratuitous    = "gratuitous"      // gratuitous ARP, announcements, unsolicited NA
 	FindLatency       = "slow-replies"    // replies came, but slowly
+	FindSpoof         = "unsolicited-reply" // a reply nobody asked for claimed another MAC's or a gateway's address
+	FindMultiIP       = "multi-ip"          // one MAC answers for several addresses
+	FindBogon         = "bogon"             // addresses outside the host's subnets claimed on the link
 )
 
 // Severity levels, in the order the verdict ranks them.
@@ -178,9 +181,24 @@ type TargetReport struct {
 	Duplicates        []Conflict      `json:"duplicates,omitempty"`
 	ProbeConflicts    []Conflict      `json:"probe_conflicts,omitempty"`
 	Flips             uint64          `json:"flip_flops"`
+	// Unsolicited counts replies that answered no request seen from their
+	// asker; Claims lists those that claimed the address for another MAC
+	// than the one holding it (ARP spoofing or a takeover).
+	Unsolicited uint64        `json:"unsolicited_replies,omitempty"`
+	Claims      []Unsolicited `json:"unsolicited_claims,omitempty"`
 
 	timeline timeline
 	origin   int64
+}
+
+// Unsolicited is one reply nobody asked for that claimed an address.
+type Unsolicited struct {
+	Time  time.Time `json:"time"`
+	MAC   string    `json:"mac"`
+	Held  string    `json:"held,omitempty"` // the MAC that held the address before
+	To    string    `json:"to"`             // the asker the reply was addressed to
+	File  string    `json:"file"`
+	Frame uint64    `json:"frame"`
 }
 
 // LatencyReport summarises reply latency (request to first reply).

@@ -67,7 +67,7 @@ func (s *Stream) Report(trigger *Mark, neighbor []NeighborEvent) *Report {
 		end = trigger.WindowEnd.UnixNano()
 	}
 	s.eng.finish(end)
-	sr := &sideRun{in: &s.in, eng: s.eng, files: []FileReport{s.fr}, skips: s.skips}
+	sr := &sideRun{in: &s.in, eng: s.eng, files: []FileReport{s.fr}, skips: s.skips, gateways: s.opts.Gateways}
 	rep := &Report{
 		Schema:   Schema,
 		Settings: Settings{ReplyTimeoutMS: s.opts.ReplyTimeout.Milliseconds(), StormRate: s.opts.StormRate},

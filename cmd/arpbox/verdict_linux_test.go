@@ -2,12 +2,16 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	at "github.com/arpbox/arpbox/analyze/analyzetest"
 	"github.com/arpbox/arpbox/internal/nstest"
 )
 
@@ -96,4 +100,69 @@ func section(text, heading string) string {
 	_, rest, _ = strings.Cut(rest, "\n")
 	body, _, _ := strings.Cut(rest, "\n\n")
 	return body
+}
+
+// TestSpoofedGatewayFires: arpbox on a server watches its default gateway
+// with arp-conflict (target: gateway). After the gateway has answered, a
+// frame from another MAC claims the gateway's address in a reply nobody
+// asked for. The trigger fires, its reason names the unsolicited reply,
+// and the bundle's report flags it.
+func TestSpoofedGatewayFires(t *testing.T) {
+	nstest.RequireRoot(t, "ping")
+	srv, gw := nstest.NewHost(t, "srv"), nstest.NewHost(t, "gw")
+	ls, lg := nstest.Veth(t, srv, "10.212.0.2/24", gw, "10.212.0.1/24")
+	srv.MustRun("ip", "route", "add", "default", "via", lg.Addr().String())
+	dir := t.TempDir()
+	startRecorder(t, srv, ls.Name, dir, recorderOpts{
+		ring:      "segment_size: 256KiB\nsegment_duration: 3s\nmax_size: 32MiB",
+		snapshots: "before: 1m\nafter: 2s\ncooldown: 5s",
+		triggers: `  - name: gw-spoof
+    check: arp-conflict
+    target: gateway
+    interval: 300ms
+    timeout: 100ms
+    fail_after: 1
+    recover_after: 2
+`,
+	})
+	srv.MustRun("ping", "-c", "2", "-i", "0.3", lg.Addr().String()) // the gateway answers ARP
+	time.Sleep(2 * time.Second)
+	evil := [6]byte{0x02, 0x66, 0x66, 0x66, 0x66, 0x66}
+	frame := at.Reply(evil, lg.Addr().String(), [6]byte(ls.MAC), ls.Addr().String())
+	if err := gw.Do(func() error { return sendRaw(lg.Name, frame) }); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s sent an unsolicited reply claiming %s", net.HardwareAddr(evil[:]), lg.Addr())
+	b := waitBundles(t, filepath.Join(dir, "snapshots"), 1, 30*time.Second)
+	man, err := os.ReadFile(filepath.Join(b[0], "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(man), "unsolicited reply") || !strings.Contains(string(man), "02:66:66:66:66:66") {
+		t.Errorf("trigger reason does not name the unsolicited reply:\n%s", man)
+	}
+	rep, err := os.ReadFile(filepath.Join(b[0], "report.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(rep), "Unsolicited ARP reply claims") {
+		t.Errorf("bundle report does not flag the unsolicited reply:\n%s", rep)
+	}
+}
+
+// sendRaw writes one Ethernet frame on iface through an AF_PACKET socket
+// (in the namespace of the calling thread).
+func sendRaw(iface string, frame []byte) error {
+	ifi, err := net.InterfaceByName(iface)
+	if err != nil {
+		return err
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	sa := &unix.SockaddrLinklayer{Ifindex: ifi.Index, Halen: 6}
+	copy(sa.Addr[:], frame[:6])
+	return unix.Sendto(fd, frame, 0, sa)
 }
