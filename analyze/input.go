@@ -3,11 +3,11 @@ package analyze
 import (
 	"archive/zip"
 	"encoding/json"
-	"net/netip"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"

@@ -61,17 +61,17 @@ type Verdict struct {
 
 // Finding kinds.
 const (
-	FindUnanswered    = "unanswered"      // requests for an IP got no reply
-	FindTwoSided      = "two-sided"       // where, between two captures, exchanges failed
-	FindDuplicate     = "duplicate"       // two MACs answered the same request
-	FindFlipFlop      = "flip-flop"       // an IP moved back and forth between MACs
-	FindMACChange     = "mac-change"      // an IP moved to a new MAC
-	FindProbeConflict = "probe-conflict"  // an RFC 5227 probe / DAD was answered
-	FindUnicastStale  = "unicast-refresh" // unicast requests unanswered, broadcast answered
-	FindStorm         = "storm"           // request rate spike from one sender
-	FindMismatch      = "mismatch"        // Ethernet source ≠ ARP sender MAC
-	FindGratuitous    = "gratuitous"      // gratuitous ARP, announcements, unsolicited NA
-	FindLatency       = "slow-replies"    // replies came, but slowly
+	FindUnanswered    = "unanswered"        // requests for an IP got no reply
+	FindTwoSided      = "two-sided"         // where, between two captures, exchanges failed
+	FindDuplicate     = "duplicate"         // two MACs answered the same request
+	FindFlipFlop      = "flip-flop"         // an IP moved back and forth between MACs
+	FindMACChange     = "mac-change"        // an IP moved to a new MAC
+	FindProbeConflict = "probe-conflict"    // an RFC 5227 probe / DAD was answered
+	FindUnicastStale  = "unicast-refresh"   // unicast requests unanswered, broadcast answered
+	FindStorm         = "storm"             // request rate spike from one sender
+	FindMismatch      = "mismatch"          // Ethernet source ≠ ARP sender MAC
+	FindGratuitous    = "gratuitous"        // gratuitous ARP, announcements, unsolicited NA
+	FindLatency       = "slow-replies"      // replies came, but slowly
 	FindSpoof         = "unsolicited-reply" // a reply nobody asked for claimed another MAC's or a gateway's address
 	FindMultiIP       = "multi-ip"          // one MAC answers for several addresses
 	FindBogon         = "bogon"             // addresses outside the host's subnets claimed on the link
