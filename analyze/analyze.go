@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
 // Options tune an analysis. The zero value is usable.
@@ -30,6 +32,10 @@ type Options struct {
 	Trigger *Mark
 	// Neighbor adds neighbor-state changes to the timeline.
 	Neighbor []NeighborEvent
+	// Gateways are default gateways: an unsolicited reply claiming one is
+	// flagged whoever sent it. A bundle adds the ones its netstate.json
+	// names.
+	Gateways []netip.Addr
 	// Progress, if set, is called now and then with bytes read and total.
 	Progress func(done, total int64)
 	// Logger receives debug messages; nil discards.
@@ -69,9 +75,17 @@ func Analyze(ctx context.Context, paths []string, opts Options) (*Report, error)
 	var ins []*input
 	var total int64
 	names := map[string]int{}
+	defer func() {
+		for _, in := range ins {
+			in.close()
+		}
+	}()
 	for _, p := range paths {
 		in, err := openInput(p)
 		if err != nil {
+			if in != nil {
+				in.close()
+			}
 			return nil, fmt.Errorf("input %s: %w", p, err)
 		}
 		names[in.name]++
@@ -98,10 +112,20 @@ func Analyze(ctx context.Context, paths []string, opts Options) (*Report, error)
 	prog := &progress{fn: opts.Progress, total: total}
 	var sides []*sideRun
 	for _, in := range ins {
-		sr, err := readInput(ctx, in, cfg, prog, opts.Logger)
+		// The capture ends at its bundle's window end, or at the one the
+		// caller's trigger says for a single input.
+		var end time.Time
+		if in.trigger != nil {
+			end = in.trigger.WindowEnd
+		}
+		if opts.Trigger != nil && !opts.Trigger.WindowEnd.IsZero() && len(ins) == 1 {
+			end = opts.Trigger.WindowEnd
+		}
+		sr, err := readInput(ctx, in, cfg, prog, opts.Logger, end)
 		if err != nil {
 			return nil, err
 		}
+		sr.gateways = append(slices.Clone(in.gateways), opts.Gateways...)
 		sides = append(sides, sr)
 		if rep.Trigger == nil && in.trigger != nil {
 			rep.Trigger = in.trigger
@@ -142,9 +166,11 @@ func (p *progress) done() {
 
 // sideRun is one input after reading.
 type sideRun struct {
-	in    *input
-	eng   *engine
-	files []FileReport
+	in       *input
+	eng      *engine
+	files    []FileReport
+	skips    skips
+	gateways []netip.Addr // default gateways: the bundle's and Options.Gateways
 }
 
 func (s *sideRun) fileName(r Ref) string {
@@ -154,7 +180,7 @@ func (s *sideRun) fileName(r Ref) string {
 	return "?"
 }
 
-func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress, log *slog.Logger) (*sideRun, error) {
+func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress, log *slog.Logger, end time.Time) (*sideRun, error) {
 	sr := &sideRun{in: in, eng: newEngine(cfg)}
 	var pkt Packet
 	read := 0
@@ -169,6 +195,9 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 					break
 				}
 				if err != nil {
+					if fatal(err) {
+						return err
+					}
 					fr.Error = err.Error()
 					break
 				}
@@ -177,8 +206,10 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 					first = rec.Timestamp
 				}
 				last = rec.Timestamp
-				if decode(int(rec.LinkType), rec.Data, &pkt) == errNone {
+				if e := decode(int(rec.LinkType), rec.Data, &pkt); e == errNone {
 					sr.eng.observe(rec.Timestamp, &pkt, Ref{File: int32(i), Frame: fr.Packets})
+				} else if counted(e) {
+					sr.skips.add(e, pkt.why, Ref{File: int32(i), Frame: fr.Packets})
 				}
 				if fr.Packets&0xffff == 0 {
 					if err := ctx.Err(); err != nil {
@@ -194,9 +225,15 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 			return nil
 		})
 		prog.base += src.size
+		if errors.Is(err, errEmpty) {
+			err = nil
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if fatal(err) {
+				return nil, fmt.Errorf("%s: %w", src.where, err)
 			}
 			fr.Error = err.Error()
 			log.Debug("input unreadable", "side", in.name, "file", src.name, "err", err)
@@ -208,8 +245,20 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 	if read == 0 {
 		return nil, fmt.Errorf("input %s: no readable capture (%s)", in.path, sr.files[0].Error)
 	}
-	sr.eng.finish()
+	var endNS int64
+	if !end.IsZero() {
+		endNS = end.UnixNano()
+	}
+	sr.eng.finish(endNS)
 	return sr, nil
+}
+
+// fatal reports whether a reading error ends the analysis: a file that is
+// not a capture, of a version this reader does not know, or with a
+// malformed header or block (the error says the offset and why). A file
+// cut short is not: it is read up to the cut and reported as truncated.
+func fatal(err error) bool {
+	return errors.Is(err, ErrFormat) || errors.Is(err, pcapng.ErrInvalid) || errors.Is(err, pcapng.ErrVersion)
 }
 
 func readSource(ctx context.Context, src source, fn func(*PacketReader) error) error {
@@ -218,15 +267,40 @@ func readSource(ctx context.Context, src source, fn func(*PacketReader) error) e
 		return err
 	}
 	defer rc.Close()
-	pr, err := NewPacketReader(rc)
-	if err != nil {
-		if errors.Is(err, ErrFormat) {
-			return fmt.Errorf("%s: %w", src.name, err)
+	if src.size == 0 {
+		// An empty file (a ring segment just created) holds no packets.
+		var probe [1]byte
+		if n, _ := rc.Read(probe[:]); n == 0 {
+			return errEmpty
 		}
+		rc.Close()
+		if rc, err = src.open(); err != nil {
+			return err
+		}
+		defer rc.Close()
+	}
+	pr, err := NewPacketReader(ctxReader{ctx, rc})
+	if err != nil {
 		return err
 	}
 	return fn(pr)
 }
+
+// ctxReader stops reading once ctx is done, so that a cancelled report
+// stops even inside a long run of blocks that are not packets.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(b)
+}
+
+var errEmpty = errors.New("empty file")
 
 func ts(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 
@@ -274,7 +348,8 @@ func (s *sideRun) evidence(e *evidence, note string) []Evidence {
 
 func (s *sideRun) report(opts Options) SideReport {
 	e := s.eng
-	r := SideReport{Name: s.in.name, Path: s.in.path, Files: s.files, ARP: e.arp, NDP: e.ndp, Untracked: e.lostTargets}
+	r := SideReport{Name: s.in.name, Path: s.in.path, Files: s.files, ARP: e.arp, NDP: e.ndp, Untracked: e.lostTargets,
+		NotDecoded: s.skips.report(s)}
 	for _, f := range s.files {
 		r.Packets += f.Packets
 	}
@@ -355,7 +430,7 @@ func interest(t *target) int {
 	if t.unanswered > 0 {
 		n += 8
 	}
-	if t.dups > 0 || t.conflicts > 0 || t.flips > 0 {
+	if t.dups > 0 || t.conflicts > 0 || t.flips > 0 || t.spoofs > 0 {
 		n += 4
 	}
 	if t.changes > 0 {
@@ -374,7 +449,7 @@ func (s *sideRun) targetReport(t *target) TargetReport {
 		Requests: t.requests, Broadcast: t.broadcast, Unicast: t.unicast, Replies: t.replies,
 		Answered: t.answered, Unanswered: t.unanswered, Probes: t.probes,
 		Announcements: t.announcements, GratuitousReplies: t.gratReplies,
-		Flips: t.flips, LastReply: s.seen(t.lastReply),
+		Flips: t.flips, LastReply: s.seen(t.lastReply), Unsolicited: t.unsolicited,
 		timeline: t.tl, origin: s.eng.first,
 	}
 	if t.lat.n > 0 {
@@ -399,6 +474,12 @@ func (s *sideRun) targetReport(t *target) TargetReport {
 	}
 	for _, d := range t.dupLog {
 		tr.Duplicates = append(tr.Duplicates, Conflict{Time: ts(d.ts), MACs: [2]string{d.a.String(), d.b.String()}, Asker: addrString(d.to), File: s.fileName(d.refB), Frames: [2]uint64{d.refA.Frame, d.refB.Frame}})
+	}
+	for _, u := range t.unsolLog {
+		if u.held.IsZero() {
+			continue
+		}
+		tr.Claims = append(tr.Claims, Unsolicited{Time: ts(u.ts), MAC: u.mac.String(), Held: u.held.String(), To: addrString(u.to), File: s.fileName(u.ref), Frame: u.ref.Frame})
 	}
 	for _, d := range t.conflictLog {
 		tr.ProbeConflicts = append(tr.ProbeConflicts, Conflict{Time: ts(d.ts), MACs: [2]string{d.a.String(), d.b.String()}, File: s.fileName(d.refB), Frames: [2]uint64{d.refA.Frame, d.refB.Frame}})

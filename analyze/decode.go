@@ -75,22 +75,33 @@ type Packet struct {
 	// Broadcast is true when the frame went to a group address (or, for
 	// cooked captures, when the kernel said so).
 	Broadcast bool
+
+	why uint32 // detail of a decodeError (see skip.go)
 }
 
 // VLANKey packs the VLAN tags into one comparable value (0 = untagged).
 func (p *Packet) VLANKey() uint32 { return uint32(p.VLAN[0])<<12 | uint32(p.VLAN[1]) }
 
 // decodeError is the reason a frame was skipped. It is a small value, not an
-// allocated error, because most frames in a mixed capture are not ARP.
+// allocated error, because most frames in a mixed capture are not ARP. The
+// reasons from errLinkType on are frames that may carry neighbor resolution
+// the analysis could not read: the report counts them (see skip.go), with
+// the detail decode leaves in Packet.why.
 type decodeError uint8
 
 const (
-	errNone decodeError = iota
-	errShort
-	errNotResolution
-	errBadARP
-	errBadNDP
-	errLinkType
+	errNone          decodeError = iota
+	errShort                     // shorter than its link-layer header
+	errNotResolution             // well-formed, and not ARP or NDP
+	errBadNDP                    // NDP with a bad code or option
+	errLinkType                  // why: the LINKTYPE_*
+	errBadARP                    // ARP cut short (why: bytes present)
+	errARPType                   // why: hardware type << 16 | protocol type
+	errARPOp                     // why: the opcode
+	errRARP                      // reverse ARP (EtherType 0x8035)
+	errTunnel                    // why: tunnel kind (tunnelVXLAN, …)
+	errEncrypted                 // 802.11 protected data frame
+	numDecodeErrors
 )
 
 func (e decodeError) Error() string {
@@ -105,6 +116,16 @@ func (e decodeError) Error() string {
 		return "malformed NDP"
 	case errLinkType:
 		return "unsupported link type"
+	case errARPType:
+		return "ARP for other than Ethernet and IPv4"
+	case errARPOp:
+		return "ARP opcode other than request or reply"
+	case errRARP:
+		return "RARP"
+	case errTunnel:
+		return "tunnel not decoded"
+	case errEncrypted:
+		return "encrypted 802.11 frame"
 	}
 	return "ok"
 }
@@ -119,7 +140,7 @@ func wireError(err error) decodeError {
 	case errors.Is(err, arpwire.ErrLinkType):
 		return errLinkType
 	case errors.Is(err, arpwire.ErrUnsupportedARP):
-		return errBadARP
+		return errARPType
 	case errors.Is(err, arpwire.ErrMalformedNDP):
 		return errBadNDP
 	}
@@ -168,43 +189,105 @@ func decode(link int, b []byte, p *Packet) decodeError {
 
 // decodeWire reads the frame with arpwire and maps it onto Packet: the link
 // layer, then an ARP request or reply, or an NDP solicitation or
-// advertisement in ARP terms.
+// advertisement in ARP terms. Link types arpwire does not know (802.11,
+// IPoIB, raw IP, loopback) and what Ethernet may wrap ARP in (LLC/SNAP,
+// VXLAN, Geneve, GRE/ERSPAN, MPLS) are in outer.go.
 func decodeWire(link int, b []byte, p *Packet) decodeError {
 	*p = Packet{}
+	return decodeLink(link, b, p, 0)
+}
+
+// decodeLink decodes a frame of the given link type; depth counts the
+// tunnels it is inside.
+func decodeLink(link int, b []byte, p *Packet, depth int) decodeError {
+	switch link {
+	case LinkEthernet, LinkLinuxSLL, LinkSLL2:
+	default:
+		return decodeOtherLink(link, b, p, depth)
+	}
 	var f arpwire.Frame
 	if err := arpwire.DecodeFrame(link, b, &f); err != nil {
-		return wireError(err)
+		if e := wireError(err); e != errLinkType {
+			return e
+		}
+		p.why = uint32(link)
+		return errLinkType
 	}
 	p.EthDst, p.EthSrc, p.Broadcast = f.Dst, f.Src, f.Group
 	for i := range min(f.NumTags, 2) {
 		p.VLAN[i] = f.Tags[i].VID()
 	}
 	p.Tags = uint8(min(f.NumTags, 255))
-	switch f.EtherType {
-	case arpwire.EtherTypeARP:
-		return decodeARP(f.Payload, p)
-	case arpwire.EtherTypeIPv6:
-		return decodeNDP(f.Payload, p)
+	return decodeEtherType(link, f.EtherType, f.Payload, p, depth)
+}
+
+// decodeEtherType decodes what follows an EtherType (or, for a cooked
+// capture, its protocol field).
+func decodeEtherType(link int, et uint16, b []byte, p *Packet, depth int) decodeError {
+	switch {
+	case et == arpwire.EtherTypeARP:
+		return decodeARP(b, p)
+	case et == arpwire.EtherTypeIPv6:
+		if e := decodeNDP(b, p); e != errNotResolution {
+			return e
+		}
+		return decodeIP(b, p, depth)
+	case et == arpwire.EtherTypeIPv4:
+		return decodeIP(b, p, depth)
+	case et == etherTypeRARP:
+		return errRARP
+	case et == etherTypeMPLS || et == etherTypeMPLSMulti:
+		return decodeMPLS(b, p, depth)
+	case et <= 1500 && link == LinkEthernet, et == sllProtoLLC && link != LinkEthernet:
+		// An IEEE 802.3 length field, or a cooked capture's ETH_P_802_2:
+		// an 802.2 LLC header follows.
+		return decodeLLC(link, b, p, depth)
 	}
 	return errNotResolution
 }
 
+// decodeARP decodes an ARP message: Ethernet or IEEE 802 hardware (6-byte
+// addresses) with IPv4, or InfiniBand hardware (RFC 4391: 20-byte
+// addresses, folded to 6 bytes, see ibMAC).
 func decodeARP(b []byte, p *Packet) decodeError {
-	var a arpwire.ARP
-	if err := a.UnmarshalBinary(b); err != nil {
-		return wireError(err)
+	if len(b) < 8 {
+		p.why = uint32(len(b))
+		return errBadARP
 	}
-	switch a.Op {
-	case arpwire.OpRequest:
+	htype, ptype := uint16(b[0])<<8|uint16(b[1]), uint16(b[2])<<8|uint16(b[3])
+	hlen, plen := int(b[4]), int(b[5])
+	ok := ptype == arpwire.EtherTypeIPv4 && plen == 4 &&
+		((htype == arpHWEthernet || htype == arpHWIEEE802) && hlen == 6 || htype == arpHWInfiniBand && hlen == 20)
+	if !ok {
+		p.why = uint32(htype)<<16 | uint32(ptype)
+		return errARPType
+	}
+	if n := 8 + 2*hlen + 2*plen; len(b) < n {
+		p.why = uint32(len(b))
+		return errBadARP
+	}
+	op := uint16(b[6])<<8 | uint16(b[7])
+	switch op {
+	case uint16(arpwire.OpRequest):
 		p.Op = OpRequest
-	case arpwire.OpReply:
+	case uint16(arpwire.OpReply):
 		p.Op = OpReply
 		p.Solicited = true
 	default:
-		return errBadARP
+		p.why = uint32(op)
+		return errARPOp
 	}
 	p.Proto = ProtoARP
-	p.SenderMAC, p.SenderIP, p.TargetMAC, p.TargetIP = a.SenderMAC, a.SenderIP, a.TargetMAC, a.TargetIP
+	hw := func(a []byte) MAC {
+		if len(a) == 20 {
+			return ibMAC(a)
+		}
+		return MAC(a)
+	}
+	sha, spa := b[8:8+hlen], b[8+hlen:12+hlen]
+	tha, tpa := b[12+hlen:12+2*hlen], b[12+2*hlen:16+2*hlen]
+	p.SenderMAC, p.SenderIP = hw(sha), netip.AddrFrom4([4]byte(spa))
+	p.TargetMAC, p.TargetIP = hw(tha), netip.AddrFrom4([4]byte(tpa))
 	return errNone
 }
 

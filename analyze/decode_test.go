@@ -41,7 +41,7 @@ func TestDecodeMapping(t *testing.T) {
 			if err := Decode(tc.link, tc.frame, &p); err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(tc.want, p, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
+			if d := cmp.Diff(tc.want, p, cmp.AllowUnexported(Packet{}), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
 		})
@@ -54,9 +54,11 @@ func TestDecodeMapping(t *testing.T) {
 		want  decodeError
 	}{
 		{"ipv4", LinkEthernet, at.Ethernet(srv, gw, 0x0800, make([]byte, 46)), errNotResolution},
-		{"rarp opcode", LinkEthernet, at.Ethernet(at.Broadcast, gw, 0x0806, at.ARPBody(3, gw, "0.0.0.0", gw, "0.0.0.0")), errBadARP},
-		{"cut", LinkEthernet, at.Request(gw, "10.0.0.1", "10.0.0.5")[:30], errShort},
-		{"raw ip link", 101, at.Request(gw, "10.0.0.1", "10.0.0.5"), errLinkType},
+		{"rarp opcode", LinkEthernet, at.Ethernet(at.Broadcast, gw, 0x0806, at.ARPBody(3, gw, "0.0.0.0", gw, "0.0.0.0")), errARPOp},
+		{"cut", LinkEthernet, at.Request(gw, "10.0.0.1", "10.0.0.5")[:30], errBadARP},
+		{"no ethernet header", LinkEthernet, at.Request(gw, "10.0.0.1", "10.0.0.5")[:13], errShort},
+		{"raw ip link: not a tunnel", 101, at.Request(gw, "10.0.0.1", "10.0.0.5"), errNotResolution},
+		{"frame relay link", 107, at.Request(gw, "10.0.0.1", "10.0.0.5"), errLinkType},
 	} {
 		var p Packet
 		if got := decode(tc.link, tc.frame, &p); got != tc.want {
@@ -132,5 +134,72 @@ func TestDecodeFast(t *testing.T) {
 	}
 	if fast < 100 {
 		t.Fatalf("only %d frames decoded as ARP: the test checks too little", fast)
+	}
+}
+
+// TestDecodeEncapsulations: ARP is found in what the decoder reads besides
+// plain Ethernet, and what it cannot read is skipped with its cause.
+func TestDecodeEncapsulations(t *testing.T) {
+	gw, srv := at.MAC("02:00:00:00:00:01"), at.MAC("02:00:00:00:00:05")
+	req := at.Request(gw, "10.0.0.1", "10.0.0.5")
+	reqBody := req[14:]
+	ip4 := func(proto byte, payload []byte) []byte { return at.IPv4("192.0.2.1", "192.0.2.2", proto, payload) }
+	eth := func(payload []byte) []byte { return at.Ethernet(srv, gw, 0x0800, payload) }
+	gre := func(proto uint16, payload []byte) []byte {
+		return ip4(47, append([]byte{0, 0, byte(proto >> 8), byte(proto)}, payload...))
+	}
+	mpls := func(payload []byte) []byte {
+		return at.Ethernet(srv, gw, 0x8847, append([]byte{0, 0x01, 0x01, 64, 0, 0, 0, 0}, payload...)) // label 16 (BoS), control word
+	}
+	var ib [20]byte
+	ib[19] = 1
+	enc := at.Radiotap80211(at.Broadcast, gw, srv, 0x0806, reqBody, false)
+	enc[8+1] |= 0x40 // protected
+	for _, tc := range []struct {
+		name string
+		link int
+		b    []byte
+		want decodeError
+		why  uint32
+	}{
+		{"llc/snap", LinkEthernet, at.LLCSNAP(at.Broadcast, gw, 0x0806, reqBody), errNone, 0},
+		{"802.3 without snap", LinkEthernet, append(append(append([]byte{}, at.Broadcast[:]...), gw[:]...), 0, 6, 0x42, 0x42, 3, 0, 0, 0), errNotResolution, 0},
+		{"vxlan", LinkEthernet, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, req)))), errNone, 0},
+		{"vxlan over raw ip", 101, ip4(17, at.UDP(1, 4789, at.VXLAN(5, req))), errNone, 0},
+		{"vxlan over loopback", 0, append([]byte{2, 0, 0, 0}, ip4(17, at.UDP(1, 4789, at.VXLAN(5, req)))...), errNone, 0},
+		{"vxlan cut", LinkEthernet, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, req[:12])))), errTunnel, tunnelVXLAN},
+		{"vxlan of ipv4", LinkEthernet, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, eth(ip4(6, nil)))))), errNotResolution, 0},
+		{"geneve", LinkEthernet, eth(ip4(17, at.UDP(1, 6081, at.Geneve(5, req)))), errNone, 0},
+		{"gre teb", LinkEthernet, eth(gre(0x6558, req)), errNone, 0},
+		{"gre arp", LinkEthernet, eth(gre(0x0806, reqBody)), errNone, 0},
+		{"erspan ii", LinkEthernet, eth(ip4(47, at.ERSPAN2(1, 2, req))), errNone, 0},
+		{"erspan ii cut", LinkEthernet, eth(ip4(47, at.ERSPAN2(1, 2, nil)[:10])), errTunnel, tunnelERSPAN},
+		{"erspan i", LinkEthernet, eth(gre(0x88be, req)), errNone, 0},
+		{"erspan iii", LinkEthernet, eth(gre(0x22eb, append(make([]byte, 12), req...))), errNone, 0},
+		{"mpls pseudowire", LinkEthernet, mpls(req), errNone, 0},
+		{"nested too deep", LinkEthernet, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, req)))))))))))))))), errTunnel, tunnelNested},
+		{"radiotap 802.11", 127, at.Radiotap80211(at.Broadcast, gw, srv, 0x0806, reqBody, true), errNone, 0},
+		{"plain 802.11", 105, at.Radiotap80211(at.Broadcast, gw, srv, 0x0806, reqBody, false)[8:], errNone, 0},
+		{"ppi 802.11", 192, append([]byte{0, 0, 8, 0, 105, 0, 0, 0}, at.Radiotap80211(at.Broadcast, gw, srv, 0x0806, reqBody, false)[8:]...), errNone, 0},
+		{"encrypted 802.11", 127, enc, errEncrypted, 0},
+		{"802.11 beacon", 105, append([]byte{0x80, 0}, make([]byte, 40)...), errNotResolution, 0},
+		{"ipoib short header", 242, at.IPoIBARP(false, 1, ib, "10.4.0.1", [20]byte{}, "10.4.0.2"), errNone, 0},
+		{"ipoib long header", 242, at.IPoIBARP(true, 1, ib, "10.4.0.1", [20]byte{}, "10.4.0.2"), errNone, 0},
+		{"rarp", LinkEthernet, at.Ethernet(at.Broadcast, gw, 0x8035, at.ARPBody(3, gw, "0.0.0.0", gw, "0.0.0.0")), errRARP, 0},
+		{"arp for frame relay", LinkEthernet, at.Ethernet(at.Broadcast, gw, 0x0806, at.ARPOfType(15, 0x0800, 2, 4, 8)), errARPType, 15<<16 | 0x0800},
+		{"arp over ieee 802", LinkEthernet, at.Ethernet(at.Broadcast, gw, 0x0806, append([]byte{0, 6}, reqBody[2:]...)), errNone, 0},
+		{"inarp", LinkEthernet, at.Ethernet(at.Broadcast, gw, 0x0806, at.ARPBody(8, gw, "10.0.0.1", [6]byte{}, "0.0.0.0")), errARPOp, 8},
+		{"arcnet", 7, []byte{1, 2, 3}, errLinkType, 7},
+		{"ppi of ppi", 192, []byte{0, 0, 8, 0, 192, 0, 0, 0}, errLinkType, 192},
+	} {
+		var p Packet
+		got := decode(tc.link, tc.b, &p)
+		if got != tc.want || (got != errNone && p.why != tc.why) {
+			t.Errorf("%s: %v (why %d), want %v (why %d)", tc.name, got, p.why, tc.want, tc.why)
+			continue
+		}
+		if got == errNone && (p.Proto != ProtoARP || p.Op != OpRequest || !p.TargetIP.IsValid()) {
+			t.Errorf("%s: decoded as %+v", tc.name, p)
+		}
 	}
 }

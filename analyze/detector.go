@@ -68,6 +68,9 @@ func (d *Detector) ObserveLink(ts time.Time, link int, frame []byte) {
 	if len(d.eng.senders) >= d.eng.cfg.maxTargets {
 		clear(d.eng.senders)
 	}
+	if len(d.eng.claims) >= d.eng.cfg.maxTargets {
+		clear(d.eng.claims)
+	}
 	d.eng.observe(ts.UnixNano(), &d.pkt, Ref{})
 }
 
@@ -124,7 +127,8 @@ func (d *Detector) LastReply(ip netip.Addr) (time.Time, string) {
 }
 
 // Conflict reports flip-flops (A→B→A), duplicate answers (two MACs
-// answering one request) and answered RFC 5227 probes for ip since the
+// answering one request), answered RFC 5227 probes and unsolicited
+// replies claiming ip for another MAC than the one holding it, since the
 // given time: how many (of the last 16 remembered), the latest, and the MACs
 // seen claiming ip (up to 8).
 func (d *Detector) Conflict(ip netip.Addr, since time.Time) (n int, last time.Time, macs []string) {
@@ -151,4 +155,26 @@ func (d *Detector) Conflict(ip netip.Addr, since time.Time) (n int, last time.Ti
 		}
 	}
 	return n, last, macs
+}
+
+// Unsolicited reports the latest reply since the given time that nobody
+// asked for and that claimed ip for another MAC than the one holding it
+// (ARP spoofing or a takeover): the claiming MAC and the one that held ip.
+// ok is false if there was none.
+func (d *Detector) Unsolicited(ip netip.Addr, since time.Time) (at time.Time, mac, held string, ok bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := since.UnixNano()
+	for k, t := range d.eng.targets {
+		if k.ip != ip {
+			continue
+		}
+		for _, u := range t.unsolLog {
+			if u.held.IsZero() || u.ts < s || (ok && u.ts <= at.UnixNano()) {
+				continue
+			}
+			at, mac, held, ok = time.Unix(0, u.ts), u.mac.String(), u.held.String(), true
+		}
+	}
+	return at, mac, held, ok
 }

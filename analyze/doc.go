@@ -1,10 +1,17 @@
 // Package analyze decodes ARP and NDP from captures and explains neighbor-resolution failures.
 //
-// It reads pcap and pcapng files, arpbox bundles (directory or zip) and ring
-// directories as a stream with bounded memory, decodes Ethernet (802.1Q and
-// QinQ tags, Linux cooked captures), ARP (RFC 826) and IPv6 neighbor
-// solicitations and advertisements (RFC 4861) without allocating per packet,
-// and finds:
+// It reads pcap and pcapng files (either gzip-compressed), arpbox bundles
+// (directory or zip) and ring directories as a stream with bounded memory,
+// decodes Ethernet (802.1Q and QinQ tags, Linux cooked captures v1 and v2,
+// LLC/SNAP), IEEE 802.11 data frames (radiotap, PPI, Prism, AVS), IP over
+// InfiniBand, and ARP inside VXLAN, Geneve, GRE/ERSPAN and MPLS tunnels,
+// then ARP (RFC 826) and IPv6 neighbor solicitations and advertisements
+// (RFC 4861) without allocating per packet (see outer.go). Frames that may
+// carry ARP but cannot be read (other link types, RARP, ARP for other
+// hardware, unreadable tunnels, encrypted 802.11) are counted by cause, and
+// the verdict says so. A file with a malformed header or block, or of a
+// version nobody reads, is an error naming the file, offset and reason. It
+// finds:
 //
 //   - unanswered requests per target address, grouped into outages, with who
 //     asked and the last reply seen before (and after) the outage;
@@ -12,9 +19,19 @@
 //   - MAC changes, flip-flops (A→B→A) and duplicate addresses (two MACs
 //     answering one request), and answered RFC 5227 probes / DAD;
 //   - gratuitous ARP, RFC 5227 announcements and unsolicited NAs;
+//   - unsolicited replies (no request from the asker within the reply
+//     timeout) that claim an address another MAC held, or a default
+//     gateway's; one MAC answering for several addresses (proxy ARP, a
+//     router, or spoofing); addresses outside the host's subnets (a
+//     bundle's netstate.json): arpwatch's changed ethernet address, flip
+//     flop and bogon;
 //   - frames whose Ethernet source differs from the ARP sender MAC;
 //   - request storms per sender (one-second windows above a threshold);
 //   - unicast (cache refresh) versus broadcast requests.
+//
+// Given a bundle, the verdict leads with the findings about its trigger's
+// target (for a manual trigger, with what was going on at the trigger); an
+// outage over well before the trigger is told in the past and ranked below.
 //
 // Given captures from two or more capture points, it matches requests across
 // them (estimating the clock offset) and says for each unanswered exchange
@@ -35,12 +52,14 @@
 //	{
 //	  "schema": "arpbox.report/v1",
 //	  "settings": {"reply_timeout_ms": 1000, "storm_rate_per_s": 50},
-//	  "trigger": {"time": T, "label": "web1 (tcp 10.0.0.5:80): ..."},        // optional
+//	  "trigger": {"time": T, "label": "web1 (tcp 10.0.0.5:80): ...",        // optional
+//	              "check": "tcp", "target": "10.0.0.5:80", "window_end": T},
 //	  "verdict": {
 //	    "summary": "plain sentence: the most likely explanation",
 //	    "findings": [{                                  // most likely first
 //	      "rank": 1, "kind": "unanswered|two-sided|duplicate|flip-flop|mac-change|
-//	               probe-conflict|unicast-refresh|storm|mismatch|gratuitous|slow-replies",
+//	               probe-conflict|unicast-refresh|storm|mismatch|gratuitous|slow-replies|
+//	               unsolicited-reply|multi-ip|bogon",
 //	      "severity": "likely cause|possible cause|informational",
 //	      "score": 0-100, "side": "gateway" (or "a ↔ b"), "ip": "10.0.0.5",
 //	      "vlan": "100" or "10.20" (outer.inner), "macs": ["02:..."],
@@ -66,13 +85,18 @@
 //	          "askers": [{"ip", "mac", "count"}],
 //	          "last_reply_before": Seen, "recovered": Seen, "evidence": Evidence}],
 //	      "mac_changes": [{"time", "from", "to", "via", "file", "frame"}],
+//	      "unsolicited_replies": N,
+//	      "unsolicited_claims": [{"time", "mac", "held", "to", "file", "frame"}],
 //	      "duplicates" / "probe_conflicts": [{"time", "macs": [a, b], "asker",
 //	          "file", "frames": [a, b]}]
 //	    }],
 //	    "targets_omitted": N, "untracked_addresses": N,
 //	    "storms": [{"mac", "ip", "start", "end", "packets", "peak_per_s", "evidence"}],
 //	    "mismatches": [{"ethernet_src", "sender_mac", "sender_ip", "first", "last", "evidence"}],
-//	    "top_senders": [{"mac", "ip", "requests"}]
+//	    "top_senders": [{"mac", "ip", "requests"}],
+//	    "not_decoded": [{"kind": "link-type|short|arp-cut|arp-type|arp-opcode|rarp|
+//	                     tunnel|encrypted|ndp-malformed|other",
+//	                     "cause": "link type 107 (FRELAY)", "count", "evidence"}]
 //	  }],
 //	  "two_sided": [{
 //	    "sides": ["gateway", "backend"],

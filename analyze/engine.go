@@ -98,6 +98,33 @@ type dup struct {
 	to         netip.Addr
 }
 
+// unsol is one unsolicited reply: mac claimed the address, which held
+// (zero if nobody yet) had, telling to.
+type unsol struct {
+	ts        int64
+	mac, held MAC
+	to        netip.Addr
+	ref       Ref
+}
+
+// claims are the addresses one MAC answered for in replies (on one VLAN):
+// more than one means proxy ARP, a router, a host with several addresses,
+// or spoofing.
+type claims struct {
+	mac   MAC
+	vlan  uint32
+	ips   []netip.Addr // the first maxClaimIPs
+	n     int          // distinct addresses, counted up to maxClaimIPs+1
+	count uint64       // replies
+	ev    evidence
+	first int64 // when the second address was claimed
+}
+
+type claimKey struct {
+	mac  MAC
+	vlan uint32
+}
+
 type target struct {
 	// The fields every packet about the address touches come first, so that
 	// a packet reads a few cache lines of the target, not all of it: with
@@ -138,6 +165,14 @@ type target struct {
 	conflicts   uint64
 	conflictLog []dup
 
+	// Replies that answered no request seen from their asker within the
+	// timeout. spoofs are those that claimed the address for another MAC
+	// than the one holding it (arpwatch's "changed ethernet address", by
+	// an unsolicited reply): ARP spoofing, or a takeover.
+	unsolicited uint64
+	unsolLog    []unsol
+	spoofs      uint64
+
 	spare     *episode // the last closed open episode's memory, reused for the next one
 	episodes  []episode
 	episodesN uint64 // all episodes, including those not kept
@@ -159,6 +194,8 @@ const (
 	maxGratMACs  = 8
 	maxStorms    = 8
 	maxMismatchK = 1024
+	maxUnsol     = 16
+	maxClaimIPs  = 8
 )
 
 type sender struct {
@@ -221,6 +258,7 @@ type engine struct {
 	targets    map[tkey]*target
 	senders    map[MAC]*sender
 	mismatches map[[2]MAC]*mismatch
+	claims     map[claimKey]*claims
 	// queue holds targets with pending requests, roughly in the order their
 	// oldest request expires; at most one entry per target.
 	queue []*target
@@ -268,6 +306,7 @@ func newEngine(cfg engineConfig) *engine {
 		targets:    make(map[tkey]*target),
 		senders:    make(map[MAC]*sender),
 		mismatches: make(map[[2]MAC]*mismatch),
+		claims:     make(map[claimKey]*claims),
 	}
 }
 
@@ -419,14 +458,17 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 			}
 		}
 		e.reply(t, ts, p, ref)
+		e.claim(vlan, p, ref)
 		e.bind(t, p.SenderMAC, ts, ref, kind)
 	}
 }
 
 func (e *engine) reply(t *target, ts int64, p *Packet, ref Ref) {
-	// Two different MACs answering the same asker within the timeout: a
-	// duplicate address.
-	if lr := t.lastReply; lr.ok && lr.mac != p.SenderMAC && lr.to == p.TargetIP && ts-lr.ts <= e.cfg.timeout {
+	// A reply to an asker answered within the timeout answers the same
+	// request: not unsolicited. From another MAC, it is a duplicate address.
+	lr := t.lastReply
+	again := lr.ok && lr.to == p.TargetIP && ts-lr.ts <= e.cfg.timeout
+	if again && lr.mac != p.SenderMAC {
 		t.dups++
 		if len(t.dupLog) < maxDups {
 			t.dupLog = append(t.dupLog, dup{ts: ts, a: lr.mac, b: p.SenderMAC, refA: lr.ref, refB: ref, to: p.TargetIP})
@@ -470,9 +512,51 @@ func (e *engine) reply(t *target, ts int64, p *Packet, ref Ref) {
 	if earliest >= 0 {
 		t.lat.add(ts - earliest)
 	}
+	// A reply nobody asked for, once the capture has run long enough to
+	// have seen the request.
+	if matched == 0 && !again && ts-e.first > e.cfg.timeout && !p.TargetIP.IsUnspecified() {
+		t.unsolicited++
+		held := MAC{}
+		if t.hasMAC && t.mac != p.SenderMAC {
+			held = t.mac
+			t.spoofs++
+			t.noteConflict(ts)
+		}
+		u := unsol{ts: ts, mac: p.SenderMAC, held: held, to: p.TargetIP, ref: ref}
+		switch {
+		case len(t.unsolLog) < maxUnsol:
+			t.unsolLog = append(t.unsolLog, u)
+		case !held.IsZero():
+			t.unsolLog[len(t.unsolLog)-1] = u // keep the latest claim
+		}
+	}
 	if matched > 0 && t.open != nil {
 		t.open.recovered = t.lastReply
 		t.closeEpisode()
+	}
+}
+
+// claim notes that p's sender MAC answered for p's sender address.
+func (e *engine) claim(vlan uint32, p *Packet, ref Ref) {
+	k := claimKey{p.SenderMAC, vlan}
+	c := e.claims[k]
+	if c == nil {
+		if len(e.claims) >= e.cfg.maxTargets {
+			return
+		}
+		c = &claims{mac: p.SenderMAC, vlan: vlan}
+		e.claims[k] = c
+	}
+	c.count++
+	if c.n <= maxClaimIPs && !slices.Contains(c.ips, p.SenderIP) {
+		c.n++
+		if c.n == 2 {
+			c.first = e.last
+		}
+		if len(c.ips) < maxClaimIPs {
+			c.ips = append(c.ips, p.SenderIP)
+		}
+		c.ev.add(ref)
 	}
 }
 
@@ -597,9 +681,13 @@ func (e *engine) unanswered(t *target, pd pending) {
 	}
 }
 
-// finish flushes state at the end of the input: requests older than the
-// timeout at the last packet are unanswered; younger ones stay undecided.
-func (e *engine) finish() {
+// finish flushes state at the end of the input, end (Unix ns; the last
+// packet if it is later): requests older than the timeout at end are
+// unanswered; younger ones stay undecided.
+func (e *engine) finish(end int64) {
+	if end > e.now {
+		e.now = end
+	}
 	e.expire(e.now)
 	for _, t := range e.targets {
 		e.expireTarget(t, e.now)

@@ -22,6 +22,14 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(LinkLinuxSLL, make([]byte, 44))
 	f.Add(LinkSLL2, make([]byte, 48))
+	// The other link types and the tunnels (outer.go).
+	links, frames, _ := at.EncapFrames(time.Unix(1e9, 0))
+	for _, fr := range frames {
+		f.Add(int(links[fr.Iface]), fr.Data)
+	}
+	for _, l := range []int{0, 101, 105, 108, 119, 163, 192, 228, 229, 242} {
+		f.Add(l, make([]byte, 64))
+	}
 	f.Fuzz(func(t *testing.T, link int, b []byte) {
 		var p, w Packet
 		err := decode(link, b, &p)
@@ -33,7 +41,7 @@ func FuzzDecode(f *testing.F) {
 			e := newEngine(engineConfig{timeout: 1e9, stormRate: 50, maxTargets: 16, maxExchanges: 16, exchanges: true})
 			e.observe(1, &p, Ref{})
 			e.observe(2e9, &p, Ref{})
-			e.finish()
+			e.finish(0)
 		}
 	})
 }
@@ -71,6 +79,6 @@ func FuzzReader(f *testing.F) {
 				e.observe(rec.Time, &p, Ref{Frame: uint64(i + 1)})
 			}
 		}
-		e.finish()
+		e.finish(0)
 	})
 }

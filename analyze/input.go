@@ -2,10 +2,12 @@ package analyze
 
 import (
 	"archive/zip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,12 +32,42 @@ type input struct {
 	sources  []source
 	trigger  *Mark
 	neighbor []NeighborEvent
+	closers  []io.Closer // a zip opened once for all its entries
+	// From a bundle's netstate.json: the default gateways and the host's
+	// IPv4 subnets.
+	gateways []netip.Addr
+	prefixes []netip.Prefix
 }
 
 type source struct {
-	name string // shown in evidence, e.g. "capture.pcapng"
-	size int64
-	open func() (io.ReadCloser, error)
+	name  string // shown in evidence, e.g. "capture.pcapng"
+	where string // in errors: the file's path, or zip path and entry
+	size  int64
+	open  func() (io.ReadCloser, error)
+}
+
+// close closes what the input keeps open.
+func (in *input) close() {
+	for _, c := range in.closers {
+		c.Close()
+	}
+	in.closers = nil
+}
+
+// errNotRegular refuses FIFOs, devices and sockets: reading one could
+// block forever or never end.
+var errNotRegular = errors.New("not a regular file or directory (a FIFO, device or socket is not read)")
+
+// openRegular opens path if it is a regular file (symbolic links followed).
+func openRegular(path string) (*os.File, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: %w", path, errNotRegular)
+	}
+	return os.Open(path)
 }
 
 func openInput(path string) (*input, error) {
@@ -47,10 +79,14 @@ func openInput(path string) (*input, error) {
 	if st.IsDir() {
 		return in, in.fromDir(path)
 	}
+	if !st.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
 	if strings.EqualFold(filepath.Ext(path), ".zip") || isZip(path) {
 		return in, in.fromZip(path)
 	}
 	in.sources = []source{fileSource(path, filepath.Base(path), st.Size())}
+	in.sources[0].where = path
 	return in, nil
 }
 
@@ -63,7 +99,7 @@ func sideName(path string) string {
 }
 
 func isZip(path string) bool {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return false
 	}
@@ -74,7 +110,7 @@ func isZip(path string) bool {
 }
 
 func fileSource(path, name string, size int64) source {
-	return source{name: name, size: size, open: func() (io.ReadCloser, error) { return os.Open(path) }}
+	return source{name: name, where: path, size: size, open: func() (io.ReadCloser, error) { return openRegular(path) }}
 }
 
 // bundleCapture returns the bundle's capture among names: capture.pcapng.gz
@@ -107,7 +143,7 @@ func (in *input) fromDir(dir string) error {
 			return err
 		}
 		in.sources = []source{fileSource(p, name, st.Size())}
-		in.readMeta(func(name string) (io.ReadCloser, error) { return os.Open(filepath.Join(dir, name)) })
+		in.readMeta(func(name string) (io.ReadCloser, error) { return openRegular(filepath.Join(dir, name)) })
 		return nil
 	}
 	for _, n := range names {
@@ -132,13 +168,17 @@ func isCaptureName(n string) bool {
 	return strings.HasSuffix(n, ".pcapng") || strings.HasSuffix(n, ".pcap") || strings.HasSuffix(n, ".cap")
 }
 
+// fromZip reads the zip's central directory once: the capture entries and
+// the bundle files are found in one pass over it, and the entries are read
+// through the one open zip.
 func (in *input) fromZip(path string) error {
 	zr, err := zip.OpenReader(path)
 	if err != nil {
 		return err
 	}
-	defer zr.Close()
+	in.closers = append(in.closers, zr)
 	var caps, gzCaps, all []*zip.File
+	meta := map[string]*zip.File{}
 	for _, f := range zr.File {
 		base := pathBase(f.Name)
 		switch {
@@ -148,6 +188,10 @@ func (in *input) fromZip(path string) error {
 			caps = append(caps, f)
 		case isCaptureName(base):
 			all = append(all, f)
+		case base == bundle.FileManifest || base == bundle.FileJournalJSON || base == bundle.FileNetstateJSON:
+			if _, ok := meta[base]; !ok {
+				meta[base] = f
+			}
 		}
 	}
 	if len(gzCaps) > 0 {
@@ -161,18 +205,16 @@ func (in *input) fromZip(path string) error {
 	}
 	slices.SortFunc(caps, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
 	for _, f := range caps {
-		name := f.Name
 		in.sources = append(in.sources, source{
-			name: pathBase(name),
-			size: int64(f.UncompressedSize64),
-			open: func() (io.ReadCloser, error) { return openZipEntry(path, name) },
+			name:  pathBase(f.Name),
+			where: path + ": " + f.Name,
+			size:  int64(min(f.UncompressedSize64, 1<<62)),
+			open:  f.Open,
 		})
 	}
 	in.readMeta(func(name string) (io.ReadCloser, error) {
-		for _, f := range zr.File {
-			if pathBase(f.Name) == name {
-				return f.Open()
-			}
+		if f, ok := meta[name]; ok {
+			return f.Open()
 		}
 		return nil, fs.ErrNotExist
 	})
@@ -184,38 +226,6 @@ func pathBase(name string) string {
 		return name[i+1:]
 	}
 	return name
-}
-
-type zipEntry struct {
-	io.ReadCloser
-	zr *zip.ReadCloser
-}
-
-func (z zipEntry) Close() error {
-	err := z.ReadCloser.Close()
-	if e := z.zr.Close(); err == nil {
-		err = e
-	}
-	return err
-}
-
-func openZipEntry(path, name string) (io.ReadCloser, error) {
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range zr.File {
-		if f.Name == name {
-			rc, err := f.Open()
-			if err != nil {
-				zr.Close()
-				return nil, err
-			}
-			return zipEntry{rc, zr}, nil
-		}
-	}
-	zr.Close()
-	return nil, fmt.Errorf("%s: entry %s vanished", path, name)
 }
 
 // readMeta reads the optional bundle files (their format is package
@@ -231,17 +241,64 @@ func (in *input) readMeta(open func(name string) (io.ReadCloser, error)) {
 		if ev := m.Trigger; !ev.Time.IsZero() {
 			label := ev.Trigger
 			if ev.Check != "" {
-				label = strings.TrimSpace(label + " (" + ev.Check + " " + ev.Target + ")")
+				label = strings.TrimSpace(label + " (" + strings.TrimSpace(ev.Check+" "+ev.Target) + ")")
 			}
 			if ev.Reason != "" {
 				label += ": " + ev.Reason
 			}
-			in.trigger = &Mark{Time: ev.Time.UTC(), Label: strings.TrimSpace(label)}
+			in.trigger = &Mark{Time: ev.Time.UTC(), Label: strings.TrimSpace(label), Check: ev.Check, Target: ev.Target}
+			end := m.Window.Requested.To
+			if m.Window.EndedEarly != nil && (end.IsZero() || m.Window.EndedEarly.Before(end)) {
+				end = *m.Window.EndedEarly
+			}
+			if !end.IsZero() {
+				in.trigger.WindowEnd = end.UTC()
+			}
 		}
 	}
 	if j, err := readWith(open, bundle.FileJournalJSON, bundle.ReadJournal); err == nil {
 		in.neighbor = neighborEvents(j, in.name)
 	}
+	if ns, err := readWith(open, bundle.FileNetstateJSON, readNetstate); err == nil {
+		for _, r := range ns.Routes {
+			if r.Default && r.Gateway.Is4() && !slices.Contains(in.gateways, r.Gateway) && len(in.gateways) < 16 {
+				in.gateways = append(in.gateways, r.Gateway)
+			}
+		}
+		for _, a := range ns.Addrs {
+			if a.Prefix.Addr().Is4() && !a.Prefix.Addr().IsLoopback() && len(in.prefixes) < 256 {
+				in.prefixes = append(in.prefixes, a.Prefix.Masked())
+			}
+		}
+	}
+}
+
+// netstateFile is the part of a bundle's netstate.json (package netstate's
+// State) the report uses.
+type netstateFile struct {
+	Addrs []struct {
+		Prefix netip.Prefix `json:"prefix"`
+	} `json:"addrs"`
+	Routes []struct {
+		Gateway netip.Addr `json:"gateway"`
+		Default bool       `json:"default"`
+	} `json:"routes"`
+}
+
+// readNetstate reads netstate.json, at most bundle.MaxManifestSize bytes.
+func readNetstate(r io.Reader) (*netstateFile, error) {
+	b, err := io.ReadAll(io.LimitReader(r, bundle.MaxManifestSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > bundle.MaxManifestSize {
+		return nil, bundle.ErrTooLarge
+	}
+	var ns netstateFile
+	if err := json.Unmarshal(b, &ns); err != nil {
+		return nil, err
+	}
+	return &ns, nil
 }
 
 // readWith opens name and reads it with read.

@@ -54,7 +54,7 @@ func TestInputReadsBundle(t *testing.T) {
 	zw.Close()
 	zf.Close()
 
-	wantMark := &Mark{Time: T, Label: "web1 (tcp 10.0.0.5:80): 3 consecutive failures"}
+	wantMark := &Mark{Time: T, Label: "web1 (tcp 10.0.0.5:80): 3 consecutive failures", Check: "tcp", Target: "10.0.0.5:80"}
 	wantNeighbor := []NeighborEvent{{Time: T.Add(-3 * time.Second), IP: "10.0.0.5", State: "FAILED", Side: "haproxy2"}}
 	for _, path := range []string{dir, zipPath} {
 		in, err := openInput(path)

@@ -83,6 +83,11 @@ func (h *htmlWriter) page() {
 	if len(r.Verdict.Findings) == 0 || r.Verdict.Findings[0].Score < 50 {
 		cls += " ok"
 		label = "Verdict: no failure found"
+		for _, s := range r.Sides {
+			if len(s.NotDecoded) > 0 {
+				cls, label = "verdict", "Verdict: no failure found in what could be read"
+			}
+		}
 	}
 	h.p("<section class=\"%s\"><div class=\"label\">%s</div>%s</section>\n", cls, label, esc(r.Verdict.Summary))
 
@@ -96,6 +101,13 @@ func (h *htmlWriter) page() {
 			if f.Truncated || f.Error != "" {
 				h.p("<br><span style=\"color:var(--warn)\">%s: %s</span>", esc(f.Name), esc(fileProblem(f)))
 			}
+		}
+		for _, x := range s.NotDecoded {
+			h.p("<br><span style=\"color:var(--warn)\">not decoded: %s, %s", esc(plural(x.Count, "frame")), esc(x.Cause))
+			for _, e := range x.Evidence {
+				h.p(" (%s %s)", esc(e.File), esc(frames(e.Frames, e.Total)))
+			}
+			h.p("</span>")
 		}
 		h.p("</div>")
 	}
@@ -163,7 +175,7 @@ func (h *htmlWriter) page() {
 			h.p("<p>No ARP or NDP requests or replies.</p>\n")
 			continue
 		}
-		h.p("<table><tr><th>Address</th><th>Requests</th><th>Bcast / ucast</th><th>Replies</th><th>Unanswered</th><th>Latency p50 / p99 / max</th><th>MACs</th><th>Last reply</th></tr>\n")
+		h.p("<table><tr><th>Address</th><th>Requests</th><th>Bcast / ucast</th><th>Replies</th><th>Unanswered</th><th>Latency p50 / p99 / max</th><th>MACs</th><th>Last reply</th><th>Other</th></tr>\n")
 		for _, t := range s.Targets {
 			ip := t.IP
 			if t.VLAN != "" {
@@ -185,8 +197,8 @@ func (h *htmlWriter) page() {
 			if t.Unanswered > 0 {
 				un = fmt.Sprintf("<td class=\"n bad\">%d</td>", t.Unanswered)
 			}
-			h.p("<tr><td class=\"mono\">%s</td><td class=\"n\">%d</td><td class=\"n\">%d / %d</td><td class=\"n\">%d</td>%s<td>%s</td><td class=\"mono\">%s</td><td>%s</td></tr>\n",
-				esc(ip), t.Requests, t.Broadcast, t.Unicast, t.Replies, un, esc(lat), esc(strings.Join(macs, " ")), esc(last))
+			h.p("<tr><td class=\"mono\">%s</td><td class=\"n\">%d</td><td class=\"n\">%d / %d</td><td class=\"n\">%d</td>%s<td>%s</td><td class=\"mono\">%s</td><td>%s</td><td>%s</td></tr>\n",
+				esc(ip), t.Requests, t.Broadcast, t.Unicast, t.Replies, un, esc(lat), esc(strings.Join(macs, " ")), esc(last), esc(otherPackets(t)))
 		}
 		h.p("</table>\n")
 		if s.TargetsOmitted > 0 {

@@ -44,6 +44,13 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 			p("\n")
 		}
+		for _, x := range s.NotDecoded {
+			p("    not decoded: %s, %s", plural(x.Count, "frame"), x.Cause)
+			for _, e := range x.Evidence {
+				p("; %s %s", e.File, frames(e.Frames, e.Total))
+			}
+			p("\n")
+		}
 		if s.Untracked > 0 {
 			p("    %s not tracked: address limit reached\n", plural(s.Untracked, "packet"))
 		}
@@ -101,7 +108,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			p("  (no ARP or NDP requests or replies)\n")
 		} else {
 			tw := tabwriter.NewWriter(bw, 2, 8, 2, ' ', 0)
-			fmt.Fprintf(tw, "  IP\tREQUESTS (BCAST/UCAST)\tREPLIES\tUNANSWERED\tLATENCY P50/P99/MAX\tMACS\n")
+			fmt.Fprintf(tw, "  IP\tREQUESTS (BCAST/UCAST)\tREPLIES\tUNANSWERED\tLATENCY P50/P99/MAX\tMACS\tOTHER\n")
 			for _, t := range s.Targets {
 				ip := t.IP
 				if t.VLAN != "" {
@@ -115,7 +122,7 @@ func (r *Report) WriteText(w io.Writer) error {
 				for _, m := range t.MACs {
 					macs = append(macs, m.MAC)
 				}
-				fmt.Fprintf(tw, "  %s\t%d (%d/%d)\t%d\t%d\t%s\t%s\n", ip, t.Requests, t.Broadcast, t.Unicast, t.Replies, t.Unanswered, lat, strings.Join(macs, " "))
+				fmt.Fprintf(tw, "  %s\t%d (%d/%d)\t%d\t%d\t%s\t%s\t%s\n", ip, t.Requests, t.Broadcast, t.Unicast, t.Replies, t.Unanswered, lat, strings.Join(macs, " "), otherPackets(t))
 			}
 			tw.Flush()
 			if s.TargetsOmitted > 0 {
@@ -128,7 +135,7 @@ func (r *Report) WriteText(w io.Writer) error {
 				if i == 5 {
 					break
 				}
-				p(" %s (%s) %d;", x.MAC, x.IP, x.Requests)
+				p(" %s (%s) %d;", x.MAC, senderIP(x.IP), x.Requests)
 			}
 			p("\n")
 		}
@@ -143,6 +150,34 @@ func (r *Report) WriteText(w io.Writer) error {
 }
 
 func msDur(v float64) string { return dur(int64(v * 1e6)) }
+
+// otherPackets names what an address saw besides requests and replies:
+// "2 probes, 1 announcement" (RFC 5227), gratuitous and unsolicited
+// replies; "-" for none.
+func otherPackets(t TargetReport) string {
+	var parts []string
+	for _, x := range []struct {
+		n   uint64
+		one string
+	}{{t.Probes, "probe"}, {t.Announcements, "announcement"}, {t.GratuitousReplies, "gratuitous reply"}, {t.Unsolicited, "unsolicited reply"}} {
+		if x.n > 0 {
+			parts = append(parts, plural(x.n, x.one))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// senderIP shows a requester's address, or "probing" for 0.0.0.0 (RFC
+// 5227 probes, and DHCP clients checking an offer).
+func senderIP(ip string) string {
+	if ip == "0.0.0.0" || ip == "::" {
+		return "probing"
+	}
+	return ip
+}
 
 // frames formats a frame sample: "frames 12, 15, 18 … 240 (14 in all)".
 func frames(fs []uint64, total uint64) string {

@@ -12,6 +12,18 @@ const Schema = "arpbox.report/v1"
 type Mark struct {
 	Time  time.Time `json:"time"`
 	Label string    `json:"label"`
+	// Check and Target are the trigger's check (tcp, arp, manual, …) and
+	// what it checked (a bundle.Event's). The verdict leads with the
+	// findings about the addresses in Target; without one (a manual
+	// trigger, a host name, an HAProxy server) with the failures going on
+	// at Time.
+	Check  string `json:"check,omitempty"`
+	Target string `json:"target,omitempty"`
+	// WindowEnd is when recording stopped (a bundle window's end): the
+	// capture ends then, not at its last packet, so a request is "not
+	// judged" only within a reply timeout of WindowEnd. Zero: the last
+	// packet.
+	WindowEnd time.Time `json:"window_end,omitzero"`
 }
 
 // NeighborEvent is one neighbor-table state change (from a bundle's journal
@@ -49,17 +61,20 @@ type Verdict struct {
 
 // Finding kinds.
 const (
-	FindUnanswered    = "unanswered"      // requests for an IP got no reply
-	FindTwoSided      = "two-sided"       // where, between two captures, exchanges failed
-	FindDuplicate     = "duplicate"       // two MACs answered the same request
-	FindFlipFlop      = "flip-flop"       // an IP moved back and forth between MACs
-	FindMACChange     = "mac-change"      // an IP moved to a new MAC
-	FindProbeConflict = "probe-conflict"  // an RFC 5227 probe / DAD was answered
-	FindUnicastStale  = "unicast-refresh" // unicast requests unanswered, broadcast answered
-	FindStorm         = "storm"           // request rate spike from one sender
-	FindMismatch      = "mismatch"        // Ethernet source ≠ ARP sender MAC
-	FindGratuitous    = "gratuitous"      // gratuitous ARP, announcements, unsolicited NA
-	FindLatency       = "slow-replies"    // replies came, but slowly
+	FindUnanswered    = "unanswered"        // requests for an IP got no reply
+	FindTwoSided      = "two-sided"         // where, between two captures, exchanges failed
+	FindDuplicate     = "duplicate"         // two MACs answered the same request
+	FindFlipFlop      = "flip-flop"         // an IP moved back and forth between MACs
+	FindMACChange     = "mac-change"        // an IP moved to a new MAC
+	FindProbeConflict = "probe-conflict"    // an RFC 5227 probe / DAD was answered
+	FindUnicastStale  = "unicast-refresh"   // unicast requests unanswered, broadcast answered
+	FindStorm         = "storm"             // request rate spike from one sender
+	FindMismatch      = "mismatch"          // Ethernet source ≠ ARP sender MAC
+	FindGratuitous    = "gratuitous"        // gratuitous ARP, announcements, unsolicited NA
+	FindLatency       = "slow-replies"      // replies came, but slowly
+	FindSpoof         = "unsolicited-reply" // a reply nobody asked for claimed another MAC's or a gateway's address
+	FindMultiIP       = "multi-ip"          // one MAC answers for several addresses
+	FindBogon         = "bogon"             // addresses outside the host's subnets claimed on the link
 )
 
 // Severity levels, in the order the verdict ranks them.
@@ -86,7 +101,9 @@ type Finding struct {
 	Count    uint64     `json:"count"`
 	Evidence []Evidence `json:"evidence,omitempty"`
 
-	never bool // an address that never answered: merged when there are many
+	never bool      // an address that never answered: merged when there are many
+	end   time.Time // when it stopped: the recovery of an outage, else Last
+	class int       // verdict order before the score: 0 the trigger's target, 1 going on at the trigger, 2 the rest
 }
 
 // Evidence names frames to look at: 1-based frame numbers as Wireshark shows
@@ -118,6 +135,9 @@ type SideReport struct {
 	Storms         []StormReport    `json:"storms,omitempty"`
 	Mismatches     []MismatchReport `json:"mismatches,omitempty"`
 	TopSenders     []SenderReport   `json:"top_senders,omitempty"`
+	// NotDecoded counts the frames that may carry neighbor resolution but
+	// were not analysed, by cause, most frames first.
+	NotDecoded []NotDecoded `json:"not_decoded,omitempty"`
 }
 
 // FileReport describes one file read for a side.
@@ -161,9 +181,24 @@ type TargetReport struct {
 	Duplicates        []Conflict      `json:"duplicates,omitempty"`
 	ProbeConflicts    []Conflict      `json:"probe_conflicts,omitempty"`
 	Flips             uint64          `json:"flip_flops"`
+	// Unsolicited counts replies that answered no request seen from their
+	// asker; Claims lists those that claimed the address for another MAC
+	// than the one holding it (ARP spoofing or a takeover).
+	Unsolicited uint64        `json:"unsolicited_replies,omitempty"`
+	Claims      []Unsolicited `json:"unsolicited_claims,omitempty"`
 
 	timeline timeline
 	origin   int64
+}
+
+// Unsolicited is one reply nobody asked for that claimed an address.
+type Unsolicited struct {
+	Time  time.Time `json:"time"`
+	MAC   string    `json:"mac"`
+	Held  string    `json:"held,omitempty"` // the MAC that held the address before
+	To    string    `json:"to"`             // the asker the reply was addressed to
+	File  string    `json:"file"`
+	Frame uint64    `json:"frame"`
 }
 
 // LatencyReport summarises reply latency (request to first reply).

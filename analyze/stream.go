@@ -19,6 +19,7 @@ type Stream struct {
 	first, last int64
 	pkt         Packet
 	opts        Options
+	skips       skips
 }
 
 // NewStream starts the analysis of the capture that will be at path (it is
@@ -48,8 +49,10 @@ func (s *Stream) Packet(ts int64, linkType int, data []byte) {
 		s.first = ts
 	}
 	s.last = ts
-	if decode(linkType, data, &s.pkt) == errNone {
+	if e := decode(linkType, data, &s.pkt); e == errNone {
 		s.eng.observe(ts, &s.pkt, Ref{File: 0, Frame: s.fr.Packets})
+	} else if counted(e) {
+		s.skips.add(e, s.pkt.why, Ref{File: 0, Frame: s.fr.Packets})
 	}
 }
 
@@ -59,8 +62,12 @@ func (s *Stream) Report(trigger *Mark, neighbor []NeighborEvent) *Report {
 	if s.fr.Packets > 0 {
 		s.fr.First, s.fr.Last = time.Unix(0, s.first).UTC(), time.Unix(0, s.last).UTC()
 	}
-	s.eng.finish()
-	sr := &sideRun{in: &s.in, eng: s.eng, files: []FileReport{s.fr}}
+	var end int64
+	if trigger != nil && !trigger.WindowEnd.IsZero() {
+		end = trigger.WindowEnd.UnixNano()
+	}
+	s.eng.finish(end)
+	sr := &sideRun{in: &s.in, eng: s.eng, files: []FileReport{s.fr}, skips: s.skips, gateways: s.opts.Gateways}
 	rep := &Report{
 		Schema:   Schema,
 		Settings: Settings{ReplyTimeoutMS: s.opts.ReplyTimeout.Milliseconds(), StormRate: s.opts.StormRate},

@@ -3,6 +3,9 @@ package analyze
 import (
 	"cmp"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -19,7 +22,14 @@ func verdict(rep *Report, sides []*sideRun) Verdict {
 			fs = append(fs, bumpTrigger(pairFinding(p, f), rep.Trigger))
 		}
 	}
+	targets := triggerIPs(rep.Trigger)
+	for i := range fs {
+		fs[i].class = triggerClass(&fs[i], rep.Trigger, targets)
+	}
 	slices.SortStableFunc(fs, func(a, b Finding) int {
+		if c := cmp.Compare(a.class, b.class); c != 0 {
+			return c
+		}
 		if c := cmp.Compare(b.Score, a.Score); c != 0 {
 			return c
 		}
@@ -40,6 +50,11 @@ func verdict(rep *Report, sides []*sideRun) Verdict {
 	if fs == nil {
 		v.Findings = []Finding{}
 	}
+	var resolution uint64
+	for _, s := range sides {
+		resolution += s.eng.resolution
+	}
+	notRead := notDecodedAll(rep.Sides)
 	switch {
 	case len(fs) == 0 || fs[0].Score < 50:
 		var req, ans uint64
@@ -49,14 +64,46 @@ func verdict(rep *Report, sides []*sideRun) Verdict {
 				ans += t.answered
 			}
 		}
-		v.Summary = fmt.Sprintf("No neighbor-resolution failure found: %s, %s answered.", plural(req, "request"), count(ans))
+		switch {
+		case notRead != "":
+			// Never a bare "no failure" about frames that were not read.
+			v.Summary = fmt.Sprintf("No failure found in the %s read (%s, %s answered); %s.",
+				plural(resolution, "ARP/NDP frame"), plural(req, "request"), count(ans), notRead)
+		case resolution == 0:
+			v.Summary = "No ARP or NDP frames in this capture: nothing to judge."
+		default:
+			v.Summary = fmt.Sprintf("No neighbor-resolution failure found: %s, %s answered.", plural(req, "request"), count(ans))
+		}
 		if len(fs) > 0 {
 			v.Summary += " Informational findings follow."
 		}
 	default:
 		v.Summary = fs[0].Summary
+		if len(targets) > 0 && fs[0].class != 0 {
+			v.Summary = quietTarget(sides, targets) + v.Summary
+		}
+		if notRead != "" {
+			v.Summary += " Also, " + notRead + "."
+		}
 	}
 	return v
+}
+
+// notDecodedAll is the sentence about frames not decoded, over all sides.
+func notDecodedAll(sides []SideReport) string {
+	var all []NotDecoded
+	for _, s := range sides {
+		for _, x := range s.NotDecoded {
+			i := slices.IndexFunc(all, func(y NotDecoded) bool { return y.Cause == x.Cause })
+			if i < 0 {
+				all = append(all, NotDecoded{Kind: x.Kind, Cause: x.Cause})
+				i = len(all) - 1
+			}
+			all[i].Count += x.Count
+		}
+	}
+	slices.SortStableFunc(all, func(a, b NotDecoded) int { return cmp.Compare(b.Count, a.Count) })
+	return notDecodedSentence(all)
 }
 
 // mergeNever folds many "never answered" findings of one side (a scan, a
@@ -118,13 +165,84 @@ func severity(score int) string {
 
 func clamp(n int) int { return max(0, min(100, n)) }
 
-// nearTrigger reports whether [first,last] touches the minute before the
-// trigger (or the few seconds after it).
-func nearTrigger(trig *Mark, first, last time.Time) bool {
+// wellBefore is how long before the trigger a finding must have ended to
+// be told in the past tense and ranked below what was going on at T.
+const wellBefore = 10 * time.Second
+
+// nearTrigger reports whether [first,end] touches the seconds before the
+// trigger (or the few after it).
+func nearTrigger(trig *Mark, first, end time.Time) bool {
 	if trig == nil {
 		return false
 	}
-	return !last.Before(trig.Time.Add(-time.Minute)) && !first.After(trig.Time.Add(5*time.Second))
+	return !end.Before(trig.Time.Add(-wellBefore)) && !first.After(trig.Time.Add(5*time.Second))
+}
+
+// triggerIPs are the addresses a trigger's target names: an IP, host:port,
+// a URL's host, or a comma list (a neighbor check). A host name, an
+// HAProxy server or a command names none.
+func triggerIPs(trig *Mark) []netip.Addr {
+	if trig == nil || trig.Target == "" {
+		return nil
+	}
+	var out []netip.Addr
+	for _, part := range strings.Split(trig.Target, ",") {
+		part = strings.TrimSpace(part)
+		if u, err := url.Parse(part); err == nil && u.Host != "" {
+			part = u.Hostname()
+		} else if h, _, err := net.SplitHostPort(part); err == nil {
+			part = h
+		}
+		if a, err := netip.ParseAddr(part); err == nil {
+			out = append(out, a.WithZone("").Unmap())
+		}
+	}
+	return out
+}
+
+// triggerClass orders findings before their score: those about the
+// trigger's target first, then what was going on at the trigger, then the
+// rest (what ended well before it, or without a trigger).
+func triggerClass(f *Finding, trig *Mark, targets []netip.Addr) int {
+	if trig == nil {
+		return 0
+	}
+	if a, err := netip.ParseAddr(f.IP); err == nil && f.Score >= 30 && slices.Contains(targets, a.Unmap()) {
+		return 0
+	}
+	end := f.end
+	if end.IsZero() {
+		end = f.Last
+	}
+	if f.Score >= 50 && nearTrigger(trig, f.First, end) {
+		return 1
+	}
+	return 2
+}
+
+// quietTarget says that nothing was found about the trigger's target,
+// before the summary of what was: "Nothing in the capture explains the
+// trigger's target 10.0.0.5: 12 requests, 12 answered. "
+func quietTarget(sides []*sideRun, targets []netip.Addr) string {
+	var req, ans, seen uint64
+	for _, s := range sides {
+		for k, t := range s.eng.targets {
+			if slices.Contains(targets, k.ip) {
+				req += t.requests
+				ans += t.answered
+				seen += t.requests + t.replies + t.announcements + t.gratReplies
+			}
+		}
+	}
+	names := make([]string, 0, len(targets))
+	for _, a := range targets {
+		names = append(names, a.String())
+	}
+	who := strings.Join(names, ", ")
+	if seen == 0 {
+		return fmt.Sprintf("The trigger's target %s does not appear in the capture's ARP/NDP. ", who)
+	}
+	return fmt.Sprintf("Nothing in the capture explains the trigger's target %s (%s, %s answered). ", who, plural(req, "request"), count(ans))
 }
 
 func (s *sideRun) findings(trig *Mark) []Finding {
@@ -182,6 +300,9 @@ func (s *sideRun) findings(trig *Mark) []Finding {
 			f.Evidence = []Evidence{{Side: s.in.name, File: s.fileName(d.refB), Frames: []uint64{d.refA.Frame, d.refB.Frame}, Total: 2, Note: "probe and the answer"}}
 			fs = append(fs, bumpTrigger(f, trig))
 		}
+		if gw := slices.Contains(s.gateways, k.ip); t.spoofs > 0 || gw && t.unsolicited > 0 {
+			fs = append(fs, s.spoofFinding(base, t, gw, trig))
+		}
 		if t.changes > 0 {
 			fs = append(fs, s.macFinding(base, t, trig))
 		}
@@ -194,6 +315,10 @@ func (s *sideRun) findings(trig *Mark) []Finding {
 			f.Title = fmt.Sprintf("Gratuitous %s for %s", word(t.proto, "ARP", "advertisements"), k.ip)
 			f.Summary = fmt.Sprintf("%s was announced %s (%s, %s) by %s. Failover software (keepalived, heartbeat, VRRP) announces a moved address this way.",
 				k.ip, times(n), plural(t.announcements, "announcement"), plural(t.gratReplies, "gratuitous reply"), strings.Join(f.MACs, " and "))
+			if linkLocal4.Contains(k.ip) {
+				f.Summary = fmt.Sprintf("%s was announced %s (%s, %s) by %s. It is an IPv4 link-local address (RFC 3927): a host that got no DHCP lease configured it itself.",
+					k.ip, times(n), plural(t.announcements, "announcement"), plural(t.gratReplies, "gratuitous reply"), strings.Join(f.MACs, " and "))
+			}
 			if len(t.gratMACs) > 1 {
 				f.Score = 45
 				f.Summary += " More than one MAC announced it: check which node should own the address."
@@ -215,11 +340,154 @@ func (s *sideRun) findings(trig *Mark) []Finding {
 		}
 	}
 	fs = append(fs, s.senderFindings(trig)...)
+	fs = append(fs, s.claimFindings()...)
+	if f, ok := s.bogonFinding(keys); ok {
+		fs = append(fs, f)
+	}
 	return fs
 }
 
+var linkLocal4 = netip.MustParsePrefix("169.254.0.0/16")
+
+// spoofFinding: unsolicited replies claimed ip for another MAC than the one
+// that held it, or claimed a default gateway's address.
+func (s *sideRun) spoofFinding(f Finding, t *target, gw bool, trig *Mark) Finding {
+	u := t.unsolLog[0]
+	for _, x := range t.unsolLog {
+		if !x.held.IsZero() {
+			u = x
+			break
+		}
+	}
+	ip := t.key.ip
+	f.Kind, f.Score, f.Count = FindSpoof, 85, max(t.spoofs, 1)
+	if gw && t.spoofs == 0 {
+		f.Count, f.Score = t.unsolicited, 60
+	}
+	held := "no MAC seen before"
+	if !u.held.IsZero() {
+		held = u.held.String() + ", which held it until then"
+		f.MACs = []string{u.held.String(), u.mac.String()}
+	} else {
+		f.MACs = []string{u.mac.String()}
+	}
+	what := "address"
+	if gw {
+		what = "default gateway's address"
+	}
+	f.Title = fmt.Sprintf("Unsolicited ARP reply claims the %s %s for %s", what, ip, u.mac)
+	f.Summary = fmt.Sprintf("%s claimed %s in a reply to %s at %s that nobody had asked for (no request from %s for %s within %s); before it: %s. "+
+		"%s unsolicited %s for %s in all. ARP spoofing (a man in the middle) takes an address over this way; a failover that answers instead of announcing does too (arpwatch: changed ethernet address).",
+		u.mac, ip, addrString(u.to), clock(u.ts), addrString(u.to), ip, dur(s.eng.cfg.timeout), held,
+		count(t.unsolicited), plural2(t.unsolicited, "reply", "replies"), ip)
+	if gw {
+		f.Summary += fmt.Sprintf(" %s is a default gateway: hosts that believe the reply send their outside traffic to %s.", ip, u.mac)
+	}
+	f.First, f.Last = ts(t.unsolLog[0].ts), ts(t.unsolLog[len(t.unsolLog)-1].ts)
+	var ev Evidence
+	for _, x := range t.unsolLog[:min(len(t.unsolLog), 6)] {
+		if ev.File == "" {
+			ev = Evidence{Side: s.in.name, File: s.fileName(x.ref), Note: "unsolicited replies"}
+		}
+		if s.fileName(x.ref) == ev.File {
+			ev.Frames = append(ev.Frames, x.ref.Frame)
+		}
+	}
+	ev.Total = uint64(len(ev.Frames))
+	f.Evidence = []Evidence{ev}
+	return bumpTrigger(f, trig)
+}
+
+// claimFindings: one MAC answering for several IPv4 addresses.
+func (s *sideRun) claimFindings() []Finding {
+	var cs []*claims
+	for _, c := range s.eng.claims {
+		if c.n >= 2 && len(c.ips) > 0 && c.ips[0].Is4() {
+			cs = append(cs, c)
+		}
+	}
+	slices.SortFunc(cs, func(a, b *claims) int {
+		if c := slices.Compare(a.mac[:], b.mac[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.vlan, b.vlan)
+	})
+	var fs []Finding
+	for _, c := range cs {
+		ips := make([]string, 0, len(c.ips))
+		for _, a := range c.ips {
+			ips = append(ips, a.String())
+		}
+		n := fmt.Sprint(c.n)
+		if c.n > maxClaimIPs {
+			n = fmt.Sprintf("more than %d", maxClaimIPs)
+			ips = append(ips, "…")
+		}
+		f := Finding{Side: s.in.name, Kind: FindMultiIP, Score: 25, Count: c.count, VLAN: vlanString(c.vlan), MACs: []string{c.mac.String()}}
+		f.Title = fmt.Sprintf("%s answers for %s addresses", c.mac, n)
+		f.Summary = fmt.Sprintf("%s answered ARP for %s addresses (%s). Proxy ARP or a router answering for the hosts behind it does this, and so does a host with several addresses; if the addresses belong to other machines, it is ARP spoofing.",
+			c.mac, n, strings.Join(ips, ", "))
+		f.Evidence = s.evidence(&c.ev, "a reply for each address")
+		f.First, f.Last = ts(c.first), ts(c.first)
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+// bogonFinding: addresses claimed on the link that are in none of the
+// host's subnets (known from a bundle's netstate.json).
+func (s *sideRun) bogonFinding(keys []tkey) (Finding, bool) {
+	if len(s.in.prefixes) == 0 {
+		return Finding{}, false
+	}
+	var ips []string
+	var n, frames uint64
+	f := Finding{Side: s.in.name, Kind: FindBogon, Score: 40}
+	for _, k := range keys {
+		t := s.eng.targets[k]
+		if !k.ip.Is4() || k.ip.IsUnspecified() || linkLocal4.Contains(k.ip) || len(t.macs) == 0 {
+			continue // only addresses someone claimed
+		}
+		if slices.ContainsFunc(s.in.prefixes, func(p netip.Prefix) bool { return p.Contains(k.ip) }) {
+			continue
+		}
+		n++
+		for _, m := range t.macs {
+			frames += m.count
+		}
+		if len(ips) < 8 {
+			ips = append(ips, k.ip.String())
+		}
+		if f.First.IsZero() || ts(t.first).Before(f.First) {
+			f.First = ts(t.first)
+		}
+		if ts(t.last).After(f.Last) {
+			f.Last = ts(t.last)
+		}
+	}
+	if n == 0 {
+		return Finding{}, false
+	}
+	if n > uint64(len(ips)) {
+		ips = append(ips, "…")
+	}
+	subnets := make([]string, 0, len(s.in.prefixes))
+	for _, p := range s.in.prefixes {
+		subnets = append(subnets, p.String())
+	}
+	f.Count = frames
+	f.Title = fmt.Sprintf("%s outside this host's subnets claimed on the link", plural(n, "address"))
+	f.Summary = fmt.Sprintf("%s outside this host's subnets (%s) %s claimed in ARP: %s (arpwatch: bogon). A host configured for another network, or a VLAN that leaks into this one.",
+		plural(n, "address"), strings.Join(subnets, ", "), plural2(n, "was", "were"), strings.Join(ips, ", "))
+	return f, true
+}
+
 func bumpTrigger(f Finding, trig *Mark) Finding {
-	if nearTrigger(trig, f.First, f.Last) {
+	end := f.end
+	if end.IsZero() {
+		end = f.Last
+	}
+	if nearTrigger(trig, f.First, end) {
 		f.Score = clamp(f.Score + 5)
 		f.Summary += " This was going on shortly before the trigger."
 	}
@@ -256,8 +524,21 @@ func (s *sideRun) unansweredFinding(f Finding, t *target, trig *Mark) Finding {
 			f.Summary += fmt.Sprintf(" The last reply was at %s from %s (%s frame %d).", clock(lr.ts), lr.mac, s.fileName(lr.ref), lr.ref.Frame)
 		}
 		f.Score = 90
+	case trig != nil && ts(last.recovered.ts).Before(trig.Time.Add(-wellBefore)):
+		// Over well before the trigger: told in the past, ranked below
+		// what was going on at T.
+		f.end = ts(last.recovered.ts)
+		f.Title = fmt.Sprintf("%s stopped answering %s for %s, and recovered before the trigger", ip, proto, dur(max(span, 1)))
+		f.Summary = fmt.Sprintf("%s stopped answering %s at %s and recovered at %s (%s), %s before the trigger: %s.",
+			ip, proto, clock(last.start), clock(last.recovered.ts), last.recovered.mac,
+			dur(trig.Time.UnixNano()-last.recovered.ts), what)
+		f.Score = 50
 	default:
+		f.end = ts(last.recovered.ts)
 		f.Title = fmt.Sprintf("%s did not answer %s for %s", ip, proto, dur(max(span, 1)))
+		if span == 0 {
+			f.Title = fmt.Sprintf("%s left %s unanswered", ip, plural(last.count, "request"))
+		}
 		f.Summary = fmt.Sprintf("%s did not answer %s from %s to %s: %s. It answered again at %s from %s.",
 			ip, proto, clock(last.start), clock(last.end), what, clock(last.recovered.ts), last.recovered.mac)
 		f.Score = 60 + int(min(last.count, 20))
@@ -298,12 +579,12 @@ func (s *sideRun) macFinding(f Finding, t *target, trig *Mark) Finding {
 	if t.flips > 0 {
 		f.Kind, f.Score = FindFlipFlop, 85
 		f.Title = fmt.Sprintf("%s flip-flops between %s", ip, plural(uint64(len(t.macs)), "MAC"))
-		f.Summary = fmt.Sprintf("%s moved between %s %s (%s to %s). Two machines claim the address — typically both nodes of an HA pair holding a shared IP — and neighbors follow whichever spoke last.",
+		f.Summary = fmt.Sprintf("%s moved between %s %s (%s to %s). Two machines claim the address — typically both nodes of an HA pair holding a shared IP — and neighbors follow whichever spoke last (arpwatch: flip flop).",
 			ip, strings.Join(f.MACs, " and "), times(t.changes), clock(c0.ts), clock(cl.ts))
 	} else {
 		f.Kind, f.Score = FindMACChange, 55
 		f.Title = fmt.Sprintf("%s moved to a new MAC", ip)
-		f.Summary = fmt.Sprintf("%s moved from %s to %s at %s (by %s). Neighbors that cached %s keep sending there until they refresh; a failover or NIC swap does this.",
+		f.Summary = fmt.Sprintf("%s moved from %s to %s at %s (by %s). Neighbors that cached %s keep sending there until they refresh; a failover or NIC swap does this (arpwatch: changed ethernet address).",
 			ip, c0.from, c0.to, clock(c0.ts), c0.kind, c0.from)
 	}
 	for _, c := range t.changeLog[:min(len(t.changeLog), 6)] {

@@ -487,7 +487,7 @@ func (p *parser) convert(r *raw, c *Config) {
 		}
 		seen[s.Name] = i
 		s = s.WithDefaults()
-		if s.Target == GatewayTarget && (s.Check == "arp" || s.Check == "neighbor" || s.Check == "icmp") {
+		if s.Target == GatewayTarget && (s.Check == "arp" || s.Check == "neighbor" || s.Check == "icmp" || s.Check == "arp-conflict") {
 			// Resolved at start by ResolveGateway; validate with a placeholder.
 			probe := s
 			probe.Target = "192.0.2.1"
@@ -583,7 +583,7 @@ func (c *Config) ResolveGateway(iface, gateway string) (dropped []string) {
 				continue
 			}
 			t.Target = gateway
-			if t.Interface == "" {
+			if t.Interface == "" && (t.Check == "arp" || t.Check == "neighbor") {
 				t.Interface = iface
 			}
 		}

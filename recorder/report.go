@@ -33,7 +33,8 @@ func (c reportCollector) Stream(b *snapshot.Bundle) snapshot.StreamCollector {
 
 // marks are the trigger and the window's neighbor changes, for the timeline.
 func (c reportCollector) marks(b *snapshot.Bundle) (*analyze.Mark, []analyze.NeighborEvent) {
-	trigger := &analyze.Mark{Time: b.Event.Time, Label: b.Event.Trigger + ": " + b.Event.Reason}
+	trigger := &analyze.Mark{Time: b.Event.Time, Label: b.Event.Trigger + ": " + b.Event.Reason,
+		Check: b.Event.Check, Target: b.Event.Target, WindowEnd: b.Window.To}
 	var neighbor []analyze.NeighborEvent
 	if c.journal != nil {
 		for _, ch := range c.journal.Between(b.Window.From, b.Window.To) {

@@ -55,8 +55,9 @@ const (
 //	          (the config loader puts the list in Command; Target stays empty)
 //	arp-unanswered  IP address: fails while Threshold requests for it went
 //	                unanswered within Window, in the frames arpbox records
-//	arp-conflict    IP address: fails while Threshold flip-flops or duplicate
-//	                answers for it were seen within Window
+//	arp-conflict    IP address, or "gateway": fails while Threshold flip-flops,
+//	                duplicate answers, answered probes or unsolicited replies
+//	                claiming it for another MAC were seen within Window
 type Spec struct {
 	Name, Check, Target string
 	Interface           string // arp, neighbor (YAML interface); optional

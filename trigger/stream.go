@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -24,14 +25,21 @@ type Detector interface {
 	// LastReply returns when ip last answered, and from which MAC; the time
 	// is zero if it never did.
 	LastReply(ip netip.Addr) (time.Time, string)
-	// Conflict returns how many flip-flops, duplicate answers and answered
-	// probes for ip there were since the given time, the latest of them, and
-	// the MACs seen claiming ip.
+	// Conflict returns how many flip-flops, duplicate answers, answered
+	// probes and unsolicited replies claiming ip for another MAC there were
+	// since the given time, the latest of them, and the MACs seen claiming ip.
 	Conflict(ip netip.Addr, since time.Time) (n int, last time.Time, macs []string)
+	// Unsolicited returns the latest reply since the given time that nobody
+	// asked for and that claimed ip for another MAC (mac) than the one
+	// holding it (held); ok is false if there was none.
+	Unsolicited(ip netip.Addr, since time.Time) (at time.Time, mac, held string, ok bool)
 }
 
 // streamCheck fails while the ARP arpbox records shows trouble for one
-// address: requests nobody answers, or two MACs claiming it. It sends
+// address: requests nobody answers, or two MACs claiming it (flip-flops,
+// duplicate answers, answered probes, or an unsolicited reply claiming it
+// for another MAC: set the gateway's address as the target to catch its
+// spoofing). It sends
 // nothing; the recorder feeds every frame to the Detector.
 type streamCheck struct {
 	spec Spec
@@ -54,12 +62,17 @@ func newStreamCheck(s Spec, det Detector, now func() time.Time) (Check, error) {
 func (c *streamCheck) Probe(context.Context) error {
 	now := c.now()
 	if c.spec.Check == CheckARPConflict {
-		n, last, macs := c.det.Conflict(c.ip, now.Add(-c.spec.Window))
+		since := now.Add(-c.spec.Window)
+		n, last, macs := c.det.Conflict(c.ip, since)
 		if n < c.spec.Threshold {
 			return nil
 		}
-		return fmt.Errorf("%s is claimed by %d MACs (%s): %d flip-flop or duplicate answers in the last %v, latest at %s",
+		msg := fmt.Sprintf("%s is claimed by %d MACs (%s): %d flip-flops, duplicate answers or unsolicited claims in the last %v, latest at %s",
 			c.ip, len(macs), strings.Join(macs, ", "), n, c.spec.Window, last.UTC().Format("15:04:05.000Z"))
+		if at, mac, held, ok := c.det.Unsolicited(c.ip, since); ok {
+			msg += fmt.Sprintf("; %s claimed it from %s in an unsolicited reply at %s (ARP spoofing or a takeover)", mac, held, at.UTC().Format("15:04:05.000Z"))
+		}
+		return errors.New(msg)
 	}
 	n, first, last := c.det.Unanswered(c.ip, now, c.spec.Window)
 	if n < c.spec.Threshold {

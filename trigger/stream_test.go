@@ -134,3 +134,40 @@ func TestStreamSpecValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestARPConflictUnsolicited: a reply nobody asked for that claims the
+// watched address (the gateway's) for another MAC fires arp-conflict, and
+// the reason names it. A reply to a request does not.
+func TestARPConflictUnsolicited(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 12, 3, 0, 0, time.UTC)
+	now := t0
+	det := analyze.NewDetector(analyze.DetectorConfig{})
+	c, err := newStreamCheck(streamSpec(CheckARPConflict, "10.0.0.1"), det, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	evil := analyzetest.MAC("02:66:66:66:66:66")
+	det.Observe(t0, analyzetest.Request(beMAC, "10.0.0.5", "10.0.0.1"))
+	det.Observe(t0.Add(time.Millisecond), analyzetest.Reply(gwMAC, "10.0.0.1", beMAC, "10.0.0.5"))
+	det.Observe(t0.Add(5*time.Second), analyzetest.Request(beMAC, "10.0.0.5", "10.0.0.1"))
+	det.Observe(t0.Add(5*time.Second+time.Millisecond), analyzetest.Reply(gwMAC, "10.0.0.1", beMAC, "10.0.0.5"))
+	now = t0.Add(6 * time.Second)
+	if err := c.Probe(context.Background()); err != nil {
+		t.Fatalf("solicited replies: %v", err)
+	}
+	det.Observe(t0.Add(8*time.Second), analyzetest.Reply(evil, "10.0.0.1", beMAC, "10.0.0.5"))
+	now = t0.Add(9 * time.Second)
+	err = c.Probe(context.Background())
+	if err == nil {
+		t.Fatal("unsolicited reply claiming the gateway: want a failure")
+	}
+	for _, want := range []string{"02:66:66:66:66:66 claimed it from 02:00:00:00:00:01 in an unsolicited reply at 12:03:08.000Z"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("reason %q lacks %q", err, want)
+		}
+	}
+	now = t0.Add(60 * time.Second)
+	if err := c.Probe(context.Background()); err != nil {
+		t.Errorf("out of the window: %v", err)
+	}
+}

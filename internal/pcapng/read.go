@@ -333,9 +333,11 @@ func (r *Reader) readSHB() error {
 		return r.invalid("section header", fmt.Sprintf("trailing length %d, leading %d", r.u32(b[n-4:]), n))
 	}
 	s := Section{Major: r.u16(b[12:]), Minor: r.u16(b[14:])}
-	if s.Major != 1 {
+	// Versions 1.0 and 1.2 (which some writers wrote for 1.0), as
+	// Wireshark reads.
+	if s.Major != 1 || (s.Minor != 0 && s.Minor != 2) {
 		return &InvalidError{Format: r.format, Offset: r.off, What: "section header",
-			Reason: fmt.Sprintf("version %d.%d (this reader knows 1.x)", s.Major, s.Minor), Err: ErrVersion}
+			Reason: fmt.Sprintf("version %d.%d (this reader knows 1.0 and 1.2)", s.Major, s.Minor), Err: ErrVersion}
 	}
 	for code, v, rest, ok := r.option(b[24 : n-4]); ok; code, v, rest, ok = r.option(rest) {
 		switch code {
@@ -544,9 +546,10 @@ func (r *Reader) readPcapHeader() error {
 		r.be, r.pcapNano = true, true
 	}
 	major, minor := r.u16(b[4:]), r.u16(b[6:])
-	if major != 2 {
+	// Versions 2.0 to 2.4, as libpcap reads.
+	if major != 2 || minor > 4 {
 		return &InvalidError{Format: FormatPcap, What: "file header",
-			Reason: fmt.Sprintf("version %d.%d (this reader knows 2.x)", major, minor), Err: ErrVersion}
+			Reason: fmt.Sprintf("version %d.%d (this reader knows 2.0 to 2.4)", major, minor), Err: ErrVersion}
 	}
 	ifc := Interface{LinkType: uint16(r.u32(b[20:])), SnapLen: r.u32(b[16:]), TSResol: 6}
 	if r.pcapNano {
