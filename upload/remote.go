@@ -230,4 +230,3 @@ func ParseURL(u string) (bucket, prefix, incident string, err error) {
 
 // IsURL reports whether arg names the store (s3://…).
 func IsURL(arg string) bool { return strings.HasPrefix(arg, "s3://") }
-
