@@ -53,20 +53,25 @@ type queue struct{ dir string }
 
 func (q queue) path(sub, id string) string { return filepath.Join(q.dir, sub, id+entryExt) }
 
-// init makes the queue's directories and removes the hidden files of
-// writes a crash interrupted.
+// init makes the queue's directories.
 func (q queue) init() error {
 	for _, sub := range []string{pendingDir, doneDir} {
-		dir := filepath.Join(q.dir, sub)
-		if err := os.MkdirAll(dir, 0o750); err != nil {
+		if err := os.MkdirAll(filepath.Join(q.dir, sub), 0o750); err != nil {
 			return fmt.Errorf("upload queue: %w", err)
 		}
-		tmps, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+	}
+	return nil
+}
+
+// clean removes the hidden files of writes a crash interrupted. No write
+// may run meanwhile.
+func (q queue) clean() {
+	for _, sub := range []string{pendingDir, doneDir} {
+		tmps, _ := filepath.Glob(filepath.Join(q.dir, sub, ".tmp-*"))
 		for _, t := range tmps {
 			os.Remove(t)
 		}
 	}
-	return nil
 }
 
 // validID accepts a bundle id as a file name: [A-Za-z0-9._-], not

@@ -214,9 +214,10 @@ func ParseURL(u string) (bucket, prefix, incident string, err error) {
 	if err := checkBucket(bucket); err != nil {
 		return "", "", "", fmt.Errorf("%q: bucket: %w", u, err)
 	}
-	prefix, incident = path.Dir(key), path.Base(key)
-	if prefix == "." {
-		prefix = ""
+	if i := strings.LastIndexByte(key, '/'); i >= 0 {
+		prefix, incident = key[:i], key[i+1:]
+	} else {
+		incident = key
 	}
 	incident = strings.TrimSuffix(incident, ZipExt)
 	if key == "" || !validID(incident) {

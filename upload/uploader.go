@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,6 +76,9 @@ type Uploader struct {
 	opts  Options
 	log   *slog.Logger
 	wake  chan struct{}
+	// mu serialises Enqueue's writes with Run's start-up (cleaning and
+	// reconciling the queue).
+	mu sync.Mutex
 }
 
 // New returns an uploader for store whose queue lives in queueDir. It
@@ -97,6 +101,8 @@ func New(store *Store, queueDir string, opts Options) *Uploader {
 
 // Enqueue durably queues the bundle id (its zip at zipPath) and wakes Run.
 func (u *Uploader) Enqueue(id, zipPath string) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
 	if err := u.q.init(); err != nil {
 		return err
 	}
@@ -122,10 +128,16 @@ func (u *Uploader) Pending(id string) bool { return u.q.isPending(id) }
 // Run uploads queued bundles until ctx is done, and returns nil then. It
 // returns an error only when the queue directory cannot be used.
 func (u *Uploader) Run(ctx context.Context) error {
-	if err := u.q.init(); err != nil {
+	u.mu.Lock()
+	err := u.q.init()
+	if err == nil {
+		u.q.clean()
+		u.reconcile()
+	}
+	u.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	u.reconcile()
 	retry := backoff.New(u.opts.MinBackoff, u.opts.MaxBackoff)
 	for {
 		ids, err := u.q.ids(pendingDir)
@@ -255,3 +267,10 @@ func (u *Uploader) reconcile() {
 	}
 	syncDir(filepath.Join(u.q.dir, doneDir))
 }
+
+// Accessors for tests and the recorder's status.
+func (m *Metrics) Queued() prometheus.Gauge     { return m.queued }
+func (m *Metrics) Uploads() prometheus.Counter  { return m.uploads }
+func (m *Metrics) Failures() prometheus.Counter { return m.failures }
+func (m *Metrics) Bytes() prometheus.Counter    { return m.bytes }
+func (m *Metrics) Dropped() prometheus.Counter  { return m.dropped }
