@@ -2,7 +2,6 @@
 package uploadtest
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -32,6 +31,7 @@ type Server struct {
 	Addr string // 127.0.0.1:port
 	cmd  *exec.Cmd
 	done chan struct{}
+	opts Options
 }
 
 // Binary returns the versitygw executable: on PATH, in $GOBIN or in
@@ -56,31 +56,60 @@ func Binary() string {
 	return ""
 }
 
+// Options place the server elsewhere than 127.0.0.1 of the test's own
+// network namespace.
+type Options struct {
+	// Addr is the host:port to listen on; "" picks a free port on 127.0.0.1.
+	Addr string
+	// Command makes the command that runs argv (say, inside a network
+	// namespace); nil runs it directly.
+	Command func(argv ...string) *exec.Cmd
+	// Dial checks that the server accepts connections; nil dials from here.
+	Dial func(addr string) error
+}
+
 // Start runs versitygw on a free loopback port and creates bucket in it
 // (if bucket is not empty); the test skips when versitygw is not
 // installed. The server is killed when the test ends.
-func Start(t testing.TB, bucket string) *Server {
+func Start(t testing.TB, bucket string) *Server { return StartWith(t, bucket, Options{}) }
+
+// StartWith is Start with the server placed by o.
+func StartWith(t testing.TB, bucket string, o Options) *Server {
 	t.Helper()
 	bin := Binary()
 	if bin == "" {
 		t.Skip("versitygw is not installed (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0; scripts/test.sh does)")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	addr := o.Addr
+	if addr == "" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = l.Addr().String()
+		l.Close()
 	}
-	addr := l.Addr().String()
-	l.Close()
-	s := &Server{t: t, bin: bin, dir: t.TempDir(), Addr: addr}
-	t.Cleanup(s.Stop)
-	s.Restart()
-	if bucket != "" {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := s.Client().MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
-			t.Fatalf("make bucket %s: %v", bucket, err)
+	if o.Command == nil {
+		o.Command = func(argv ...string) *exec.Cmd { return exec.Command(argv[0], argv[1:]...) }
+	}
+	if o.Dial == nil {
+		o.Dial = func(addr string) error {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err
 		}
 	}
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), Addr: addr, opts: o}
+	if bucket != "" {
+		// The posix backend serves each top-level directory as a bucket.
+		if err := os.Mkdir(filepath.Join(s.dir, bucket), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(s.Stop)
+	s.Restart()
 	return s
 }
 
@@ -91,7 +120,7 @@ func (s *Server) Restart() {
 	if s.cmd != nil {
 		s.t.Fatal("uploadtest: Restart while running")
 	}
-	cmd := exec.Command(s.bin, "--access", AccessKey, "--secret", SecretKey, "--port", s.Addr, "posix", s.dir)
+	cmd := s.opts.Command(s.bin, "--access", AccessKey, "--secret", SecretKey, "--port", s.Addr, "posix", s.dir)
 	log, err := os.Create(filepath.Join(s.t.TempDir(), "versitygw.log"))
 	if err != nil {
 		s.t.Fatal(err)
@@ -109,9 +138,7 @@ func (s *Server) Restart() {
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr, time.Second)
-		if err == nil {
-			c.Close()
+		if s.opts.Dial(s.Addr) == nil {
 			return
 		}
 		select {
