@@ -18,24 +18,29 @@ import (
 	"github.com/arpbox/arpbox/upload/uploadtest"
 )
 
-// TestUploadToObjectStore: a daemon with an upload: section ships the
-// bundle of `arpbox snapshot` to an S3 server on another host (versitygw
-// in its own namespace); `arpbox bundles -remote` lists it and `arpbox
-// report s3://…` explains it from the store.
-func TestUploadToObjectStore(t *testing.T) {
+// uploadSetup is a gateway namespace that records, and an S3 server
+// (versitygw) on another namespace behind a veth.
+type uploadSetup struct {
+	gw, store *nstest.Host
+	lg, ls    *nstest.Link
+	srv       *uploadtest.Server
+	dir       string // the daemon's data_dir
+}
+
+func newUploadSetup(t *testing.T, ctx context.Context, subnet string) *uploadSetup {
+	t.Helper()
 	nstest.RequireRoot(t, "arping", "capinfos")
 	if uploadtest.Binary() == "" {
 		t.Skip("versitygw is not installed (go install github.com/versity/versitygw/cmd/versitygw@v1.8.0; scripts/test.sh does)")
 	}
-	gw, store := nstest.NewHost(t, "gw"), nstest.NewHost(t, "s3")
-	lg, ls := nstest.Veth(t, gw, "10.213.1.1/24", store, "10.213.1.2/24")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	srv := uploadtest.StartWith(t, "arp-bundles", uploadtest.Options{
-		Addr:    net.JoinHostPort(ls.Addr().String(), "7070"),
-		Command: func(argv ...string) *exec.Cmd { return store.Command(ctx, argv...) },
+	u := &uploadSetup{dir: t.TempDir()}
+	u.gw, u.store = nstest.NewHost(t, "gw"), nstest.NewHost(t, "s3")
+	u.lg, u.ls = nstest.Veth(t, u.gw, subnet+".1/24", u.store, subnet+".2/24")
+	u.srv = uploadtest.StartWith(t, "arp-bundles", uploadtest.Options{
+		Addr:    net.JoinHostPort(u.ls.Addr().String(), "7070"),
+		Command: func(argv ...string) *exec.Cmd { return u.store.Command(ctx, argv...) },
 		Dial: func(addr string) error {
-			return store.Do(func() error {
+			return u.store.Do(func() error {
 				c, err := net.DialTimeout("tcp", addr, time.Second)
 				if err == nil {
 					c.Close()
@@ -44,25 +49,72 @@ func TestUploadToObjectStore(t *testing.T) {
 			})
 		},
 	})
+	return u
+}
 
-	dir := t.TempDir()
-	creds := filepath.Join(dir, "s3.credentials")
+// config writes the daemon's configuration, with extra lines in snapshots:.
+func (u *uploadSetup) config(t *testing.T, snapshots string) string {
+	creds := filepath.Join(u.dir, "s3.credentials")
 	os.WriteFile(creds, []byte(fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", uploadtest.AccessKey, uploadtest.SecretKey)), 0o600)
-	cfg := writeConfig(t, fmt.Sprintf(`data_dir: %[1]s
+	return writeConfig(t, fmt.Sprintf(`data_dir: %[1]s
 capture:
   interfaces: [%[2]s]
 snapshots:
   before: 30s
   after: 1s
   cooldown: 1s
-control:
+%[5]scontrol:
   socket: %[1]s/arpbox.sock
 upload:
   endpoint: http://%[3]s
   bucket: arp-bundles
   prefix: fleet/dc1
   credentials_file: %[4]s
-`, dir, lg.Name, srv.Addr, creds))
+`, u.dir, u.lg.Name, u.srv.Addr, creds, snapshots))
+}
+
+// snapshot runs arpbox snapshot and returns the bundle's id and zip.
+func (u *uploadSetup) snapshot(t *testing.T, ctx context.Context, cfg string) (id, zip string) {
+	t.Helper()
+	out, err := u.gw.Command(ctx, binPath, "snapshot", "-config", cfg, "-reason", "web1 DOWN").Output()
+	if err != nil {
+		t.Fatalf("arpbox snapshot: %v", err)
+	}
+	paths := strings.Fields(string(out))
+	if len(paths) != 2 || !strings.HasSuffix(paths[1], ".zip") {
+		t.Fatalf("arpbox snapshot printed %q", out)
+	}
+	return filepath.Base(paths[0]), paths[1]
+}
+
+// stored is the file versitygw's posix backend keeps the zip of id in.
+func (u *uploadSetup) stored(id string) string {
+	host, _ := os.Hostname()
+	return filepath.Join(u.srv.Dir(), "arp-bundles", "fleet", "dc1", upload.HostDir(host), id+".zip")
+}
+
+// waitUploads waits until the daemon has logged n uploads.
+func waitUploads(t *testing.T, d *daemonProc, n int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for strings.Count(d.log(), "bundle uploaded") < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d bundle(s) not uploaded within %s", n, within)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestUploadToObjectStore: a daemon with an upload: section ships the
+// bundle of `arpbox snapshot` to an S3 server on another host (versitygw
+// in its own namespace); `arpbox bundles -remote` lists it and `arpbox
+// report s3://…` explains it from the store.
+func TestUploadToObjectStore(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	u := newUploadSetup(t, ctx, "10.213.1")
+	gw, store := u.gw, u.store
+	cfg := u.config(t, "")
 	d := startDaemon(t, gw, cfg)
 	if !d.waitLog("arpbox recording", 20*time.Second) {
 		t.Fatal("arpbox did not start recording")
@@ -71,37 +123,22 @@ upload:
 		t.Error("no warning that upload runs without TLS")
 	}
 	// The store's host asks for an address nobody has.
-	store.Run("arping", "-c", "4", "-W", "0.05", "-i", ls.Name, "10.213.1.77")
+	store.Run("arping", "-c", "4", "-W", "0.05", "-i", u.ls.Name, "10.213.1.77")
 
-	out, err := gw.Command(ctx, binPath, "snapshot", "-config", cfg, "-reason", "web1 DOWN").Output()
-	if err != nil {
-		t.Fatalf("arpbox snapshot: %v", err)
-	}
-	paths := strings.Fields(string(out))
-	if len(paths) != 2 || !strings.HasSuffix(paths[1], ".zip") {
-		t.Fatalf("arpbox snapshot printed %q", out)
-	}
-	id := filepath.Base(paths[0])
+	id, zip := u.snapshot(t, ctx, cfg)
 	host, _ := os.Hostname()
-	// versitygw's posix backend keeps each object as a file.
-	stored := filepath.Join(srv.Dir(), "arp-bundles", "fleet", "dc1", upload.HostDir(host), id+".zip")
-	deadline := time.Now().Add(60 * time.Second)
-	for !d.waitLog("bundle uploaded", 100*time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("bundle %s not uploaded within 60s", id)
-		}
-	}
-	local, _ := os.ReadFile(paths[1])
-	remote, err := os.ReadFile(stored)
+	waitUploads(t, d, 1, 60*time.Second)
+	local, _ := os.ReadFile(zip)
+	remote, err := os.ReadFile(u.stored(id))
 	if err != nil || !bytes.Equal(local, remote) {
-		t.Fatalf("the stored zip %s differs from %s (%d vs %d bytes, %v)", stored, paths[1], len(remote), len(local), err)
+		t.Fatalf("the stored zip %s differs from %s (%d vs %d bytes, %v)", u.stored(id), zip, len(remote), len(local), err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "upload-queue", "pending", id+".json")); err == nil {
+	if _, err := os.Stat(filepath.Join(u.dir, "upload-queue", "pending", id+".json")); err == nil {
 		t.Error("the uploaded bundle is still in the queue")
 	}
 
 	// arpbox bundles -remote lists it, from the manifest object.
-	out, err = gw.Command(ctx, binPath, "bundles", "-remote", "-config", cfg, "-json").Output()
+	out, err := gw.Command(ctx, binPath, "bundles", "-remote", "-config", cfg, "-json").Output()
 	if err != nil {
 		t.Fatalf("arpbox bundles -remote: %v", err)
 	}
@@ -129,4 +166,48 @@ upload:
 		t.Errorf("arpbox report s3:// did not explain the unanswered requests for 10.213.1.77:\n%s\nstderr: %s", out, stderr.String())
 	}
 	t.Logf("report from the store:\n%s", out)
+}
+
+// TestUploadHoldsBundlesUntilUploaded: while the store is down, retention
+// (max_count: 1) keeps every bundle not yet uploaded; once the store is
+// back they are uploaded, and the next bundle's retention removes them.
+func TestUploadHoldsBundlesUntilUploaded(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	u := newUploadSetup(t, ctx, "10.213.2")
+	u.srv.Stop() // the store is down
+	cfg := u.config(t, "  max_count: 1\n")
+	d := startDaemon(t, u.gw, cfg)
+	if !d.waitLog("arpbox recording", 20*time.Second) {
+		t.Fatal("arpbox did not start recording")
+	}
+	id1, zip1 := u.snapshot(t, ctx, cfg)
+	time.Sleep(1200 * time.Millisecond) // past the cooldown
+	id2, zip2 := u.snapshot(t, ctx, cfg)
+	if !d.waitLog("upload failed; retrying", 30*time.Second) {
+		t.Fatal("no failed upload logged while the store is down")
+	}
+	for _, z := range []string{zip1, zip2} {
+		if _, err := os.Stat(z); err != nil {
+			t.Fatalf("retention removed %s before its upload: %v", z, err)
+		}
+	}
+
+	u.srv.Restart()
+	waitUploads(t, d, 2, 90*time.Second)
+	for _, id := range []string{id1, id2} {
+		if _, err := os.Stat(u.stored(id)); err != nil {
+			t.Errorf("%s not in the store: %v", id, err)
+		}
+	}
+	time.Sleep(1200 * time.Millisecond)
+	id3, _ := u.snapshot(t, ctx, cfg)
+	waitUploads(t, d, 3, 60*time.Second)
+	var left []string
+	for _, b := range bundles(t, u.dir+"/snapshots") {
+		left = append(left, filepath.Base(b))
+	}
+	if len(left) != 1 || left[0] != id3 {
+		t.Errorf("bundles on disk after the uploads: %v, want only %s (max_count: 1)", left, id3)
+	}
 }
