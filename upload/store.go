@@ -230,11 +230,12 @@ func (s *Store) has(ctx context.Context, key string, sum []byte, size int64) boo
 	return st.Size == size && st.ChecksumSHA256 == base64.StdEncoding.EncodeToString(sum)
 }
 
-// classify marks the server's refusals that retrying will not cure.
+// classify marks the server's refusals that retrying will not cure. A
+// missing bucket or refused credentials are retried: an operator can fix
+// them, and the queue then drains.
 func classify(err error) error {
-	resp := minio.ToErrorResponse(err)
-	switch resp.Code {
-	case "NoSuchBucket", "InvalidBucketName", "EntityTooLarge":
+	switch minio.ToErrorResponse(err).Code {
+	case "InvalidBucketName", "EntityTooLarge", "KeyTooLongError":
 		return fmt.Errorf("%w: %w", errPermanent, err)
 	}
 	return err

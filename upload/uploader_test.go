@@ -239,23 +239,58 @@ func TestUploaderCountsDroppedBundle(t *testing.T) {
 	}
 }
 
-// A bucket that does not exist cannot be fixed by retrying: the entry is
-// dropped with a failure counted, and the next bundle is not blocked.
-func TestUploaderNoSuchBucket(t *testing.T) {
+// A bucket that does not exist yet is retried, not given up: once an
+// operator creates it, the queue drains.
+func TestUploaderWaitsForBucket(t *testing.T) {
 	srv := uploadtest.Start(t, "")
 	snaps, queueDir := t.TempDir(), t.TempDir()
-	store, err := upload.Open(srv.Config("nosuchbucket", "", queueDir))
+	store, err := upload.Open(srv.Config("late-bucket", "", queueDir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := newMetrics(t)
-	u := upload.New(store, queueDir, upload.Options{Metrics: m})
+	u := upload.New(store, queueDir, upload.Options{Metrics: m, MinBackoff: 100 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	run(t, u)
 	if err := u.Enqueue("20261130T080000Z-a", writeZip(t, snaps, "20261130T080000Z-a", "gw", 1000)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "failure counted", func() bool { return testutil.ToFloat64(m.Failures()) >= 1 })
-	waitFor(t, 10*time.Second, "entry dropped", func() bool { return !u.Pending("20261130T080000Z-a") })
+	waitFor(t, 30*time.Second, "failures counted", func() bool { return testutil.ToFloat64(m.Failures()) >= 2 })
+	if !u.Pending("20261130T080000Z-a") {
+		t.Fatal("the bundle left the queue while its bucket is missing")
+	}
+	if err := srv.Client().MakeBucket(context.Background(), "late-bucket", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "uploaded once the bucket exists", func() bool { return !u.Pending("20261130T080000Z-a") })
+	if n := testutil.ToFloat64(m.Uploads()); n != 1 {
+		t.Errorf("%s = %v, want 1", upload.MetricUploads, n)
+	}
+}
+
+// A file that is not a bundle zip cannot be uploaded by retrying: it
+// leaves the queue with a failure counted, and the next bundle goes.
+func TestUploaderDropsUnreadableZip(t *testing.T) {
+	srv := uploadtest.Start(t, "bundles")
+	snaps, queueDir := t.TempDir(), t.TempDir()
+	store, err := upload.Open(srv.Config("bundles", "", queueDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(snaps, "20261130T080000Z-a.zip")
+	os.WriteFile(bad, []byte("not a zip"), 0o640)
+	good := writeZip(t, snaps, "20261130T080100Z-b", "gw", 1000)
+	m := newMetrics(t)
+	u := upload.New(store, queueDir, upload.Options{Metrics: m})
+	u.Enqueue("20261130T080000Z-a", bad)
+	u.Enqueue("20261130T080100Z-b", good)
+	run(t, u)
+	waitFor(t, 30*time.Second, "the good bundle uploaded", func() bool { return testutil.ToFloat64(m.Uploads()) == 1 })
+	if u.Pending("20261130T080000Z-a") || testutil.ToFloat64(m.Failures()) != 1 {
+		t.Errorf("unreadable zip: pending %v, failures %v; want dropped with 1 failure", u.Pending("20261130T080000Z-a"), testutil.ToFloat64(m.Failures()))
+	}
+	if _, ok := objects(t, srv, "bundles")["gw/20261130T080100Z-b.zip"]; !ok {
+		t.Error("the good bundle is not in the store")
+	}
 }
 
 func TestParseURL(t *testing.T) {
