@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"archive/zip"
 	"bytes"
 	"path"
 	"strings"
@@ -50,10 +51,26 @@ func FuzzParseURL(f *testing.F) {
 func FuzzZipManifest(f *testing.F) {
 	f.Add([]byte("PK\x03\x04"))
 	f.Add([]byte{})
+	f.Add(validZip(f))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, raw, err := zipManifest(bytes.NewReader(b), int64(len(b)))
 		if err == nil && (m == nil || len(raw) == 0 || !validID(m.ID)) {
 			t.Fatalf("accepted a zip without a valid manifest: %+v", m)
 		}
 	})
+}
+
+// validZip is a small bundle zip, a seed for FuzzZipManifest.
+func validZip(f *testing.F) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	w, _ := zw.Create("20261130T080000Z-a/manifest.json")
+	w.Write([]byte(`{"format":1,"id":"20261130T080000Z-a","host":"gw","trigger":{"name":"t","time":"2026-11-30T08:00:00Z"}}`))
+	if err := zw.Close(); err != nil {
+		f.Fatal(err)
+	}
+	if _, _, err := zipManifest(bytes.NewReader(b.Bytes()), int64(b.Len())); err != nil {
+		f.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -293,6 +293,53 @@ func TestUploaderDropsUnreadableZip(t *testing.T) {
 	}
 }
 
+// What a crash leaves in the queue directory is handled at start: the
+// hidden file of an interrupted write is removed, a malformed entry is
+// dropped (counted), a done record whose bundle is gone from disk is
+// pruned, and the intact entry is uploaded.
+func TestUploaderStartsFromCrashedQueue(t *testing.T) {
+	srv := uploadtest.Start(t, "bundles")
+	snaps, queueDir := t.TempDir(), t.TempDir()
+	store, err := upload.Open(srv.Config("bundles", "", queueDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zip := writeZip(t, snaps, "20261130T080000Z-a", "gw", 1000)
+	pending, done := filepath.Join(queueDir, "pending"), filepath.Join(queueDir, "done")
+	os.MkdirAll(pending, 0o750)
+	os.MkdirAll(done, 0o750)
+	files := map[string]string{
+		filepath.Join(pending, "20261130T080000Z-a.json"):      `{"id":"20261130T080000Z-a","zip":"` + zip + `","queued":"2026-11-30T08:00:05Z"}`,
+		filepath.Join(pending, ".tmp-20261130T080100Z-b.json"): `{"id":"20261130T08`,
+		filepath.Join(pending, "20261130T080200Z-c.json"):      `{"id":"something else","zip":""}`,
+		filepath.Join(done, "20261129T080000Z-old.json"):       `{"id":"20261129T080000Z-old"}`,
+	}
+	for p, b := range files {
+		if err := os.WriteFile(p, []byte(b), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := newMetrics(t)
+	u := upload.New(store, queueDir, upload.Options{Metrics: m, SnapshotsDir: snaps})
+	run(t, u)
+	waitFor(t, 30*time.Second, "the intact entry uploaded", func() bool { return testutil.ToFloat64(m.Uploads()) == 1 })
+	waitFor(t, 5*time.Second, "the queue emptied", func() bool {
+		ents, _ := os.ReadDir(pending)
+		return len(ents) == 0
+	})
+	if n := testutil.ToFloat64(m.Failures()); n != 1 {
+		t.Errorf("%s = %v, want 1 (the malformed entry)", upload.MetricFailures, n)
+	}
+	ents, _ := os.ReadDir(done)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if len(names) != 1 || names[0] != "20261130T080000Z-a.json" {
+		t.Errorf("done records %v, want only the uploaded bundle's", names)
+	}
+}
+
 func TestParseURL(t *testing.T) {
 	for _, tc := range []struct{ in, bucket, prefix, incident, err string }{
 		{"s3://bundles/fleet/dc1/20261130T080000Z-gw", "bundles", "fleet/dc1", "20261130T080000Z-gw", ""},
