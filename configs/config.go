@@ -26,6 +26,7 @@ import (
 	"github.com/arpbox/arpbox/ring"
 	"github.com/arpbox/arpbox/snapshot"
 	"github.com/arpbox/arpbox/trigger"
+	"github.com/arpbox/arpbox/upload"
 )
 
 //go:embed *.yaml
@@ -52,6 +53,7 @@ type Config struct {
 	Snapshots snapshot.Config
 	Control   Control
 	Triggers  []trigger.Spec
+	Upload    *upload.Config // nil: bundles stay on the host
 }
 
 // Log configures the structured logger.
@@ -149,6 +151,7 @@ type raw struct {
 	Snapshots rawSnapshots `yaml:"snapshots"`
 	Control   rawControl   `yaml:"control"`
 	Triggers  []rawTrigger `yaml:"triggers"`
+	Upload    *rawUpload   `yaml:"upload"`
 }
 
 type rawLog struct {
@@ -448,6 +451,7 @@ func (p *parser) convert(r *raw, c *Config) {
 		p.fail("control.socket", err)
 	}
 	p.control(c.Control)
+	c.Upload = p.upload(r.Upload, c.DataDir)
 
 	// triggers
 	seen := map[string]int{}
@@ -616,7 +620,7 @@ var (
 // sections maps raw type names to YAML keys, for unknown-field errors.
 var sections = map[string]string{
 	"": "", "Log": "log", "Capture": "capture", "Ring": "ring",
-	"Snapshots": "snapshots", "Control": "control", "Trigger": "triggers[]",
+	"Snapshots": "snapshots", "Control": "control", "Trigger": "triggers[]", "Upload": "upload",
 }
 
 // yamlError turns yaml.v3's errors into file:line errors.

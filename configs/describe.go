@@ -33,6 +33,7 @@ func (c *Config) Describe(w io.Writer) error {
 		}
 		ew.printf("http api: %s://%s, %s\n", scheme, l, auth)
 	}
+	c.describeUpload(ew)
 	for _, t := range c.Triggers {
 		target := t.Target
 		if len(t.Command) > 0 {

@@ -23,6 +23,7 @@ import (
 	"github.com/arpbox/arpbox/ring"
 	"github.com/arpbox/arpbox/snapshot"
 	"github.com/arpbox/arpbox/trigger"
+	"github.com/arpbox/arpbox/upload"
 )
 
 // Options are what a Recorder needs beyond its configuration.
@@ -68,6 +69,9 @@ type Recorder struct {
 	ready   sync.Once
 	// stopped is set when Run returns.
 	recording, stopped atomic.Bool
+
+	// uploader ships bundles to object storage; nil without upload: (upload.go).
+	uploader *upload.Uploader
 }
 
 // New returns a recorder for cfg. It opens and starts nothing: Run does.
@@ -271,6 +275,9 @@ func (r *Recorder) build() error {
 	}
 	r.runner = runner
 	r.journal = netstate.NewJournal(r.log.With("part", "journal"), 10000)
+	if err := r.buildUpload(); err != nil {
+		return err
+	}
 	r.snaps = snapshot.New(cfg.Snapshots, cfg.Ring.Dir, snapshot.Options{
 		Logger:       r.log.With("part", "snapshot"),
 		Hostname:     host,
@@ -279,7 +286,8 @@ func (r *Recorder) build() error {
 		Interfaces:   cfg.Capture.Interfaces,
 		Collectors:   []snapshot.Collector{snapshot.NewNetstateCollector(r.journal), reportCollector{journal: r.journal}},
 		Flush:        r.ring.flush,
-		Observe:      r.metrics.observeSnapshot,
+		Observe:      r.observeSnapshot,
+		Keep:         r.keepBundle,
 	})
 	return nil
 }
@@ -302,6 +310,7 @@ func (r *Recorder) helpers(serve func(context.Context) error) []task {
 		{name: "signal trigger", run: func(ctx context.Context) error { return trigger.NewSignalSource().Run(ctx, r.onEvent) }},
 		{name: "control socket", run: serve},
 	}
+	ts = append(ts, r.uploadTasks()...)
 	if f := r.cfg.Control.TriggerFile; f != "" {
 		src := trigger.NewFileSource(f, r.log.With("part", "trigger-file"))
 		ts = append(ts, task{name: "trigger file", run: func(ctx context.Context) error { return src.Run(ctx, r.onEvent) }})

@@ -46,6 +46,18 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "note: missing ${missing[*]}: the tests that need them will skip (as root on Debian/Ubuntu this script installs them)" >&2
 fi
 
+# The object-storage tests run a real S3 server, VersityGW (Apache 2.0),
+# built from source once into GOBIN (about 2 minutes, then cached there).
+GOBIN="${GOBIN:-$(go env GOPATH)/bin}"
+export PATH="$PATH:$GOBIN"
+if ! command -v versitygw >/dev/null; then
+	echo "installing versitygw v1.8.0 into $GOBIN for the object-storage tests (once, about 2 minutes)"
+	if ! GOBIN="$GOBIN" go install github.com/versity/versitygw/cmd/versitygw@v1.8.0; then
+		echo "installing versitygw failed" >&2
+		exit 1
+	fi
+fi
+
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then
 	echo "gofmt: not formatted:" $unformatted >&2

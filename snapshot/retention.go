@@ -151,12 +151,16 @@ func (s *Snapshotter) retain(log *slog.Logger, keep string) {
 		total += in.Size
 	}
 	count := len(infos)
+	infos, held := s.pinnedLast(infos)
 	for _, in := range infos {
 		if count <= s.cfg.MaxCount && total <= s.cfg.MaxSize {
 			break
 		}
-		if in.ID == keep {
+		if in.ID == keep || held[in.ID] && total <= s.cfg.MaxSize {
 			continue
+		}
+		if held[in.ID] {
+			log.Warn("snapshot retention: max_size forces removing a bundle not yet uploaded", "bundle", in.ID, "max_size", s.cfg.MaxSize)
 		}
 		var rmErr error
 		if in.Path != "" && in.Path != in.Zip {

@@ -93,6 +93,9 @@ type Options struct {
 	// or failed, and how long its processing took, the after-window
 	// included (for metrics).
 	Observe func(id string, took time.Duration, err error)
+	// Keep, if set, tells retention which older bundles to hold (not yet
+	// uploaded): they are pruned only when max_size forces it (logged).
+	Keep func(id string) bool
 }
 
 const (

@@ -24,6 +24,7 @@ Usage:
   arpbox check-config [-config FILE]         check a configuration and print what it means
   arpbox snapshot [-reason TEXT]             ask the running arpbox for an incident bundle now
   arpbox snapshots                           list incident bundles
+  arpbox bundles -remote [-config FILE]      list the bundles in the object store (upload:)
   arpbox status                              show what the running arpbox is doing
   arpbox report [-json] [-html FILE] PATH... explain the ARP in captures, bundles or a ring
   arpbox service install [-config FILE] | uninstall | start | stop
@@ -41,6 +42,7 @@ Examples:
   sudo arpbox snapshot -reason "HAProxy says web1 is DOWN"
   arpbox report /var/lib/arpbox/snapshots/20261126T120311Z-web1
   arpbox report -html gw.html gateway-bundle.zip server-bundle.zip
+  arpbox report -config /etc/arpbox/arpbox.yaml s3://arp-bundles/fleet/20261126T120311Z-web1
 `
 
 func main() {
@@ -64,6 +66,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return cmdSnapshot(rest, stdout, stderr)
 	case "snapshots":
 		return cmdSnapshots(rest, stdout, stderr)
+	case "bundles":
+		return cmdBundles(rest, stdout, stderr)
 	case "status":
 		return cmdStatus(rest, stdout, stderr)
 	case "report":

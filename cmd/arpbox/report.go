@@ -27,6 +27,8 @@ PATH is one of:
   a bundle directory (capture.pcapng, manifest.json, journal.json)
   the .zip of a bundle
   a ring directory (arp-*.pcapng and arp-*.pcapng.part, read in name order)
+  s3://bucket/prefix/<incident-id>: the incident's bundles from every host in
+    the object store of -config's upload: section
 
 Each PATH is one capture point (one host, one side). A ring directory or a
 bundle is one side, however many files it holds. Give two or more PATHs from
@@ -59,6 +61,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	trigAt := fs.String("trigger-time", "", "mark this time (RFC 3339) as the trigger on the timeline")
 	trigLabel := fs.String("trigger-label", "trigger", "label for -trigger-time")
 	quiet := fs.Bool("q", false, "no progress bar")
+	config := fs.String("config", "", "configuration `file` whose upload: section reaches the store of s3:// PATHs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -102,7 +105,14 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	rep, err := analyze.Analyze(ctx, fs.Args(), opts)
+	// Every host's bundle of an s3:// incident is one more capture point.
+	paths, fetched, err := fetchRemote(ctx, fs.Args(), *config, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox report: %v\n", err)
+		return 1
+	}
+	defer fetched()
+	rep, err := analyze.Analyze(ctx, paths, opts)
 	bar.clear()
 	if err != nil {
 		fmt.Fprintf(stderr, "arpbox report: %v\n", err)

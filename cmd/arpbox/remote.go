@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/arpbox/arpbox/configs"
+	"github.com/arpbox/arpbox/upload"
+)
+
+// cmdBundles implements "arpbox bundles": the bundles on this host (as
+// "arpbox snapshots"), or with -remote those in the object store.
+func cmdBundles(args []string, stdout, stderr io.Writer) int {
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(strings.TrimLeft(a, "-"), "remote") }) {
+		return cmdSnapshots(args, stdout, stderr)
+	}
+	fs := flag.NewFlagSet("bundles", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Bool("remote", true, "list the bundles in the object store of the configuration's upload: section")
+	config := fs.String("config", "", "configuration `file` with the upload: section")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	store, code := openStore(*config, stderr)
+	if store == nil {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	list, err := store.List(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(list)
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "INCIDENT\tHOST\tTIME\tTRIGGER\tSIZE\t%s\n", store)
+	for _, r := range list {
+		when := r.Time.Local().Format(time.DateTime)
+		if r.Time.IsZero() {
+			when = "?"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Incident, r.Host, when, r.Trigger, configs.FormatSize(r.Size), r.Err)
+	}
+	tw.Flush()
+	return 0
+}
+
+// openStore opens the object store of config's upload: section; nil and
+// the exit code when it cannot.
+func openStore(config string, stderr io.Writer) (*upload.Store, int) {
+	cfg, err := configs.Load(config)
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return nil, 2
+	}
+	if cfg.Upload == nil {
+		fmt.Fprintf(stderr, "arpbox: %s has no upload: section (the object store's endpoint and credentials); give -config FILE\n", cfg.Source)
+		return nil, 2
+	}
+	store, err := upload.Open(*cfg.Upload)
+	if err != nil {
+		fmt.Fprintf(stderr, "arpbox: %v\n", err)
+		return nil, 1
+	}
+	return store, 0
+}
+
+// fetchRemote replaces each s3://bucket/prefix/<incident-id> in paths with
+// the incident's bundle zips from every host, downloaded into a temporary
+// directory that done removes. The endpoint and credentials come from
+// config's upload: section.
+func fetchRemote(ctx context.Context, paths []string, config string, stderr io.Writer) (out []string, done func(), err error) {
+	var tmps []string
+	done = func() {
+		for _, d := range tmps {
+			os.RemoveAll(d)
+		}
+	}
+	var store *upload.Store
+	for _, p := range paths {
+		if !upload.IsURL(p) {
+			out = append(out, p)
+			continue
+		}
+		bucket, prefix, incident, err := upload.ParseURL(p)
+		if err != nil {
+			done()
+			return nil, nil, err
+		}
+		if store == nil {
+			if store, _ = openStore(config, stderr); store == nil {
+				done()
+				return nil, nil, errors.New("s3:// paths need -config FILE with an upload: section")
+			}
+		}
+		tmp, err := os.MkdirTemp("", "arpbox-report-")
+		if err != nil {
+			done()
+			return nil, nil, err
+		}
+		tmps = append(tmps, tmp)
+		zips, err := store.At(bucket, prefix).Fetch(ctx, incident, tmp)
+		if err != nil {
+			done()
+			return nil, nil, err
+		}
+		fmt.Fprintf(stderr, "arpbox report: %s: %d bundle(s) of incident %s\n", p, len(zips), incident)
+		out = append(out, zips...)
+	}
+	return out, done, nil
+}
