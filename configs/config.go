@@ -52,6 +52,7 @@ type Config struct {
 	Snapshots snapshot.Config
 	Control   Control
 	Triggers  []trigger.Spec
+	Fleet     Fleet // peers:, alertmanager: (fleet.go)
 }
 
 // Log configures the structured logger.
@@ -149,6 +150,7 @@ type raw struct {
 	Snapshots rawSnapshots `yaml:"snapshots"`
 	Control   rawControl   `yaml:"control"`
 	Triggers  []rawTrigger `yaml:"triggers"`
+	Fleet     rawFleet     `yaml:",inline"` // peers:, alertmanager: (fleet.go)
 }
 
 type rawLog struct {
@@ -448,6 +450,7 @@ func (p *parser) convert(r *raw, c *Config) {
 		p.fail("control.socket", err)
 	}
 	p.control(c.Control)
+	p.fleet(&r.Fleet, c)
 
 	// triggers
 	seen := map[string]int{}
@@ -617,6 +620,7 @@ var (
 var sections = map[string]string{
 	"": "", "Log": "log", "Capture": "capture", "Ring": "ring",
 	"Snapshots": "snapshots", "Control": "control", "Trigger": "triggers[]",
+	"Peer": "peers[]", "Alertmanager": "alertmanager",
 }
 
 // yamlError turns yaml.v3's errors into file:line errors.

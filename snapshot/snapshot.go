@@ -82,6 +82,9 @@ type Options struct {
 	// or failed, and how long its processing took, the after-window
 	// included (for metrics).
 	Observe func(id string, took time.Duration, err error)
+	// Peers, if set, reports the peers asked to freeze ev's incident,
+	// for the manifest.
+	Peers func(ev bundle.Event) []bundle.ManifestPeer
 }
 
 const (
@@ -202,11 +205,18 @@ func (s *Snapshotter) Request(ev bundle.Event) (<-chan Result, error) {
 	id := s.newIDLocked(ev)
 	s.mu.Unlock()
 
+	before, after := s.cfg.Before, s.cfg.After
+	if ev.Before > 0 {
+		before = ev.Before
+	}
+	if ev.After > 0 {
+		after = ev.After
+	}
 	j := &job{
 		id:     id,
 		ev:     ev,
-		from:   ev.Time.Add(-s.cfg.Before),
-		to:     ev.Time.Add(s.cfg.After),
+		from:   ev.Time.Add(-before),
+		to:     ev.Time.Add(after),
 		result: make(chan Result, 1),
 	}
 	if err := s.freezeBefore(j); err != nil {
