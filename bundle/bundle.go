@@ -50,7 +50,7 @@ var (
 // bundle. The manifest records it as its "trigger" object.
 type Event struct {
 	Trigger string    `json:"name"`             // configured name ("web1"), or "manual", "signal", "file", "api"
-	Check   string    `json:"check"`            // icmp|tcp|http|arp|neighbor|haproxy|exec|arp-unanswered|arp-conflict|manual|signal|file|api
+	Check   string    `json:"check"`            // icmp|tcp|http|arp|neighbor|haproxy|exec|arp-unanswered|arp-conflict|manual|signal|file|api|alertmanager|peer
 	Target  string    `json:"target,omitempty"` // what was checked, or where a manual trigger came from
 	Reason  string    `json:"reason"`           // human text: "3 consecutive failures: dial tcp 10.0.0.5:80: i/o timeout"
 	Time    time.Time `json:"time"`             // T: when the failure was declared
