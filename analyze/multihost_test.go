@@ -123,6 +123,22 @@ func TestAnalyzeIncident(t *testing.T) {
 	if err != nil || rep.Incident == nil || len(rep.Incident.Hosts) != 2 {
 		t.Errorf("with -incident: %v %+v", err, rep)
 	}
+	// The zips given one by one, and a directory with one subdirectory per
+	// host, are the same incident.
+	zips, _ := filepath.Glob(filepath.Join(dir, "*.zip"))
+	byHost := t.TempDir()
+	for i, z := range zips {
+		sub := filepath.Join(byHost, []string{"gw", "srv"}[i])
+		os.MkdirAll(sub, 0o755)
+		b, _ := os.ReadFile(z)
+		os.WriteFile(filepath.Join(sub, filepath.Base(z)), b, 0o644)
+	}
+	for _, in := range [][]string{zips, {byHost}} {
+		rep, err := analyze.AnalyzeIncident(context.Background(), in, "", analyze.Options{})
+		if err != nil || rep.Incident == nil || len(rep.Incident.Directions) != 1 || rep.Incident.Directions[0].Count != 10 {
+			t.Errorf("%v: %v, incident %+v", in, err, rep.Incident)
+		}
+	}
 	// Plain captures are not an incident: Analyze as before.
 	capFile := filepath.Join(t.TempDir(), "x.pcapng")
 	var b bytes.Buffer
