@@ -137,7 +137,13 @@ func (r *Recorder) fleetAPI() control.FleetAPI {
 	}
 	if r.fleet.am != nil {
 		api.Alertmanager = func(_ context.Context, body []byte) (any, error) {
-			rc, err := r.fleet.am.Receive(body, r.onEvent)
+			rc, err := r.fleet.am.Receive(body, func(ev bundle.Event) error {
+				if _, err := r.request(ev); err != nil {
+					return err
+				}
+				r.log.Info("Alertmanager alert: freezing the ring", "target", ev.Target, "reason", ev.Reason, "t", ev.Time)
+				return nil
+			})
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", control.ErrBadRequest, err)
 			}

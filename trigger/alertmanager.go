@@ -161,13 +161,16 @@ type Receipt struct {
 	Matched  int `json:"matched"`  // firing and matching the selector
 	Fired    int `json:"fired"`    // new episodes: events emitted
 	Repeated int `json:"repeated"` // episodes already seen
+	Refused  int `json:"refused"`  // new episodes whose event emit refused (forgotten again)
 }
 
 // Receive parses one webhook body and calls emit, on the calling
-// goroutine, for every new firing episode of a matching alert. A body that
-// is not a version 4 payload is an error wrapping ErrPayload, and emits
-// nothing.
-func (s *AlertmanagerSource) Receive(body []byte, emit func(bundle.Event)) (Receipt, error) {
+// goroutine, for every new firing episode of a matching alert. An episode
+// whose event emit refuses (returns an error: the snapshotter is cooling
+// down, say) is forgotten again, so a later notification of it may fire.
+// A body that is not a version 4 payload is an error wrapping ErrPayload,
+// and emits nothing.
+func (s *AlertmanagerSource) Receive(body []byte, emit func(bundle.Event) error) (Receipt, error) {
 	msg, err := ParseAlertmanager(body)
 	if err != nil {
 		return Receipt{}, err
@@ -189,8 +192,13 @@ func (s *AlertmanagerSource) Receive(body []byte, emit func(bundle.Event)) (Rece
 			s.log.Debug("alert already triggered a snapshot in this episode", "alertname", a.Labels["alertname"], "fingerprint", a.Fingerprint, "starts_at", a.StartsAt)
 			continue
 		}
+		if err := emit(alertEvent(a, now, oldest)); err != nil {
+			s.forget(key)
+			rc.Refused++
+			s.log.Warn("alert matched, no snapshot", "alertname", a.Labels["alertname"], "fingerprint", a.Fingerprint, "err", err)
+			continue
+		}
 		rc.Fired++
-		emit(alertEvent(a, now, oldest))
 	}
 	return rc, nil
 }
@@ -246,6 +254,12 @@ func (s *AlertmanagerSource) remember(key string, now time.Time) bool {
 	}
 	s.seen[key] = now
 	return true
+}
+
+func (s *AlertmanagerSource) forget(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.seen, key)
 }
 
 // episodeKey identifies one firing episode: the fingerprint (or, if

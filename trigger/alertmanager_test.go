@@ -84,7 +84,7 @@ func TestAlertmanagerEpisodes(t *testing.T) {
 			}
 			for i, st := range tc.steps {
 				var got []bundle.Event
-				rc, err := s.Receive(amPayload(t, st.payload), func(ev bundle.Event) { got = append(got, ev) })
+				rc, err := s.Receive(amPayload(t, st.payload), func(ev bundle.Event) error { got = append(got, ev); return nil })
 				if err != nil {
 					t.Fatalf("step %d (%s): %v", i, st.payload, err)
 				}
@@ -111,11 +111,25 @@ func TestAlertmanagerStartsAtOutsideRing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []bundle.Event
-	if _, err := s.Receive(amPayload(t, "firing.json"), func(ev bundle.Event) { got = append(got, ev) }); err != nil {
+	if _, err := s.Receive(amPayload(t, "firing.json"), func(ev bundle.Event) error { got = append(got, ev); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || !got[0].Time.Equal(now) {
 		t.Fatalf("events %+v: want one at now %v", got, now)
+	}
+}
+
+// TestAlertmanagerRefusedEpisode: an episode whose snapshot was refused
+// is not remembered; the next notification of it fires.
+func TestAlertmanagerRefusedEpisode(t *testing.T) {
+	s, _ := NewAlertmanagerSource(AlertmanagerConfig{Match: map[string]string{"job": "haproxy"}}, AlertmanagerOptions{})
+	rc, err := s.Receive(amPayload(t, "firing.json"), func(bundle.Event) error { return errors.New("cooling down") })
+	if err != nil || rc != (Receipt{Alerts: 2, Matched: 1, Refused: 1}) {
+		t.Fatalf("refused: %+v %v", rc, err)
+	}
+	rc, err = s.Receive(amPayload(t, "firing.json"), func(bundle.Event) error { return nil })
+	if err != nil || rc != (Receipt{Alerts: 2, Matched: 1, Fired: 1}) {
+		t.Fatalf("after a refusal: %+v %v", rc, err)
 	}
 }
 
@@ -127,7 +141,7 @@ func TestAlertmanagerRefusesMalformed(t *testing.T) {
 		`{"version":"4","alerts":{"status":"firing"}}`,
 	} {
 		s, _ := NewAlertmanagerSource(AlertmanagerConfig{}, AlertmanagerOptions{})
-		_, err := s.Receive([]byte(body), func(bundle.Event) { t.Errorf("%q emitted an event", body) })
+		_, err := s.Receive([]byte(body), func(bundle.Event) error { t.Errorf("%q emitted an event", body); return nil })
 		if !errors.Is(err, ErrPayload) {
 			t.Errorf("%q: err %v, want ErrPayload", body, err)
 		}
@@ -170,10 +184,11 @@ func FuzzAlertmanager(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, _ := NewAlertmanagerSource(AlertmanagerConfig{Match: map[string]string{"job": "=~h.*"}}, AlertmanagerOptions{})
-		rc, err := s.Receive(b, func(ev bundle.Event) {
+		rc, err := s.Receive(b, func(ev bundle.Event) error {
 			if ev.Reason == "" || len([]rune(ev.Reason)) > MaxReasonLen {
 				t.Errorf("reason %q", ev.Reason)
 			}
+			return nil
 		})
 		if err == nil && (rc.Fired > rc.Matched || rc.Matched > rc.Alerts) {
 			t.Errorf("receipt %+v", rc)
