@@ -264,6 +264,9 @@ func TestRequestRefused(t *testing.T) {
 		`{"incident":"a","from_peer":true,"before_ms":1000}`,
 		`{"incident":"a","from_peer":true,"t":"2026-11-30T08:00:00Z","sent":"2026-11-30T08:00:00Z","before_ms":0}`,
 		`{"incident":"a","from_peer":true,"t":"2026-11-30T08:00:00Z","sent":"2026-11-30T08:00:00Z","before_ms":90000000}`,
+		`{"incident":"a","from_peer":true,"t":"2026-11-30T08:00:00Z","sent":"2026-11-30T08:00:00Z","before_ms":1000,"after_ms":7200000}`,
+		// T an hour after the request was sent: the after-window would hold the peer's snapshotter.
+		`{"incident":"a","from_peer":true,"t":"2026-11-30T09:00:00Z","sent":"2026-11-30T08:00:00Z","before_ms":1000}`,
 	} {
 		if _, err := r.Handle([]byte(body)); !errors.Is(err, ErrRequest) {
 			t.Errorf("%s: %v, want ErrRequest", body, err)

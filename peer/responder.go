@@ -113,6 +113,11 @@ func (r *Responder) Handle(body []byte) (Reply, error) {
 	before := time.Duration(rq.BeforeMS) * time.Millisecond
 	after := time.Duration(rq.AfterMS) * time.Millisecond
 	t := rq.T.Add(bound)
+	if t.After(received.Add(maxFuture)) {
+		r.forget(rq.Incident)
+		return Reply{}, fmt.Errorf("%w: incident %s from %s: T %s is %v ahead of this host's clock, after the request's own offset",
+			ErrRequest, rq.Incident, rq.Host, rq.T.UTC().Format(time.RFC3339), t.Sub(received).Round(time.Second))
+	}
 	if r.opts.Oldest != nil {
 		if oldest := r.opts.Oldest(); !oldest.IsZero() && t.Add(after).Before(oldest) {
 			r.forget(rq.Incident)

@@ -44,8 +44,14 @@ type Reply struct {
 // ErrRequest wraps every reason a Request is refused as malformed.
 var ErrRequest = errors.New("peer request")
 
-// maxWindow bounds the window a peer may ask for.
-const maxWindow = 24 * time.Hour
+// Bounds on what a peer may ask for: the whole window, the part after T
+// (the snapshotter waits for it, holding up bundles queued behind), and
+// how far in the future of the receiver's clock T may lie.
+const (
+	maxWindow = 24 * time.Hour
+	maxAfter  = time.Hour
+	maxFuture = time.Minute
+)
 
 // parseRequest decodes and checks a Request.
 func parseRequest(body []byte) (Request, error) {
@@ -63,8 +69,9 @@ func parseRequest(body []byte) (Request, error) {
 	if rq.T.IsZero() || rq.Sent.IsZero() {
 		errs = append(errs, errors.New("t and sent: must be set"))
 	}
-	if rq.BeforeMS <= 0 || rq.AfterMS < 0 || time.Duration(rq.BeforeMS+rq.AfterMS)*time.Millisecond > maxWindow {
-		errs = append(errs, fmt.Errorf("before_ms %d, after_ms %d: want a positive before, a non-negative after, at most %v in all", rq.BeforeMS, rq.AfterMS, maxWindow))
+	if rq.BeforeMS <= 0 || rq.AfterMS < 0 || rq.BeforeMS > maxWindow.Milliseconds() || rq.AfterMS > maxAfter.Milliseconds() ||
+		time.Duration(rq.BeforeMS+rq.AfterMS)*time.Millisecond > maxWindow {
+		errs = append(errs, fmt.Errorf("before_ms %d, after_ms %d: want a positive before, an after of 0 to %v, at most %v in all", rq.BeforeMS, rq.AfterMS, maxAfter, maxWindow))
 	}
 	if len(errs) > 0 {
 		return rq, fmt.Errorf("%w: %w", ErrRequest, errors.Join(errs...))
