@@ -60,12 +60,13 @@ type IncidentAbsent struct {
 
 // Direction is one failing direction between two hosts.
 type Direction struct {
-	From, To string // hosts: what left From never reached To (or To sent nothing)
-	What     string // "requests", "replies" or "no reply"
-	Asker    string
-	Target   string
-	Count    uint64
-	Text     string // the sentence
+	From   string `json:"from"` // host: what left From never reached To, or From sent no reply
+	To     string `json:"to"`
+	What   string `json:"what"` // "requests", "replies" or "no reply"
+	Asker  string `json:"asker"`
+	Target string `json:"target"`
+	Count  uint64 `json:"count"`
+	Text   string `json:"text"` // the sentence
 }
 
 // incidentBundle is one bundle found among the inputs.
