@@ -3,6 +3,9 @@ package configs
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/arpbox/arpbox/peer"
 	"github.com/arpbox/arpbox/trigger"
@@ -60,5 +63,28 @@ func (p *parser) fleet(r *rawFleet, c *Config) {
 			p.fail("alertmanager", errors.New("has no effect without control.listen: Alertmanager posts to the HTTP API"))
 		}
 		c.Fleet.Alertmanager = &ac
+	}
+}
+
+// describe writes the peers and the Alertmanager selector for check-config.
+func (f Fleet) describe(ew *errWriter) {
+	for _, p := range f.Peers {
+		tls := ""
+		if p.CAFile != "" {
+			tls = ", CA " + p.CAFile
+		}
+		ew.printf("peer %s: %s, token from %s%s; retried up to %s after T\n", p.Name, p.URL, p.TokenFile, tls, p.RetryFor)
+	}
+	if a := f.Alertmanager; a != nil {
+		var sel []string
+		for _, k := range slices.Sorted(maps.Keys(a.Match)) {
+			v := a.Match[k]
+			if re, ok := strings.CutPrefix(v, "=~"); ok {
+				sel = append(sel, fmt.Sprintf("%s=~%q", k, re))
+			} else {
+				sel = append(sel, fmt.Sprintf("%s=%q", k, v))
+			}
+		}
+		ew.printf("alertmanager: POST /api/v1/alertmanager, firing alerts matching {%s} trigger\n", strings.Join(sel, ", "))
 	}
 }

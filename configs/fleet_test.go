@@ -44,6 +44,19 @@ alertmanager:
 	if d := cmp.Diff(want, c.Fleet); d != "" {
 		t.Errorf("fleet (-want +got):\n%s", d)
 	}
+	var b strings.Builder
+	if err := c.Describe(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"peer server: https://10.0.0.5:9310, token from /etc/arpbox/server.token, CA /etc/arpbox/server-ca.pem; retried up to 30m0s after T\n",
+		"peer backup: http://10.0.0.6:9310/, token from /etc/arpbox/backup.token; retried up to 2h0m0s after T\n",
+		`alertmanager: POST /api/v1/alertmanager, firing alerts matching {instance=~"gw1:.*", job="haproxy"} trigger` + "\n",
+	} {
+		if !strings.Contains(b.String(), line) {
+			t.Errorf("check-config lacks %q:\n%s", line, b.String())
+		}
+	}
 }
 
 func TestFleetErrors(t *testing.T) {
