@@ -28,6 +28,10 @@ type Options struct {
 	// MinBackoff and MaxBackoff space the retries of one peer; defaults 1s
 	// and 30s.
 	MinBackoff, MaxBackoff time.Duration
+	// Observe, if set, is told every failed attempt (result "failed") and
+	// each peer's final outcome for an incident (bundle.PeerOK or
+	// bundle.PeerMissing), for metrics.
+	Observe func(peer, result string)
 }
 
 // Bounds of a Fleet.
@@ -75,6 +79,9 @@ func New(cfgs []Config, opts Options) (*Fleet, error) {
 	}
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 30 * time.Second
+	}
+	if opts.Observe == nil {
+		opts.Observe = func(string, string) {}
 	}
 	f := &Fleet{opts: opts, log: opts.Logger, queue: make(chan bundle.Event, queueLen), status: map[string][]bundle.ManifestPeer{}}
 	for i, c := range cfgs {
@@ -255,9 +262,12 @@ func (f *Fleet) ask(ctx context.Context, ev bundle.Event, i int) {
 				m.Accepted, m.OffsetMS, m.RTTMS = &acc, &offMS, &rttMS
 			})
 			log.Info("peer froze the incident", "peer_host", rep.Host, "attempts", attempt, "offset_ms", offMS, "rtt_ms", rttMS, "repeat", rep.Repeat)
+			f.opts.Observe(p.cfg.Name, bundle.PeerOK)
 			return
 		}
+		f.opts.Observe(p.cfg.Name, "failed")
 		if ctx.Err() != nil {
+			f.opts.Observe(p.cfg.Name, bundle.PeerMissing)
 			f.set(ev.Incident, i, func(m *bundle.ManifestPeer) {
 				m.State, m.Error, m.Attempts = bundle.PeerMissing, fmt.Sprintf("arpbox stopped while retrying (last error: %v)", err), attempt
 			})
@@ -273,11 +283,13 @@ func (f *Fleet) ask(ctx context.Context, ev bundle.Event, i int) {
 				m.State, m.Error, m.Attempts = bundle.PeerMissing, why, attempt
 			})
 			log.Warn("peer will not have this incident's bundle", "why", why)
+			f.opts.Observe(p.cfg.Name, bundle.PeerMissing)
 			return
 		}
 		f.set(ev.Incident, i, func(m *bundle.ManifestPeer) { m.Error, m.Attempts = err.Error(), attempt })
 		log.Warn("peer did not take the incident; retrying", "attempt", attempt, "retry_in", wait, "err", err)
 		if backoff.Sleep(ctx, wait) != nil {
+			f.opts.Observe(p.cfg.Name, bundle.PeerMissing)
 			f.set(ev.Incident, i, func(m *bundle.ManifestPeer) {
 				m.State, m.Error = bundle.PeerMissing, fmt.Sprintf("arpbox stopped while retrying (last error: %v)", err)
 			})

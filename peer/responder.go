@@ -27,6 +27,9 @@ type ResponderOptions struct {
 	Snapshot func(ev bundle.Event) error
 	// Oldest returns the oldest time the ring holds (zero: unknown).
 	Oldest func() time.Time
+	// Observe, if set, is told what became of each well-formed request:
+	// "frozen", "repeat" or "refused" (for metrics).
+	Observe func(result string)
 }
 
 // Incident memory bounds: an incident id is remembered this long, and at
@@ -53,6 +56,9 @@ func NewResponder(opts ResponderOptions) *Responder {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Observe == nil {
+		opts.Observe = func(string) {}
 	}
 	return &Responder{opts: opts, log: opts.Logger, seen: map[string]time.Time{}}
 }
@@ -101,6 +107,7 @@ func (r *Responder) Handle(body []byte) (Reply, error) {
 	if ok && received.Sub(at) < incidentMemory {
 		r.mu.Unlock()
 		rep.Repeat = true
+		r.opts.Observe("repeat")
 		rep.Sent = r.opts.Now()
 		r.log.Info("peer asked again for an incident already frozen here", "incident", rq.Incident, "from", rq.Host)
 		return rep, nil
@@ -115,12 +122,14 @@ func (r *Responder) Handle(body []byte) (Reply, error) {
 	t := rq.T.Add(bound)
 	if t.After(received.Add(maxFuture)) {
 		r.forget(rq.Incident)
+		r.opts.Observe("refused")
 		return Reply{}, fmt.Errorf("%w: incident %s from %s: T %s is %v ahead of this host's clock, after the request's own offset",
 			ErrRequest, rq.Incident, rq.Host, rq.T.UTC().Format(time.RFC3339), t.Sub(received).Round(time.Second))
 	}
 	if r.opts.Oldest != nil {
 		if oldest := r.opts.Oldest(); !oldest.IsZero() && t.Add(after).Before(oldest) {
 			r.forget(rq.Incident)
+			r.opts.Observe("refused")
 			return Reply{}, fmt.Errorf("incident %s from %s: window up to %s (this host's clock), ring from %s: %w",
 				rq.Incident, rq.Host, t.Add(after).UTC().Format(time.RFC3339), oldest.UTC().Format(time.RFC3339), ErrGone)
 		}
@@ -142,8 +151,10 @@ func (r *Responder) Handle(body []byte) (Reply, error) {
 	ev.Trigger = CheckPeer + "-" + ev.Trigger
 	if err := r.opts.Snapshot(ev); err != nil {
 		r.forget(rq.Incident) // a retry may be accepted
+		r.opts.Observe("refused")
 		return Reply{}, fmt.Errorf("incident %s from %s: %w", rq.Incident, rq.Host, err)
 	}
+	r.opts.Observe("frozen")
 	r.log.Info("peer asked to freeze an incident", "incident", rq.Incident, "from", rq.Host, "t", t, "offset_bound", bound)
 	rep.Sent = r.opts.Now()
 	return rep, nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/control"
 	"github.com/arpbox/arpbox/peer"
@@ -13,6 +15,67 @@ import (
 	"github.com/arpbox/arpbox/snapshot"
 	"github.com/arpbox/arpbox/trigger"
 )
+
+// Fleet metric names.
+const (
+	MetricPeerIncidents = "arpbox_peer_incidents_total"         // {peer, state}: incidents sent, by final state
+	MetricPeerFailures  = "arpbox_peer_request_failures_total"  // {peer}: failed attempts, retried or not
+	MetricPeerReceived  = "arpbox_peer_requests_received_total" // {result}: incidents peers asked of this host
+	MetricAlerts        = "arpbox_alertmanager_alerts_total"    // {result}: alerts received from Alertmanager
+)
+
+// fleetMetrics are the fleet's counters.
+type fleetMetrics struct {
+	incidents *prometheus.CounterVec
+	failures  *prometheus.CounterVec
+	received  *prometheus.CounterVec
+	alerts    *prometheus.CounterVec
+}
+
+func newFleetMetrics(reg prometheus.Registerer, peers []peer.Config) (*fleetMetrics, error) {
+	m := &fleetMetrics{
+		incidents: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricPeerIncidents,
+			Help: "Incidents this host asked a peer to freeze, by how it ended: ok (the peer froze it) or missing (given up)."}, []string{"peer", "state"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricPeerFailures,
+			Help: "Requests to a peer that failed (down, slow, busy, refused), retried or not."}, []string{"peer"}),
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricPeerReceived,
+			Help: "Incidents peers asked this host to freeze: frozen, repeat (already frozen) or refused."}, []string{"result"}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricAlerts,
+			Help: "Alerts received from Alertmanager: fired (a snapshot), repeated (episode seen before), refused (no snapshot), ignored (resolved or not matching)."}, []string{"result"}),
+	}
+	for _, p := range peers {
+		m.incidents.WithLabelValues(p.Name, bundle.PeerOK)
+		m.incidents.WithLabelValues(p.Name, bundle.PeerMissing)
+		m.failures.WithLabelValues(p.Name)
+	}
+	for _, r := range []string{"frozen", "repeat", "refused"} {
+		m.received.WithLabelValues(r)
+	}
+	for _, r := range []string{"fired", "repeated", "refused", "ignored"} {
+		m.alerts.WithLabelValues(r)
+	}
+	for _, c := range []prometheus.Collector{m.incidents, m.failures, m.received, m.alerts} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("fleet metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *fleetMetrics) observePeer(name, result string) {
+	if result == "failed" {
+		m.failures.WithLabelValues(name).Inc()
+		return
+	}
+	m.incidents.WithLabelValues(name, result).Inc()
+}
+
+func (m *fleetMetrics) observeReceipt(rc trigger.Receipt) {
+	m.alerts.WithLabelValues("fired").Add(float64(rc.Fired))
+	m.alerts.WithLabelValues("repeated").Add(float64(rc.Repeated))
+	m.alerts.WithLabelValues("refused").Add(float64(rc.Refused))
+	m.alerts.WithLabelValues("ignored").Add(float64(rc.Alerts - rc.Matched))
+}
 
 // fleet is the recorder's part in a fleet of arpboxes: the peers it asks
 // to freeze its incidents, the responder that answers theirs, and the
@@ -22,6 +85,7 @@ type fleet struct {
 	peers *peer.Fleet // nil without peers:
 	resp  *peer.Responder
 	am    *trigger.AlertmanagerSource // nil without alertmanager:
+	m     *fleetMetrics
 }
 
 // buildFleet makes the fleet's parts (reading the peers' token and CA
@@ -30,14 +94,20 @@ func (r *Recorder) buildFleet(host string) error {
 	f := &r.fleet
 	f.host = host
 	log := r.log.With("part", "peers")
+	m, err := newFleetMetrics(r.opts.Registry, r.cfg.Fleet.Peers)
+	if err != nil {
+		return err
+	}
+	f.m = m
 	if len(r.cfg.Fleet.Peers) > 0 {
-		p, err := peer.New(r.cfg.Fleet.Peers, peer.Options{Host: host, Logger: log})
+		p, err := peer.New(r.cfg.Fleet.Peers, peer.Options{Host: host, Logger: log, Observe: m.observePeer})
 		if err != nil {
 			return err
 		}
 		f.peers = p
 	}
-	f.resp = peer.NewResponder(peer.ResponderOptions{Host: host, Logger: log, Snapshot: r.peerSnapshot, Oldest: r.ringOldest})
+	f.resp = peer.NewResponder(peer.ResponderOptions{Host: host, Logger: log, Snapshot: r.peerSnapshot, Oldest: r.ringOldest,
+		Observe: func(res string) { m.received.WithLabelValues(res).Inc() }})
 	if c := r.cfg.Fleet.Alertmanager; c != nil {
 		am, err := trigger.NewAlertmanagerSource(*c, trigger.AlertmanagerOptions{Logger: r.log.With("part", "alertmanager"), Oldest: r.ringOldest})
 		if err != nil {
@@ -147,6 +217,7 @@ func (r *Recorder) fleetAPI() control.FleetAPI {
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", control.ErrBadRequest, err)
 			}
+			r.fleet.m.observeReceipt(rc)
 			return rc, nil
 		}
 	}

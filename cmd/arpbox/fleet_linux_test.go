@@ -324,6 +324,23 @@ alertmanager:
 	if n := len(bundles(t, snaps)); n != 1 {
 		t.Errorf("%d bundles, want 1 for one firing episode", n)
 	}
+	call := func(method, path, tok string, body io.Reader) (int, []byte) {
+		req, _ := http.NewRequest(method, "http://10.212.0.1:9312"+path, body)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	fams := scrape(t, call, tok)
+	for res, want := range map[string]float64{"fired": 1, "repeated": 1, "ignored": 2, "refused": 0} {
+		if got := value(t, fams, "arpbox_alertmanager_alerts_total", map[string]string{"result": res}); got != want {
+			t.Errorf("arpbox_alertmanager_alerts_total{result=%q} = %v, want %v", res, got, want)
+		}
+	}
 	m := readManifest(t, b)
 	if m.Trigger.Check != "alertmanager" || m.Trigger.Reason != "HAProxyBackendDown: HAProxy backend web has no server up see runbook" ||
 		!m.Trigger.Time.Equal(startsAt) || m.Trigger.Target != "gw1:8404" || m.Trigger.Incident == "" {
