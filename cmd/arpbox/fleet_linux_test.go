@@ -201,6 +201,28 @@ peers:
 	if n := capinfosCount(t, filepath.Join(srvB2, bundle.FileCapture)); n == 0 {
 		t.Errorf("%s: the late bundle's capture is empty: the ring should still hold the window", srvB2)
 	}
+	// The gateway's counters, over its control socket.
+	sock := filepath.Join(dir, "gw", "arpbox.sock")
+	uc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	call := func(method, path, _ string, body io.Reader) (int, []byte) {
+		req, _ := http.NewRequest(method, "http://arpbox"+path, body)
+		resp, err := uc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	fams := scrape(t, call, "")
+	if got := value(t, fams, "arpbox_peer_incidents_total", map[string]string{"peer": "server", "state": "ok"}); got != 2 {
+		t.Errorf("arpbox_peer_incidents_total{peer=server,state=ok} = %v, want 2", got)
+	}
+	if got := value(t, fams, "arpbox_peer_request_failures_total", map[string]string{"peer": "server"}); got < 1 {
+		t.Errorf("arpbox_peer_request_failures_total{peer=server} = %v, want the refused attempts counted", got)
+	}
 }
 
 // arpingFrom sends n ARP requests from h, one every half second; no
