@@ -119,6 +119,9 @@ func (r *Responder) Handle(body []byte) (Reply, error) {
 	bound := received.Sub(rq.Sent) // this clock minus the initiator's, plus the one-way delay
 	before := time.Duration(rq.BeforeMS) * time.Millisecond
 	after := time.Duration(rq.AfterMS) * time.Millisecond
+	if after == 0 {
+		after = time.Nanosecond // the initiator's after is 0; a zero Event.After would mean "the configured one"
+	}
 	t := rq.T.Add(bound)
 	if t.After(received.Add(maxFuture)) {
 		r.forget(rq.Incident)
