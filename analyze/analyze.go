@@ -40,6 +40,9 @@ type Options struct {
 	Progress func(done, total int64)
 	// Logger receives debug messages; nil discards.
 	Logger *slog.Logger
+	// clock holds per input its host's recorded clock offset against an
+	// incident's initiator, in ns (AnalyzeIncident, multihost.go).
+	clock []*int64
 }
 
 func (o *Options) defaults() {
@@ -139,7 +142,7 @@ func Analyze(ctx context.Context, paths []string, opts Options) (*Report, error)
 	}
 	for i := range sides {
 		for j := i + 1; j < len(sides); j++ {
-			rep.TwoSided = append(rep.TwoSided, twoSided(sides[i], sides[j], cfg.timeout))
+			rep.TwoSided = append(rep.TwoSided, twoSided(sides[i], sides[j], cfg.timeout, opts.clockOf(i, j)))
 		}
 	}
 	rep.Verdict = verdict(rep, sides)

@@ -24,6 +24,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	p("arpbox report: neighbor resolution (ARP/NDP) diagnosis\n")
 	p("All times are UTC. Frame numbers are 1-based, as Wireshark shows them, per file.\n\n")
+	r.writeIncidentText(p) // multihost.go
 	p("INPUTS\n")
 	for _, s := range r.Sides {
 		p("  %s (%s): %s, %s ARP, %s NDP", s.Name, s.Path, plural(s.Packets, "packet"), count(s.ARP), count(s.NDP))

@@ -45,6 +45,7 @@ type Report struct {
 	Sides    []SideReport    `json:"sides"`
 	TwoSided []PairReport    `json:"two_sided,omitempty"`
 	Neighbor []NeighborEvent `json:"neighbor_events,omitempty"`
+	Incident *Incident       `json:"incident,omitempty"` // several hosts' bundles of one incident (multihost.go)
 }
 
 // Settings are the thresholds the analysis used.

@@ -38,14 +38,23 @@ const (
 	offsetWidth = int64(5 * time.Millisecond)
 )
 
-func twoSided(a, b *sideRun, timeout int64) PairReport {
+// rec, when set, is the clock offset recorded between the hosts (B minus
+// A): used when no request was seen in both captures.
+func twoSided(a, b *sideRun, timeout int64, rec *int64) PairReport {
 	pr := PairReport{Sides: [2]string{a.in.name, b.in.name}, Truncated: a.eng.exchTruncated || b.eng.exchTruncated}
 	idxB := indexExchanges(b.eng.exch)
 	off, n := estimateOffset(a.eng.exch, b.eng.exch, idxB)
-	if n == 0 {
+	switch {
+	case n == 0 && rec != nil:
+		off = *rec
+		pr.OffsetBasis = "no request seen in both captures; the clock offset recorded when the peer was asked"
+	case n == 0:
 		pr.OffsetBasis = "no request seen in both captures; clocks assumed equal"
-	} else {
+	default:
 		pr.OffsetBasis = fmt.Sprintf("median time difference of %d requests seen in both captures (includes one-way transit time)", n)
+		if rec != nil {
+			pr.OffsetBasis += fmt.Sprintf("; recorded when the peer was asked: %s", signedDur(ms(*rec)))
+		}
 	}
 	pr.OffsetMS = ms(off)
 	tol := min(timeout/2, int64(250*time.Millisecond))

@@ -50,10 +50,19 @@ var (
 // bundle. The manifest records it as its "trigger" object.
 type Event struct {
 	Trigger string    `json:"name"`             // configured name ("web1"), or "manual", "signal", "file", "api"
-	Check   string    `json:"check"`            // icmp|tcp|http|arp|neighbor|haproxy|exec|arp-unanswered|arp-conflict|manual|signal|file|api
+	Check   string    `json:"check"`            // icmp|tcp|http|arp|neighbor|haproxy|exec|arp-unanswered|arp-conflict|manual|signal|file|api|alertmanager|peer
 	Target  string    `json:"target,omitempty"` // what was checked, or where a manual trigger came from
 	Reason  string    `json:"reason"`           // human text: "3 consecutive failures: dial tcp 10.0.0.5:80: i/o timeout"
 	Time    time.Time `json:"time"`             // T: when the failure was declared
+	// Incident names the incident across hosts: every host's bundle of it
+	// (the initiator's and its peers') carries the same id.
+	Incident string `json:"incident,omitempty"`
+	// Origin is set when a peer asked this host to freeze the incident.
+	Origin *Origin `json:"origin,omitempty"`
+	// Before and After, when positive, replace the configured window
+	// around T (a peer asks for the initiator's window).
+	Before time.Duration `json:"-"`
+	After  time.Duration `json:"-"`
 }
 
 // Window is a time range, both ends inclusive.

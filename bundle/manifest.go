@@ -32,6 +32,46 @@ type Manifest struct {
 
 	// ClockSteps lists the steps of the wall clock within the window.
 	ClockSteps []ManifestClockStep `json:"clock_steps,omitempty"`
+	// Peers are the other hosts asked to freeze the same incident, as this
+	// host (the initiator) saw them when it wrote the bundle.
+	Peers []ManifestPeer `json:"peers,omitempty"`
+}
+
+// Origin records the peer request that started a bundle and the clock
+// evidence it carried: the initiator's send time and this host's receive
+// time. Received-Sent bounds this host's clock offset against the
+// initiator's from above (the request's one-way delay is included); the
+// initiator's manifest holds the two-way estimate (ManifestPeer.OffsetMS).
+type Origin struct {
+	Host     string    `json:"host"`     // the initiator's host name
+	T        time.Time `json:"t"`        // T on the initiator's clock
+	Sent     time.Time `json:"sent"`     // on the initiator's clock
+	Received time.Time `json:"received"` // on this host's clock
+	// OffsetBoundMS is Received-Sent: this host's clock minus the
+	// initiator's is at most this.
+	OffsetBoundMS float64 `json:"offset_bound_ms"`
+}
+
+// Peer states in ManifestPeer.State.
+const (
+	PeerOK      = "ok"      // the peer accepted the incident
+	PeerPending = "pending" // still being retried when the bundle was written
+	PeerMissing = "missing" // given up: Error says why
+)
+
+// ManifestPeer is one peer asked to freeze the same incident.
+type ManifestPeer struct {
+	Name     string     `json:"name"`
+	URL      string     `json:"url"`
+	Host     string     `json:"host,omitempty"` // the peer's host name, from its reply
+	State    string     `json:"state"`
+	Error    string     `json:"error,omitempty"` // the last failure
+	Attempts int        `json:"attempts"`
+	Accepted *time.Time `json:"accepted,omitempty"` // on this host's clock
+	// OffsetMS is the peer's clock minus this host's, NTP-style from the
+	// accepted request ((t2-t1)+(t3-t4))/2, good to ±RTTMS/2.
+	OffsetMS *float64 `json:"offset_ms,omitempty"`
+	RTTMS    *float64 `json:"rtt_ms,omitempty"`
 }
 
 // ManifestWindow is the window asked for and the one the capture covers.

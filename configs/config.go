@@ -54,6 +54,7 @@ type Config struct {
 	Control   Control
 	Triggers  []trigger.Spec
 	Upload    *upload.Config // nil: bundles stay on the host
+	Fleet     Fleet          // peers:, alertmanager: (fleet.go)
 }
 
 // Log configures the structured logger.
@@ -152,6 +153,7 @@ type raw struct {
 	Control   rawControl   `yaml:"control"`
 	Triggers  []rawTrigger `yaml:"triggers"`
 	Upload    *rawUpload   `yaml:"upload"`
+	Fleet     rawFleet     `yaml:",inline"` // peers:, alertmanager: (fleet.go)
 }
 
 type rawLog struct {
@@ -452,6 +454,7 @@ func (p *parser) convert(r *raw, c *Config) {
 	}
 	p.control(c.Control)
 	c.Upload = p.upload(r.Upload, c.DataDir)
+	p.fleet(&r.Fleet, c)
 
 	// triggers
 	seen := map[string]int{}
@@ -621,6 +624,7 @@ var (
 var sections = map[string]string{
 	"": "", "Log": "log", "Capture": "capture", "Ring": "ring",
 	"Snapshots": "snapshots", "Control": "control", "Trigger": "triggers[]", "Upload": "upload",
+	"Peer": "peers[]", "Alertmanager": "alertmanager",
 }
 
 // yamlError turns yaml.v3's errors into file:line errors.

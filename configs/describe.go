@@ -42,6 +42,7 @@ func (c *Config) Describe(w io.Writer) error {
 		ew.printf("trigger %s: %s %s every %s (timeout %s), fires after %d failures, re-arms after %d successes\n",
 			t.Name, t.Check, target, t.Interval, t.Timeout, t.FailAfter, t.RecoverAfter)
 	}
+	c.Fleet.describe(ew) // fleet.go
 	return ew.err
 }
 

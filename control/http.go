@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,11 +29,49 @@ type HTTPConfig struct {
 }
 
 // HTTPServer serves API over TCP, beside the unix socket: the same
-// endpoints, behind a bearer token when one is configured.
+// endpoints, behind a bearer token when one is configured, and the
+// endpoints of FleetAPI, which only other hosts call:
+//
+//	POST /api/v1/alertmanager  Alertmanager's webhook (body up to 1 MiB)
+//	POST /v1/incident          a peer asks to freeze the same incident
 type HTTPServer struct {
-	cfg HTTPConfig
-	api API
-	log *slog.Logger
+	cfg   HTTPConfig
+	api   API
+	fleet FleetAPI
+	log   *slog.Logger
+}
+
+// PostFunc serves a JSON POST endpoint: body is the request's body, read
+// whole (bounded by the endpoint's limit). It returns the reply, sent as
+// JSON with 200, or an error: one wrapping ErrBadRequest is answered 400,
+// ErrConflict 409, ErrGone 410, any other 500.
+type PostFunc func(ctx context.Context, body []byte) (any, error)
+
+// FleetAPI holds the endpoints other hosts call. A nil function's
+// endpoint answers 501.
+type FleetAPI struct {
+	// Alertmanager receives Alertmanager's webhook notifications.
+	Alertmanager PostFunc
+	// Incident receives a peer's request to freeze an incident.
+	Incident PostFunc
+}
+
+// Errors a PostFunc returns to choose the status code.
+var (
+	ErrBadRequest = errors.New("bad request")
+	ErrConflict   = errors.New("conflict")
+	ErrGone       = errors.New("gone")
+)
+
+// maxAlertmanagerBody bounds an Alertmanager notification: a group of
+// alerts with their labels and annotations (Alertmanager's max_alerts can
+// cap it on the sending side).
+const maxAlertmanagerBody = 1 << 20
+
+// WithFleet adds f's endpoints to the server; call it before Run.
+func (s *HTTPServer) WithFleet(f FleetAPI) *HTTPServer {
+	s.fleet = f
+	return s
 }
 
 // NewHTTPServer returns a server for cfg. It starts nothing.
@@ -65,7 +105,11 @@ func (s *HTTPServer) Listen() (net.Listener, error) {
 
 // Run serves ln until ctx is cancelled, then closes it.
 func (s *HTTPServer) Run(ctx context.Context, ln net.Listener) error {
-	h := handler(s.api, s.log)
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/alertmanager", s.post("alertmanager", s.fleet.Alertmanager, maxAlertmanagerBody))
+	mux.Handle("POST /v1/incident", s.post("incident", s.fleet.Incident, maxBody))
+	mux.Handle("/", handler(s.api, s.log))
+	var h http.Handler = mux
 	if s.cfg.Token != "" {
 		h = bearer(s.cfg.Token, h, s.log)
 	}
@@ -130,4 +174,54 @@ func runServer(ctx context.Context, ln net.Listener, h http.Handler, log *slog.L
 	_ = srv.Shutdown(shut)
 	<-errc
 	return nil
+}
+
+// post serves fn with bodies of up to limit bytes (413 beyond).
+func (s *HTTPServer) post(what string, fn PostFunc, limit int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		defer func() {
+			s.log.Debug("control request", "method", r.Method, "path", r.URL.Path, "status", sw.code,
+				"remote", r.RemoteAddr, "duration", time.Since(start).Round(time.Microsecond))
+		}()
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
+		if fn == nil {
+			httpError(sw, http.StatusNotImplemented, fmt.Errorf("%s is not configured", what))
+			return
+		}
+		if r.ContentLength > limit {
+			httpError(sw, http.StatusRequestEntityTooLarge, fmt.Errorf("%s: request body of %d bytes is over the limit of %d", what, r.ContentLength, limit))
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(sw, r.Body, limit))
+		if err != nil {
+			code := http.StatusBadRequest
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				code = http.StatusRequestEntityTooLarge
+			}
+			httpError(sw, code, fmt.Errorf("%s: read request body: %w", what, err))
+			return
+		}
+		if !json.Valid(body) {
+			httpError(sw, http.StatusBadRequest, fmt.Errorf("%s: the request body is not JSON", what))
+			return
+		}
+		rep, err := fn(r.Context(), body)
+		if err != nil {
+			code := http.StatusInternalServerError
+			switch {
+			case errors.Is(err, ErrBadRequest):
+				code = http.StatusBadRequest
+			case errors.Is(err, ErrConflict):
+				code = http.StatusConflict
+			case errors.Is(err, ErrGone):
+				code = http.StatusGone
+			}
+			s.log.Warn("refused "+what+" request", "remote", r.RemoteAddr, "status", code, "err", err)
+			httpError(sw, code, err)
+			return
+		}
+		writeJSON(sw, http.StatusOK, rep)
+	})
 }

@@ -28,7 +28,7 @@ func (r *Recorder) api() control.API {
 
 // snapshotNow fires a manual trigger and waits for its bundle.
 func (r *Recorder) snapshotNow(ctx context.Context, reason string) (control.SnapshotReply, error) {
-	res, err := r.snaps.Request(trigger.Manual(reason, "api"))
+	res, err := r.request(trigger.Manual(reason, "api")) // fleet.go: incident id, peers
 	if err != nil {
 		return control.SnapshotReply{}, err
 	}

@@ -40,7 +40,7 @@ func (r *Recorder) listenHTTP() (ln net.Listener, run func(context.Context) erro
 			return nil, nil, err
 		}
 	}
-	srv := control.NewHTTPServer(hc, r.api(), r.log.With("part", "http"))
+	srv := control.NewHTTPServer(hc, r.api(), r.log.With("part", "http")).WithFleet(r.fleetAPI())
 	if ln, err = srv.Listen(); err != nil {
 		return nil, nil, err
 	}

@@ -66,6 +66,7 @@ type Recorder struct {
 	snaps   *snapshot.Snapshotter
 	journal *netstate.Journal
 	metrics *metrics
+	fleet   fleet // peers, Alertmanager (fleet.go)
 	ready   sync.Once
 	// stopped is set when Run returns.
 	recording, stopped atomic.Bool
@@ -288,8 +289,9 @@ func (r *Recorder) build() error {
 		Flush:        r.ring.flush,
 		Observe:      r.observeSnapshot,
 		Keep:         r.keepBundle,
+		Peers:        r.peerStatus,
 	})
-	return nil
+	return r.buildFleet(host)
 }
 
 // helpers are the tasks around the recording: the journal, the triggers
@@ -315,7 +317,7 @@ func (r *Recorder) helpers(serve func(context.Context) error) []task {
 		src := trigger.NewFileSource(f, r.log.With("part", "trigger-file"))
 		ts = append(ts, task{name: "trigger file", run: func(ctx context.Context) error { return src.Run(ctx, r.onEvent) }})
 	}
-	return ts
+	return append(ts, r.fleetTasks()...)
 }
 
 func (r *Recorder) ifaceStats(i int) (recv, drop uint64) {
@@ -329,7 +331,7 @@ func (r *Recorder) ifaceStats(i int) (recv, drop uint64) {
 // onEvent hands a trigger's event to the snapshotter, which logs what
 // becomes of it.
 func (r *Recorder) onEvent(ev bundle.Event) {
-	if _, err := r.snaps.Request(ev); err != nil {
+	if _, err := r.request(ev); err != nil { // fleet.go: incident id, peers
 		r.log.Warn("trigger fired, no snapshot", "trigger", ev.Trigger, "reason", ev.Reason, "err", err)
 		return
 	}

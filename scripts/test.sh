@@ -11,7 +11,8 @@ export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 # the tests that need them skip, saying so.
 tools=(tshark:tshark capinfos:wireshark-common tcpdump:tcpdump nft:nftables ip:iproute2
 	arping:arping ping:iputils-ping haproxy:haproxy setpriv:util-linux
-	systemd-analyze:systemd useradd:passwd modprobe:kmod ps:procps promtool:prometheus)
+	systemd-analyze:systemd useradd:passwd modprobe:kmod ps:procps promtool:prometheus
+	amtool:prometheus-alertmanager)
 missing=() pkgs=()
 for tp in "${tools[@]}"; do
 	if ! command -v "${tp%%:*}" >/dev/null; then

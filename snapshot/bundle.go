@@ -52,7 +52,7 @@ func (s *Snapshotter) sectionComment(j *job) string {
 	fmt.Fprintf(&b, ")\nreason: %s\n", j.ev.Reason)
 	fmt.Fprintf(&b, "T: %s\n", rfc(j.ev.Time))
 	fmt.Fprintf(&b, "host: %s\n", s.opts.Hostname)
-	fmt.Fprintf(&b, "window: %s to %s (%v before T, %v after)", rfc(j.from), rfc(j.to), s.cfg.Before, s.cfg.After)
+	fmt.Fprintf(&b, "window: %s to %s (%v before T, %v after)", rfc(j.from), rfc(j.to), j.ev.Time.Sub(j.from), j.to.Sub(j.ev.Time))
 	out := b.String()
 	if len(out) > 8<<10 {
 		out = out[:8<<10]
@@ -314,11 +314,12 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 		Created:       s.opts.Now().UTC(),
 		Trigger: bundle.Event{
 			Trigger: j.ev.Trigger, Check: j.ev.Check, Target: j.ev.Target, Reason: j.ev.Reason, Time: j.ev.Time.UTC(),
+			Incident: j.ev.Incident, Origin: j.ev.Origin,
 		},
 		Window: bundle.ManifestWindow{
 			Requested: bundle.Window{From: j.from.UTC(), To: j.to.UTC()},
-			Before:    s.cfg.Before.String(),
-			After:     s.cfg.After.String(),
+			Before:    j.ev.Time.Sub(j.from).String(),
+			After:     j.to.Sub(j.ev.Time).String(),
 		},
 		Capture: bundle.ManifestCapture{
 			File:         captureName,
@@ -335,6 +336,9 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 		ClockSteps:   j.manifestSteps(),
 		ConfigDigest: s.opts.ConfigDigest,
 		Collectors:   results,
+	}
+	if s.opts.Peers != nil {
+		m.Peers = s.opts.Peers(j.ev)
 	}
 	if st.Packets > 0 {
 		m.Window.FirstPacket = timePtr(time.Unix(0, st.First).UTC())

@@ -96,6 +96,9 @@ type Options struct {
 	// Keep, if set, tells retention which older bundles to hold (not yet
 	// uploaded): they are pruned only when max_size forces it (logged).
 	Keep func(id string) bool
+	// Peers, if set, reports the peers asked to freeze ev's incident,
+	// for the manifest.
+	Peers func(ev bundle.Event) []bundle.ManifestPeer
 }
 
 const (
@@ -230,11 +233,18 @@ func (s *Snapshotter) Request(ev bundle.Event) (<-chan Result, error) {
 	id := s.newIDLocked(ev)
 	s.mu.Unlock()
 
+	before, after := s.cfg.Before, s.cfg.After
+	if ev.Before > 0 {
+		before = ev.Before
+	}
+	if ev.After > 0 {
+		after = ev.After
+	}
 	j := &job{
 		id:     id,
 		ev:     ev,
-		from:   ev.Time.Add(-s.cfg.Before),
-		to:     ev.Time.Add(s.cfg.After),
+		from:   ev.Time.Add(-before),
+		to:     ev.Time.Add(after),
 		result: make(chan Result, 1),
 	}
 	j.toMono = mono + j.to.Sub(now)

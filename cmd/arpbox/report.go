@@ -38,6 +38,12 @@ clock offset between the hosts, matches each request across the captures and
 says for every unanswered one whether the request never arrived, arrived but
 got no reply, or got a reply that never arrived.
 
+Bundles of one incident from several hosts (arpbox peers: a directory of
+their zips, also with one subdirectory per host, or the zips themselves)
+are lined up by the clock offsets recorded when the peers were asked; the
+report then names each failing direction between the hosts. A directory
+holding several incidents needs -incident ID.
+
 Output is text on stdout; -json prints the arpbox.report/v1 JSON instead.
 -html writes a self-contained page (verdict, timeline, tables) to FILE.
 
@@ -62,6 +68,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	trigLabel := fs.String("trigger-label", "trigger", "label for -trigger-time")
 	quiet := fs.Bool("q", false, "no progress bar")
 	config := fs.String("config", "", "configuration `file` whose upload: section reaches the store of s3:// PATHs")
+	incident := fs.String("incident", "", "with directories of bundles from several hosts: the incident `ID` to report on")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -112,7 +119,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer fetched()
-	rep, err := analyze.Analyze(ctx, paths, opts)
+	rep, err := analyze.AnalyzeIncident(ctx, paths, *incident, opts) // Analyze, unless the paths hold one incident's bundles from several hosts
 	bar.clear()
 	if err != nil {
 		fmt.Fprintf(stderr, "arpbox report: %v\n", err)
