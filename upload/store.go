@@ -121,9 +121,16 @@ func HostDir(host string) string {
 	return h
 }
 
-// Incident is the incident id a bundle is filed under. Bundles of one
-// incident from several hosts share it.
-func Incident(m *bundle.Manifest) string { return m.ID }
+// Incident is the incident id a bundle is filed under: the one its peers
+// share (the trigger's incident, see package peer) when it has one that is
+// a safe object name, else the bundle's own id. Bundles of one incident
+// from several hosts share it.
+func Incident(m *bundle.Manifest) string {
+	if id := m.Trigger.Incident; validID(id) {
+		return id
+	}
+	return m.ID
+}
 
 // Shipped is what Put stored.
 type Shipped struct {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"github.com/arpbox/arpbox/bundle"
 	"io"
 	"os"
 	"testing"
@@ -119,5 +120,19 @@ func TestPutListFetch(t *testing.T) {
 	}
 	if _, err := store.Fetch(ctx, "20261130T090000Z-nothing", out); err == nil {
 		t.Error("Fetch of an unknown incident: no error")
+	}
+}
+
+func TestIncidentPrefersTheSharedID(t *testing.T) {
+	for _, c := range []struct{ id, incident, want string }{
+		{"20261130T080000Z-gw-arp", "", "20261130T080000Z-gw-arp"},
+		{"20261130T080001Z-srv-peer", "20261130T080000Z-gw-1a2b3c4d", "20261130T080000Z-gw-1a2b3c4d"},
+		{"20261130T080001Z-srv-peer", "../../etc/passwd", "20261130T080001Z-srv-peer"},
+	} {
+		m := &bundle.Manifest{ID: c.id}
+		m.Trigger.Incident = c.incident
+		if got := upload.Incident(m); got != c.want {
+			t.Errorf("Incident(id %q, incident %q) = %q, want %q", c.id, c.incident, got, c.want)
+		}
 	}
 }
