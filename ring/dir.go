@@ -48,10 +48,11 @@ func (w *Writer) dirGone() bool {
 	return !os.SameFile(fi, w.lockInfo)
 }
 
-// recreate handles a ring directory that went away: the current segment
-// (an unlinked file now) is closed and its packets counted as dropped, the
-// sealed segments are forgotten (counted as lost), and the directory, its
-// lock and a new segment are made. Logged once per occurrence.
+// recreate handles a ring directory that went away: the directory and
+// its lock are made again, the current segment (an unlinked file now) is
+// saved into it where it can be reopened (else its packets count as
+// dropped), the sealed segments are forgotten (counted as lost), and a new
+// segment is started. Logged once per occurrence.
 func (w *Writer) recreate(now time.Time) {
 	w.recreating = true
 	defer func() { w.recreating = false }()
