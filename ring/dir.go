@@ -3,8 +3,10 @@ package ring
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -46,19 +48,28 @@ func (w *Writer) dirGone() bool {
 	return !os.SameFile(fi, w.lockInfo)
 }
 
-// recreate handles a ring directory that went away: the current segment
-// (an unlinked file now) is closed and its packets counted as dropped, the
-// sealed segments are forgotten (counted as lost), and the directory, its
-// lock and a new segment are made. Logged once per occurrence.
+// recreate handles a ring directory that went away: the directory and
+// its lock are made again, the current segment (an unlinked file now) is
+// saved into it where it can be reopened (else its packets count as
+// dropped), the sealed segments are forgotten (counted as lost), and a new
+// segment is started. Logged once per occurrence.
 func (w *Writer) recreate(now time.Time) {
 	w.recreating = true
 	defer func() { w.recreating = false }()
 	w.st.DirRecreated++
 	var lostPackets uint64
-	if s := w.cur; s != nil {
+	var rescue *os.File // the removed current segment, still readable
+	cur := w.cur
+	if cur != nil {
+		lostPackets = cur.packets
+		ok := len(w.buf) == 0 || w.writeBuf() == nil
 		w.cur = nil
-		lostPackets = s.packets
-		_ = s.f.Close()
+		if ok {
+			if f, err := reopenForRead(cur.f); err == nil {
+				rescue = f
+			}
+		}
+		_ = cur.f.Close()
 		w.buf = w.buf[:0]
 	}
 	_ = w.reapPending(true) // their renames fail: counted as write errors
@@ -69,10 +80,16 @@ func (w *Writer) recreate(now time.Time) {
 		}
 	}
 	w.sealed, w.sealedBytes = nil, 0
-	w.st.PacketsDropped += lostPackets
-	w.st.SegmentsLost += lostSegs
 	w.unlockDir()
 	err := w.relock()
+	if rescue != nil {
+		if err == nil && w.rescue(rescue, cur, now) {
+			lostPackets = 0
+		}
+		rescue.Close()
+	}
+	w.st.PacketsDropped += lostPackets
+	w.st.SegmentsLost += lostSegs
 	w.log.Error("ring: the ring directory was removed under the writer; recreated it and recording goes on",
 		"lost_packets", lostPackets, "lost_segments", lostSegs, "recreated_total", w.st.DirRecreated, "relock_err", err)
 	if err != nil {
@@ -109,4 +126,40 @@ func (w *Writer) relock() error {
 		w.sealedBytes += s.Size
 	}
 	return nil
+}
+
+// rescue copies the removed current segment s (open as f; whole blocks up
+// to s.written) into the recreated directory as a sealed segment. It
+// reports whether it did.
+func (w *Writer) rescue(f *os.File, s *segment, now time.Time) bool {
+	rs := &ringSeg{Segment: Segment{
+		Path: filepath.Join(w.cfg.Dir, sealedName(s.seq, s.nameStart(), now)),
+		Seq:  s.seq, Start: s.nameStart().UTC().Truncate(time.Millisecond),
+		End: now.UTC().Truncate(time.Millisecond), Size: s.written,
+	}}
+	part := filepath.Join(w.cfg.Dir, partName(s.seq, s.start))
+	out, err := createSegment(part)
+	if err == nil {
+		_, err = io.Copy(out, io.LimitReader(f, s.written))
+		if serr := out.Sync(); err == nil {
+			err = serr
+		}
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(part, rs.Path)
+		}
+	}
+	if err != nil {
+		os.Remove(part)
+		w.log.Warn("ring: could not save the current segment of the removed ring directory", "err", err)
+		return false
+	}
+	_ = syncDir(w.cfg.Dir)
+	// Sealed before the segments that follow: first in the list.
+	w.sealed = append([]*ringSeg{rs}, w.sealed...)
+	w.sealedBytes += rs.Size
+	w.st.SegmentsSealed++
+	return true
 }

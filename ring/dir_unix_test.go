@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -106,8 +107,15 @@ func TestRingDirRemoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := w.Stats()
-	if st.DirRecreated != 1 || st.PacketsDropped == 0 || st.PacketsWritten <= mid.PacketsWritten {
-		t.Errorf("stats %+v: want one recreation, the lost frames counted, recording going on", st)
+	if st.DirRecreated != 1 || st.PacketsWritten <= mid.PacketsWritten {
+		t.Errorf("stats %+v: want one recreation and recording going on", st)
+	}
+	// On Linux the removed current segment is still reachable by its open
+	// file and is saved into the new directory: nothing is lost but the
+	// sealed segments rm removed (none here). Elsewhere its frames are
+	// counted as dropped.
+	if wantSaved := runtime.GOOS == "linux"; wantSaved != (st.PacketsDropped == 0) || st.SegmentsLost != 0 {
+		t.Errorf("stats %+v: want the current segment saved (%v) or its frames counted as dropped", st, wantSaved)
 	}
 	if n := strings.Count(logs.String(), "ring directory was removed"); n != 1 {
 		t.Errorf("logged the removal %d times, want once:\n%s", n, logs.String())
@@ -118,8 +126,8 @@ func TestRingDirRemoved(t *testing.T) {
 	for _, f := range files {
 		n += readBack(t, f)
 	}
-	if want := int(st.PacketsWritten - mid.PacketsWritten); n < want {
-		t.Errorf("%d packets in the recreated ring, want at least the %d written after it was recreated", n, want)
+	if want := int(st.PacketsWritten - st.PacketsDropped); n != want {
+		t.Errorf("%d packets in the recreated ring, want %d (all written, less those counted as dropped)", n, want)
 	}
 	capinfos(t, files...)
 }

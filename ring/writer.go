@@ -75,9 +75,10 @@ type Stats struct {
 	RingBytes      int64  // bytes of those segments, current included (buffered data counted)
 	HeldBytes      int64  // bytes of sealed segments that retention for free space found held by other links (a snapshot) when it last looked
 	// DirRecreated counts the times the ring directory was found removed
-	// (or replaced) under the writer and was recreated, with a new lock;
-	// the packets in the lost current segment count as dropped and the
-	// sealed segments that went with the directory as SegmentsLost.
+	// (or replaced) under the writer and was recreated, with a new lock.
+	// The current segment is saved into the new directory where the
+	// platform allows (Linux), else its packets count as dropped; the
+	// sealed segments that went with the directory count as SegmentsLost.
 	DirRecreated uint64
 	SegmentsLost uint64
 	ClockSteps   uint64 // steps of the wall clock detected (see ClockRecord)

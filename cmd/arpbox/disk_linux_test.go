@@ -79,6 +79,11 @@ func TestRingDirRemovedLive(t *testing.T) {
 	for _, l := range strings.Split(d.log(), "\n") {
 		if strings.Contains(l, "ring directory was removed") {
 			t.Log(l)
+			// The current segment, unlinked but open, is saved into
+			// the new directory.
+			if !strings.Contains(l, "lost_packets=0") {
+				t.Errorf("frames of the current segment lost: %s", l)
+			}
 		}
 	}
 	if took > 5*time.Second {
