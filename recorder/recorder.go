@@ -223,7 +223,7 @@ func (r *Recorder) build() error {
 			}, r.log)
 			r.lives = append(r.lives, live)
 			r.sources = append(r.sources, live)
-			ifaces = append(ifaces, ring.Interface{Name: name, Filter: cfg.Capture.Filter.Text, OS: runtime.GOOS, SnapLen: cfg.Capture.SnapLen})
+			ifaces = append(ifaces, ring.Interface{Name: name, Filter: cfg.Capture.Filter.Text, SnapLen: cfg.Capture.SnapLen})
 		}
 	}
 	w := ring.NewWriter(cfg.Ring, ifaces, ring.Options{

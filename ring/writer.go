@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
@@ -47,8 +46,8 @@ type Options struct {
 	Stats    func(iface int) (received, dropped uint64)
 	Hostname string // named in each section header; "" = os.Hostname()
 	Version  string // arpbox version, written as shb_userappl "arpbox <Version>"
-	OS       string // shb_os, e.g. "Linux 6.1.0-18-amd64"; "" = runtime.GOOS
-	Hardware string // shb_hardware; "" = runtime.GOARCH
+	OS       string // shb_os, e.g. "Linux 6.1.0-18-amd64"; "" = HostInfo().OS
+	Hardware string // shb_hardware, e.g. the CPU model; "" = HostInfo().Hardware
 }
 
 // Stats are cumulative counters of a Writer.
@@ -97,6 +96,10 @@ type Writer struct {
 	cur      *segment
 	reserve  int64 // room kept for the statistics blocks written on seal
 	hostname string
+	host     Host // shb_hardware, shb_os and the default if_os; filled on the first segment
+	// ifWritten counts the packets written per interface since Open: a
+	// floor for the received count of the statistics blocks.
+	ifWritten []uint64
 
 	seq          uint64     // sequence number of the next segment
 	sealed       []*ringSeg // oldest first
@@ -195,6 +198,7 @@ func NewWriter(cfg Config, ifaces []Interface, opts Options) *Writer {
 		w.now = time.Now
 	}
 	w.reserve = int64(isbLen * len(ifaces))
+	w.ifWritten = make([]uint64, len(ifaces))
 	return w
 }
 
@@ -342,6 +346,7 @@ func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) 
 	}
 	w.buf = pcapng.AppendPacket(w.buf, iface, ts.UnixNano(), wireLen, data, "")
 	w.cur.packets++
+	w.ifWritten[iface]++
 	w.st.PacketsWritten++
 	w.st.BytesWritten += uint64(blockLen)
 	return nil
@@ -419,13 +424,17 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // Flush writes buffered packets to the current segment's file now (without
-// fsync), so that a reader of the .part file sees them.
+// fsync), so that a reader of the .part file sees them, followed by a
+// statistics block per interface with the counters as of now (see
+// checkpoint) when Options.Stats is set.
 func (w *Writer) Flush() error {
 	if !w.opened || w.closed {
 		return ErrClosed
 	}
 	if w.cur != nil {
-		w.flush(w.now())
+		now := w.now()
+		w.checkpoint(now)
+		w.flush(now)
 	}
 	w.publish()
 	return nil
@@ -552,17 +561,8 @@ func (w *Writer) writeHeaders() error {
 	if w.opts.Version != "" {
 		app += " " + w.opts.Version
 	}
-	sec := pcapng.Section{
-		Hardware: w.opts.Hardware,
-		OS:       w.opts.OS,
-		UserAppl: app,
-	}
-	if sec.Hardware == "" {
-		sec.Hardware = runtime.GOARCH
-	}
-	if sec.OS == "" {
-		sec.OS = runtime.GOOS
-	}
+	host := w.hostInfo()
+	sec := pcapng.Section{Hardware: host.Hardware, OS: host.OS, UserAppl: app}
 	if w.hostname != "" {
 		sec.Comment = "captured on host " + w.hostname
 	}
@@ -572,6 +572,9 @@ func (w *Writer) writeHeaders() error {
 	w.buf = pcapng.AppendSection(w.buf, sec)
 	for _, ifc := range w.ifaces {
 		ngi := ngInterface(ifc)
+		if ngi.OS == "" {
+			ngi.OS = host.OS
+		}
 		if err := w.room(ngi.InterfaceLen()); err != nil {
 			return err
 		}
@@ -581,12 +584,16 @@ func (w *Writer) writeHeaders() error {
 }
 
 func ngInterface(ifc Interface) pcapng.Interface {
+	lt := ifc.LinkType
+	if lt == 0 {
+		lt = pcapng.LinkTypeEthernet
+	}
 	return pcapng.Interface{
 		Name:        ifc.Name,
 		Description: ifc.Description,
 		Filter:      ifc.Filter,
 		OS:          ifc.OS,
-		LinkType:    pcapng.LinkTypeEthernet,
+		LinkType:    lt,
 		SnapLen:     uint32(max(ifc.SnapLen, 0)),
 	}
 }
@@ -595,22 +602,8 @@ func ngInterface(ifc Interface) pcapng.Interface {
 // and hands it to the sealer to sync and rename (waiting for that if wait).
 func (w *Writer) seal(now time.Time, wait bool) error {
 	s := w.cur
-	for i := range w.ifaces {
-		st := pcapng.Stats{
-			Interface: i,
-			Timestamp: now.UnixNano(),
-			StartTime: w.openedAt.UnixNano(), // the counters run since then, not since the segment began
-			EndTime:   now.UnixNano(),
-			Has:       sealStats,
-		}
-		if w.opts.Stats != nil {
-			st.Received, st.Dropped = w.opts.Stats(i)
-			st.Has |= pcapng.HasReceived | pcapng.HasDropped
-		}
-		if err := w.room(st.StatsLen()); err != nil {
-			return w.fail(now, "write statistics", err)
-		}
-		w.buf = pcapng.AppendStats(w.buf, st)
+	if err := w.appendStats(now); err != nil {
+		return w.fail(now, "write statistics", err)
 	}
 	if err := w.writeBuf(); err != nil {
 		return w.fail(now, "flush", err)
