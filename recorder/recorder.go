@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -200,17 +199,19 @@ func (r *Recorder) build() error {
 	cfg := r.cfg
 	host, _ := os.Hostname()
 	var ifaces []ring.Interface
+	wopts := ring.Options{
+		Logger:   r.log.With("part", "ring"),
+		Hostname: host,
+		Version:  r.opts.Version,
+		Stats:    r.ifaceStats,
+	}
 	if r.opts.Replay != "" {
-		src := capture.NewFileSource(r.opts.Replay, cfg.Capture.Filter)
-		names, err := src.Interfaces()
+		src, ifs, err := replaySource(r.opts.Replay, cfg.Capture, host, &wopts)
 		if err != nil {
 			return err
 		}
 		r.sources = append(r.sources, src)
-		for _, n := range names {
-			ifaces = append(ifaces, ring.Interface{Name: n, Description: "replayed from " + r.opts.Replay,
-				Filter: cfg.Capture.Filter.Text, OS: runtime.GOOS, SnapLen: cfg.Capture.SnapLen})
-		}
+		ifaces = ifs
 	} else {
 		for i, name := range cfg.Capture.Interfaces {
 			live := capture.NewLive(capture.LiveConfig{
@@ -226,12 +227,7 @@ func (r *Recorder) build() error {
 			ifaces = append(ifaces, ring.Interface{Name: name, Filter: cfg.Capture.Filter.Text, SnapLen: cfg.Capture.SnapLen})
 		}
 	}
-	w := ring.NewWriter(cfg.Ring, ifaces, ring.Options{
-		Logger:   r.log.With("part", "ring"),
-		Hostname: host,
-		Version:  r.opts.Version,
-		Stats:    r.ifaceStats,
-	})
+	w := ring.NewWriter(cfg.Ring, ifaces, wopts)
 	if r.opts.Replay != "" {
 		r.ring = newRingOwner(r.log, w, len(ifaces), nil)
 		return nil

@@ -21,15 +21,17 @@ import (
 // opened plus the drops, which the kernel certainly received, so that a
 // block never counts fewer frames than the file holds. Without
 // Options.Stats (replay: a file's frames have no kernel counters) the
-// blocks carry the times only.
+// blocks carry the times only; on the packet clock (see packetclock.go)
+// they span from the file's first packet to the latest written.
 
 // stats returns the statistics block of interface i as of now.
 func (w *Writer) stats(i int, now time.Time) pcapng.Stats {
+	start, at := w.statsTimes(now) // the counters run since start, not since the segment began
 	st := pcapng.Stats{
 		Interface: i,
-		Timestamp: now.UnixNano(),
-		StartTime: w.openedAt.UnixNano(), // the counters run since then, not since the segment began
-		EndTime:   now.UnixNano(),
+		Timestamp: at.UnixNano(),
+		StartTime: start.UnixNano(),
+		EndTime:   at.UnixNano(),
 		Has:       sealStats,
 	}
 	if w.opts.Stats != nil {

@@ -48,6 +48,12 @@ type Options struct {
 	Version  string // arpbox version, written as shb_userappl "arpbox <Version>"
 	OS       string // shb_os, e.g. "Linux 6.1.0-18-amd64"; "" = HostInfo().OS
 	Hardware string // shb_hardware, e.g. the CPU model; "" = HostInfo().Hardware
+	Comment  string // the section comment; "" = "captured on host <Hostname>"
+	// PacketClock, when set, puts the Writer on the packets' clock for
+	// recording a capture file, starting at this time (the file's first
+	// packet): segment names, rotation by age and statistics times follow
+	// the packets' timestamps, not the wall clock (see packetclock.go).
+	PacketClock time.Time
 }
 
 // Stats are cumulative counters of a Writer.
@@ -97,6 +103,7 @@ type Writer struct {
 	reserve  int64 // room kept for the statistics blocks written on seal
 	hostname string
 	host     Host // shb_hardware, shb_os and the default if_os; filled on the first segment
+	pnow     time.Time // the packet clock: the latest packet written (Options.PacketClock)
 	// ifWritten counts the packets written per interface since Open: a
 	// floor for the received count of the statistics blocks.
 	ifWritten []uint64
@@ -130,6 +137,7 @@ type segment struct {
 	path      string
 	seq       uint64
 	start     time.Time
+	named     time.Time // the start it is named with: start, or the packet clock then
 	oldest    time.Time // oldest packet timestamp written (zero: none yet)
 	packets   uint64
 	lastFlush time.Time
@@ -139,10 +147,10 @@ type segment struct {
 // opened, or its oldest packet if that is earlier (frames that waited in a
 // stalled pipeline), so that window selection by name never misses them.
 func (s *segment) nameStart() time.Time {
-	if !s.oldest.IsZero() && s.oldest.Before(s.start) {
+	if !s.oldest.IsZero() && s.oldest.Before(s.named) {
 		return s.oldest
 	}
-	return s.start
+	return s.named
 }
 
 func (w *Writer) unlockDir() {
@@ -326,8 +334,9 @@ func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) 
 		w.st.PacketsDropped++
 		return nil
 	}
+	w.advanceClock(ts)
 	blockLen := pcapng.PacketLen(len(data), "")
-	if w.cur.packets > 0 && w.curSize()+int64(blockLen)+w.reserve > w.cfg.SegmentBytes {
+	if w.cur.packets > 0 && w.curSize()+int64(blockLen)+w.reserve > w.cfg.SegmentBytes || w.packetAged(ts) {
 		w.rotate(w.now(), false)
 		if w.cur == nil {
 			w.st.PacketsDropped++
@@ -366,7 +375,7 @@ func (w *Writer) Tick(now time.Time) error {
 	if w.cur != nil {
 		age := now.Sub(w.cur.start)
 		switch {
-		case age >= w.cfg.SegmentAge || age < -TimestampSlack: // old, or the clock stepped back
+		case !w.packetClock() && (age >= w.cfg.SegmentAge || age < -TimestampSlack): // old, or the clock stepped back
 			w.rotate(now, false)
 		case now.Sub(w.cur.lastFlush) >= w.cfg.FlushInterval || now.Before(w.cur.lastFlush):
 			w.flush(now)
@@ -409,7 +418,9 @@ func (w *Writer) NextTick(now time.Time) time.Time {
 		}
 		return earliest(next, retry)
 	}
-	next = earliest(next, w.cur.start.Add(w.cfg.SegmentAge))
+	if !w.packetClock() {
+		next = earliest(next, w.cur.start.Add(w.cfg.SegmentAge))
+	}
 	if len(w.buf) > 0 {
 		next = earliest(next, w.cur.lastFlush.Add(w.cfg.FlushInterval))
 	}
@@ -535,13 +546,13 @@ func (w *Writer) start(now time.Time) error {
 	w.ensureRoom(now)
 	seq := w.seq
 	w.seq++
-	path := filepath.Join(w.cfg.Dir, partName(seq, now))
+	path := filepath.Join(w.cfg.Dir, partName(seq, w.nameTime(now)))
 	f, err := createSegment(path)
 	if err != nil {
 		w.failStart(now, fmt.Errorf("ring: create segment %s: %w", path, err))
 		return err
 	}
-	s := &segment{f: f, path: path, seq: seq, start: now, lastFlush: now}
+	s := &segment{f: f, path: path, seq: seq, start: now, named: w.nameTime(now), lastFlush: now}
 	w.buf = w.buf[:0]
 	w.cur = s
 	if err := w.writeHeaders(); err != nil {
@@ -563,7 +574,7 @@ func (w *Writer) writeHeaders() error {
 	}
 	host := w.hostInfo()
 	sec := pcapng.Section{Hardware: host.Hardware, OS: host.OS, UserAppl: app}
-	if w.hostname != "" {
+	if sec.Comment = w.opts.Comment; sec.Comment == "" && w.hostname != "" {
 		sec.Comment = "captured on host " + w.hostname
 	}
 	if err := w.room(sec.SectionLen()); err != nil {
@@ -624,6 +635,7 @@ func (w *Writer) seal(now time.Time, wait bool) error {
 // addSealed adds a segment to the list of sealed segments under its sealed
 // name.
 func (w *Writer) addSealed(s *segment, end time.Time, size int64) *ringSeg {
+	end = w.nameTime(end)
 	rs := &ringSeg{Segment: Segment{
 		Path: filepath.Join(w.cfg.Dir, sealedName(s.seq, s.nameStart(), end)),
 		Seq:  s.seq, Start: s.nameStart().UTC().Truncate(time.Millisecond),
