@@ -46,8 +46,12 @@ func cleanHostString(s string) string {
 }
 
 // hostInfo is what the Writer's section headers say about the host: the
-// Options, or else HostInfo (read once).
+// Options, or else HostInfo (read once). On the packet clock (replay) the
+// frames were not captured here: only what the Options say (the file's).
 func (w *Writer) hostInfo() Host {
+	if w.packetClock() {
+		return Host{Hardware: w.opts.Hardware, OS: w.opts.OS}
+	}
 	if w.host.OS == "" {
 		h := HostInfo()
 		if w.opts.Hardware != "" {

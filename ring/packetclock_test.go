@@ -17,7 +17,7 @@ import (
 // clock does meanwhile: the first segment as the later ones.
 func TestPacketClockNames(t *testing.T) {
 	first := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC) // an old capture
-	wall := &fakeClock{t: t0}                              // replayed today
+	wall := &fakeClock{t: t0}                             // replayed today
 	dir := t.TempDir()
 	w := NewWriter(Config{Dir: dir, SegmentAge: 5 * time.Minute}, testIfaces[:1], Options{Now: wall.Now, PacketClock: first})
 	w.diskFree = func(string) (uint64, uint64, error) { return 1 << 40, 1 << 41, nil }

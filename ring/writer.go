@@ -102,7 +102,7 @@ type Writer struct {
 	cur      *segment
 	reserve  int64 // room kept for the statistics blocks written on seal
 	hostname string
-	host     Host // shb_hardware, shb_os and the default if_os; filled on the first segment
+	host     Host      // shb_hardware, shb_os and the default if_os; filled on the first segment
 	pnow     time.Time // the packet clock: the latest packet written (Options.PacketClock)
 	// ifWritten counts the packets written per interface since Open: a
 	// floor for the received count of the statistics blocks.
@@ -583,7 +583,7 @@ func (w *Writer) writeHeaders() error {
 	w.buf = pcapng.AppendSection(w.buf, sec)
 	for _, ifc := range w.ifaces {
 		ngi := ngInterface(ifc)
-		if ngi.OS == "" {
+		if ngi.OS == "" && !w.packetClock() {
 			ngi.OS = host.OS
 		}
 		if err := w.room(ngi.InterfaceLen()); err != nil {
