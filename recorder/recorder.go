@@ -204,6 +204,7 @@ func (r *Recorder) build() error {
 		Hostname: host,
 		Version:  r.opts.Version,
 		Stats:    r.ifaceStats,
+		Reorder:  true, // several interfaces' frames in time order
 	}
 	if r.opts.Replay != "" {
 		src, ifs, err := replaySource(r.opts.Replay, cfg.Capture, host, &wopts)

@@ -49,6 +49,9 @@ type Options struct {
 	OS       string // shb_os, e.g. "Linux 6.1.0-18-amd64"; "" = HostInfo().OS
 	Hardware string // shb_hardware, e.g. the CPU model; "" = HostInfo().Hardware
 	Comment  string // the section comment; "" = "captured on host <Hostname>"
+	// Reorder holds the frames of several interfaces briefly to write them
+	// in time order (see order.go); for live capture.
+	Reorder bool
 	// PacketClock, when set, puts the Writer on the packets' clock for
 	// recording a capture file, starting at this time (the file's first
 	// packet): segment names, rotation by age and statistics times follow
@@ -63,6 +66,7 @@ type Stats struct {
 	PacketsDropped uint64 // packets lost to disk errors (not stored, or lost with a failed segment)
 	SegmentsSealed uint64 // segments sealed (by rotation, close, or after a write error)
 	SegmentsPruned uint64 // segments removed by retention
+	OutOfOrder     uint64 // packets written older than one written before (several interfaces; see order.go)
 	WriteErrors    uint64 // failed creates, writes, flushes, syncs, renames
 	DiskFull       uint64 // write errors that were "no space left" (or quota)
 	Segments       int    // segments on disk now, current included
@@ -104,6 +108,7 @@ type Writer struct {
 	hostname string
 	host     Host      // shb_hardware, shb_os and the default if_os; filled on the first segment
 	pnow     time.Time // the packet clock: the latest packet written (Options.PacketClock)
+	ord      *orderer  // the reorder buffer of several interfaces (order.go); nil for one
 	// ifWritten counts the packets written per interface since Open: a
 	// floor for the received count of the statistics blocks.
 	ifWritten []uint64
@@ -207,6 +212,9 @@ func NewWriter(cfg Config, ifaces []Interface, opts Options) *Writer {
 	}
 	w.reserve = int64(isbLen * len(ifaces))
 	w.ifWritten = make([]uint64, len(ifaces))
+	if opts.Reorder && len(ifaces) > 1 && opts.PacketClock.IsZero() {
+		w.ord = newOrderer(len(ifaces))
+	}
 	return w
 }
 
@@ -318,12 +326,8 @@ func (w *Writer) recoverPart(s Segment) {
 		"packets", res.Packets, "bytes", res.Valid, "cut_bytes", s.Size-res.Valid)
 }
 
-// WritePacket appends one frame captured on interface iface (index into the
-// interfaces given to NewWriter) to the current segment, rotating first if
-// the segment would grow past SegmentBytes. It does not allocate. Disk
-// errors are handled inside (see Writer) and not returned; the error is for
-// misuse: a bad interface index or a Writer that is not open.
-func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) error {
+// writePacket is WritePacket (order.go) past the reorder buffer.
+func (w *Writer) writePacket(iface int, ts time.Time, wireLen int, data []byte) error {
 	if uint(iface) >= uint(len(w.ifaces)) {
 		return fmt.Errorf("ring: write packet: interface index %d out of range (%d interfaces)", iface, len(w.ifaces))
 	}
@@ -372,6 +376,7 @@ func (w *Writer) Tick(now time.Time) error {
 		return ErrClosed
 	}
 	_ = w.reapPending(false) // errors logged and counted
+	w.release(now, false)
 	if w.cur != nil {
 		age := now.Sub(w.cur.start)
 		switch {
@@ -421,6 +426,9 @@ func (w *Writer) NextTick(now time.Time) time.Time {
 	if !w.packetClock() {
 		next = earliest(next, w.cur.start.Add(w.cfg.SegmentAge))
 	}
+	if due := w.orderDue(); !due.IsZero() {
+		next = earliest(next, due)
+	}
 	if len(w.buf) > 0 {
 		next = earliest(next, w.cur.lastFlush.Add(w.cfg.FlushInterval))
 	}
@@ -442,6 +450,7 @@ func (w *Writer) Flush() error {
 	if !w.opened || w.closed {
 		return ErrClosed
 	}
+	w.release(time.Time{}, true)
 	if w.cur != nil {
 		now := w.now()
 		w.checkpoint(now)
@@ -458,7 +467,11 @@ func (w *Writer) Flush() error {
 // it leaves the packets to the timed flush (NextTick), sparing a small
 // write per drain.
 func (w *Writer) Drained(now time.Time) {
-	if !w.opened || w.closed || w.cur == nil || len(w.buf) == 0 {
+	if !w.opened || w.closed {
+		return
+	}
+	w.release(now, false)
+	if w.cur == nil || len(w.buf) == 0 {
 		return
 	}
 	if d := now.Sub(w.cur.lastFlush); d >= 0 && d < w.cfg.FlushInterval/2 {
@@ -475,6 +488,7 @@ func (w *Writer) Rotate() error {
 	if !w.opened || w.closed {
 		return ErrClosed
 	}
+	w.release(time.Time{}, true)
 	w.rotate(w.now(), true)
 	w.publish()
 	return nil
@@ -487,6 +501,7 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	var err error
+	w.release(time.Time{}, true)
 	if w.cur != nil {
 		err = w.seal(w.now(), false)
 	}
