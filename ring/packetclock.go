@@ -8,9 +8,10 @@ import "time"
 // says about time from the packets, so a replayed ring looks like the one
 // recorded live would have: segments are named from the packet clock when
 // they start to the packet clock when they are sealed (the latest packet
-// written, or the file's first packet before any), are rotated when a
-// packet is SegmentAge newer than the segment's start, never by the wall
-// clock, and their statistics blocks are stamped on the packet clock. How
+// written, or the file's first packet before any; at most SegmentAge after
+// the start), are rotated when a packet is SegmentAge newer than the
+// segment's start, never by the wall clock, and their statistics blocks
+// are stamped on the packet clock. How
 // fast the file is read changes nothing.
 
 // packetClock reports whether the Writer is on the packet clock.
@@ -41,11 +42,28 @@ func (w *Writer) packetAged(ts time.Time) bool {
 	return w.packetClock() && w.cur.packets > 0 && ts.Sub(w.cur.named) >= w.cfg.SegmentAge
 }
 
+// sealTime is the end a segment sealed at wall time now is named with. On
+// the packet clock: the packet clock, but no later than the segment's
+// start plus SegmentAge (a segment rotated by age after a silence ends
+// when its age was reached, as it would have live).
+func (w *Writer) sealTime(s *segment, now time.Time) time.Time {
+	if !w.packetClock() {
+		return now
+	}
+	t := w.nameTime(now)
+	if s != nil {
+		if limit := s.named.Add(w.cfg.SegmentAge); t.After(limit) {
+			t = limit
+		}
+	}
+	return t
+}
+
 // statsTimes are the isb_starttime and the time of a statistics block
-// written at wall time now.
+// written at wall time now into the current segment.
 func (w *Writer) statsTimes(now time.Time) (start, at time.Time) {
 	if w.packetClock() {
-		return w.opts.PacketClock, w.nameTime(now)
+		return w.opts.PacketClock, w.sealTime(w.cur, now)
 	}
 	return w.openedAt, now
 }

@@ -47,6 +47,11 @@ func TestPacketClockNames(t *testing.T) {
 			}
 		}
 	}
+	// Silence, then one packet at 40 min: the segment started at 10 min
+	// ends at 15, as it would have live.
+	if err := w.WritePacket(0, first.Add(40*time.Minute), 64, testFrame(60)); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +59,8 @@ func TestPacketClockNames(t *testing.T) {
 	want := []string{
 		sealedName(0, m(0), m(5*time.Minute)),
 		sealedName(1, m(5*time.Minute), m(10*time.Minute)),
-		sealedName(2, m(10*time.Minute), m(11*time.Minute+50*time.Second)),
+		sealedName(2, m(10*time.Minute), m(15*time.Minute)),
+		sealedName(3, m(40*time.Minute), m(40*time.Minute)),
 	}
 	files := segmentFiles(t, dir)
 	if diff := cmp.Diff(want, baseNames(files)); diff != "" {
@@ -63,7 +69,7 @@ func TestPacketClockNames(t *testing.T) {
 	// Statistics blocks: the packet clock's span, no counters.
 	for i, f := range files {
 		st := readStats(t, f)
-		wantEnd := []time.Time{m(5 * time.Minute), m(10 * time.Minute), m(11*time.Minute + 50*time.Second)}[i]
+		wantEnd := []time.Time{m(5 * time.Minute), m(10 * time.Minute), m(15 * time.Minute), m(40 * time.Minute)}[i]
 		if !st.StartTime.Equal(first) || !st.EndTime.Equal(wantEnd) || st.PacketsReceived != pcapgo.NgNoValue64 || st.PacketsDropped != pcapgo.NgNoValue64 {
 			t.Errorf("%s: statistics %+v; want [%v, %v] and no counters", baseNames([]string{f})[0], st, first, wantEnd)
 		}
@@ -72,7 +78,7 @@ func TestPacketClockNames(t *testing.T) {
 	if haveTool(t, "capinfos") {
 		for i, f := range files {
 			out := string(capinfosOutput(t, f))
-			if want := "First packet time:   " + m(time.Duration(i)*5*time.Minute).Local().Format("2006-01-02 15:04:05"); !strings.Contains(out, want) {
+			if want := "First packet time:   " + []time.Time{m(0), m(5 * time.Minute), m(10 * time.Minute), m(40 * time.Minute)}[i].Local().Format("2006-01-02 15:04:05"); !strings.Contains(out, want) {
 				t.Errorf("capinfos %s lacks %q:\n%s", f, want, out)
 			}
 		}

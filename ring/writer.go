@@ -650,7 +650,7 @@ func (w *Writer) seal(now time.Time, wait bool) error {
 // addSealed adds a segment to the list of sealed segments under its sealed
 // name.
 func (w *Writer) addSealed(s *segment, end time.Time, size int64) *ringSeg {
-	end = w.nameTime(end)
+	end = w.sealTime(s, end)
 	rs := &ringSeg{Segment: Segment{
 		Path: filepath.Join(w.cfg.Dir, sealedName(s.seq, s.nameStart(), end)),
 		Seq:  s.seq, Start: s.nameStart().UTC().Truncate(time.Millisecond),
