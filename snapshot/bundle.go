@@ -106,7 +106,9 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 		l, hl := last[in.Name]
 		d := windowDrops(b, l, hb, hl)
 		st := bundleStats(i, d, j.from, j.to, m.stats.PerIface[i], m.stats.First, m.stats.Last)
-		d.Received = st.Received // the manifest says what the block says
+		if d.Kind != "unknown" { // the manifest says what the block says
+			d.Received, d.From, d.To = st.Received, time.Unix(0, st.StartTime).UTC(), time.Unix(0, st.EndTime).UTC()
+		}
 		sum.drops = append(sum.drops, d)
 		if err := nw.WriteStats(st); err != nil {
 			return sum, fmt.Errorf("write %s: %w", captureName, err)

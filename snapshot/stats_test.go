@@ -241,6 +241,9 @@ func TestBundleStatisticsAddUp(t *testing.T) {
 				if in.Received == nil || *in.Received != got[i] {
 					t.Errorf("manifest %s received %v, want %d", in.Name, in.Received, got[i])
 				}
+				if in.DropsFrom == nil || in.DropsTo == nil || !in.DropsFrom.Equal(isbs[i].Start) || !in.DropsTo.Equal(isbs[i].End) {
+					t.Errorf("manifest %s counts from %v to %v, the statistics block [%v, %v]", in.Name, in.DropsFrom, in.DropsTo, isbs[i].Start, isbs[i].End)
+				}
 			}
 			// The tools agree: tshark's packets per interface are within
 			// isb_ifrecv, capinfos's first and last within the span.
