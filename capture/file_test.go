@@ -355,9 +355,10 @@ func FuzzReplayFile(f *testing.F) {
 			t.Fatal(err)
 		}
 		got, err := replay(t, path, mustParseArp)
+		fi, ierr := ReadFileInfo(path)
 		for _, fr := range got {
-			if !mustParseArp.Match(fr.Data) {
-				t.Fatalf("frame % x does not pass the filter it was replayed with", fr.Data)
+			if ierr != nil || !mustParseArp.matchLink(fi.Interfaces[fr.Iface].LinkType, fr.Data) {
+				t.Fatalf("frame % x does not pass the filter it was replayed with (%v)", fr.Data, ierr)
 			}
 		}
 		_ = err

@@ -2,7 +2,9 @@ package capture
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -100,4 +102,50 @@ func TestReplayFileSectionsAndLinkTypes(t *testing.T) {
 	if len(got) != 5 {
 		t.Errorf("unfiltered: %d frames, want the 5 not on the raw-IP interface", len(got))
 	}
+}
+
+// FuzzReplayInterfaces: whatever a pcapng holds (several sections and link
+// types in the seed), ReadFileInfo and the replay do not panic, and every
+// frame replayed names an interface ReadFileInfo listed, with a link type
+// replay reads.
+func FuzzReplayInterfaces(f *testing.F) {
+	var buf bytes.Buffer
+	w := pcapng.NewWriter(&buf)
+	_ = w.WriteSection(pcapng.Section{OS: "Linux"})
+	_, _ = w.WriteInterface(pcapng.Interface{LinkType: 113, Name: "any"})
+	_, _ = w.WriteInterface(pcapng.Interface{LinkType: 1, Name: "eth0"})
+	_ = w.WritePacket(0, 1, 0, sll(arpFrame()), "")
+	_ = w.WritePacket(1, 2, 0, arpFrame(), "")
+	_ = w.WriteSection(pcapng.Section{})
+	_, _ = w.WriteInterface(pcapng.Interface{LinkType: 276})
+	_ = w.WritePacket(0, 3, 0, sll2(arpFrame()), "")
+	_ = w.Flush()
+	f.Add(buf.Bytes())
+	f.Add([]byte{})
+	dir := f.TempDir()
+	n := 0
+	f.Fuzz(func(t *testing.T, b []byte) {
+		n++
+		path := filepath.Join(dir, fmt.Sprintf("f%d", n))
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(path)
+		fi, err := ReadFileInfo(path)
+		if err != nil {
+			return
+		}
+		for _, filter := range []Filter{{}, mustParseArp} {
+			out := make(chan *Batch, 4)
+			errc := make(chan error, 1)
+			go func() { errc <- replayInfo(context.Background(), path, filter, &fi, out); close(out) }()
+			for b := range out {
+				if b.Iface < 0 || b.Iface >= len(fi.Interfaces) || !LinkReadable(fi.Interfaces[b.Iface].LinkType) {
+					t.Errorf("batch of interface %d (%d listed: %+v)", b.Iface, len(fi.Interfaces), fi.Interfaces)
+				}
+				b.Release()
+			}
+			<-errc
+		}
+	})
 }
