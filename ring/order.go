@@ -31,6 +31,9 @@ const (
 	// next to a storm holds up to orderHold of the storm, up to these.
 	orderMaxFrames = 64 << 10
 	orderMaxBytes  = 8 << 20
+	// orderPoolMax is the largest frame buffer kept for reuse (ARP frames
+	// are far smaller; a rare jumbo frame is not worth keeping).
+	orderPoolMax = 2 << 10
 )
 
 // heldFrame is one frame in the reorder buffer.
@@ -196,7 +199,7 @@ func (w *Writer) release(now time.Time, all bool) {
 			o.last = f.ts
 		}
 		_ = w.writePacket(i, time.Unix(0, f.ts), f.wireLen, f.data) // i is in range; disk errors are counted inside
-		if len(o.free) < 1024 {
+		if len(o.free) < 1024 && cap(f.data) <= orderPoolMax {
 			o.free = append(o.free, f.data[:0])
 		}
 	}
