@@ -8,29 +8,40 @@ import (
 	"os"
 	"time"
 
+	"github.com/arpbox/arpbox/internal/arpwire"
 	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
 // ReplayFile sends the frames of a pcap or pcapng file (optionally
 // gzip-compressed; the format is told by its magic number) that pass filter
 // to out, in batches, as fast as out takes them; the zero Filter passes all.
-// Batch.Iface is the pcapng interface id (0 for pcap). Only Ethernet
-// interfaces are read: a file whose first interface is not Ethernet is an
-// error, frames of other non-Ethernet interfaces are skipped. A pcapng
-// section of a version internal/pcapng does not know is an error.
+// Batch.Iface indexes the interfaces of every section in file order (see
+// ReadFileInfo). The frames of every link type internal/arpwire decodes
+// (LinkReadable: Ethernet, Linux cooked captures SLL and SLL2, …) are read,
+// those of other link types skipped; a file with none is an error. The
+// filter applies to Ethernet frames, and to the other link types' by their
+// EtherType; a `bpf:` filter, written for Ethernet, passes the other link
+// types' frames. A section of a version internal/pcapng does not know is an
+// error.
 //
 // It returns nil at the end of the file or when ctx is cancelled. A file
 // that ends inside a record is not hidden: the frames before the tear are
 // sent, then the error wraps ErrTruncated.
 func ReplayFile(ctx context.Context, path string, filter Filter, out chan<- *Batch) error {
+	fi, err := ReadFileInfo(path)
+	if err != nil {
+		return err
+	}
+	return replayInfo(ctx, path, filter, &fi, out)
+}
+
+// replayInfo is ReplayFile with the file's interfaces already read.
+func replayInfo(ctx context.Context, path string, filter Filter, fi *FileInfo, out chan<- *Batch) error {
 	r, err := openReader(path)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	if err := checkLink(path, r, nil); err != nil {
-		return err
-	}
 
 	pool := newBatchPool(batchBytes, ctx.Done())
 	var b *Batch
@@ -65,24 +76,22 @@ func ReplayFile(ctx context.Context, path string, filter Filter, out chan<- *Bat
 			}
 			return fmt.Errorf("replay %s: record %d: %w", path, n+1, err)
 		}
-		if p.LinkType != pcapng.LinkTypeEthernet {
-			if err := checkLink(path, r, &p); err != nil {
-				return err
-			}
-			continue
+		iface := fi.iface(p.Section, p.Interface)
+		if iface < 0 {
+			continue // declared after ReadFileInfo read the file: it changed since
 		}
 		data := p.Data
-		if !filter.Match(data) {
+		if !filter.matchLink(p.LinkType, data) {
 			continue
 		}
 		if len(data) > pool.bufSize {
 			data = data[:pool.bufSize]
 		}
-		if b != nil && (b.Iface != p.Interface || !b.fits(len(data))) && !send() {
+		if b != nil && (b.Iface != iface || !b.fits(len(data))) && !send() {
 			return nil
 		}
 		if b == nil {
-			if b = pool.get(p.Interface); b == nil {
+			if b = pool.get(iface); b == nil {
 				return nil
 			}
 		}
@@ -93,23 +102,31 @@ func ReplayFile(ctx context.Context, path string, filter Filter, out chan<- *Bat
 	}
 }
 
-// checkLink refuses a file whose first interface is not Ethernet: a pcap
-// file (checked before the first packet), or a pcapng file whose packet p
-// is on its first section's first interface.
-func checkLink(path string, r *fileReader, p *pcapng.Packet) error {
-	var lt uint16
-	switch {
-	case p == nil && r.Format() == pcapng.FormatPcap:
-		lt = r.Interfaces()[0].LinkType
-	case p != nil && p.Section == 0 && p.Interface == 0:
-		lt = p.LinkType
-	default:
-		return nil
+// matchLink applies the filter to a frame of the given link type (see
+// ReplayFile).
+func (f Filter) matchLink(link uint16, data []byte) bool {
+	if link == arpwire.LinkEthernet {
+		return f.Match(data)
 	}
-	if lt != pcapng.LinkTypeEthernet {
-		return fmt.Errorf("replay %s: link type %d, want Ethernet (1)", path, lt)
+	var fr arpwire.Frame
+	switch err := arpwire.DecodeFrame(int(link), data, &fr); {
+	case errors.Is(err, arpwire.ErrLinkType):
+		return false // neither replay nor the report reads it
+	case err != nil:
+		return f.kind == kindAll
 	}
-	return nil
+	arp := fr.EtherType == etherTypeARP
+	ndp := fr.EtherType == etherTypeIPv6 && len(fr.Payload) > 40 && fr.Payload[6] == protoICMPv6 &&
+		(fr.Payload[40] == icmp6NS || fr.Payload[40] == icmp6NA)
+	switch f.kind {
+	case kindARP:
+		return arp
+	case kindNDP:
+		return ndp
+	case kindARPNDP:
+		return arp || ndp
+	}
+	return true // a bpf: program is for Ethernet frames
 }
 
 // openReader opens a capture file; closing the reader closes the file.

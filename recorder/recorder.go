@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -212,17 +211,22 @@ func (r *Recorder) build() error {
 	cfg := r.cfg
 	host, _ := os.Hostname()
 	var ifaces []ring.Interface
+	wopts := ring.Options{
+		Logger:   r.log.With("part", "ring"),
+		Hostname: host,
+		Version:  r.opts.Version,
+		Stats:    r.ifaceStats,
+		Reorder:  true, // several interfaces' frames in time order
+		// A failed snapshot's kept window yields to a ring that needs room.
+		Reclaim: func() bool { return r.snaps != nil && r.snaps.ReleaseHeld() },
+	}
 	if r.opts.Replay != "" {
-		src := capture.NewFileSource(r.opts.Replay, cfg.Capture.Filter)
-		names, err := src.Interfaces()
+		src, ifs, err := replaySource(r.opts.Replay, cfg.Capture, host, &wopts)
 		if err != nil {
 			return err
 		}
 		r.sources = append(r.sources, src)
-		for _, n := range names {
-			ifaces = append(ifaces, ring.Interface{Name: n, Description: "replayed from " + r.opts.Replay,
-				Filter: cfg.Capture.Filter.Text, OS: runtime.GOOS, SnapLen: cfg.Capture.SnapLen})
-		}
+		ifaces = ifs
 	} else {
 		for i, name := range cfg.Capture.Interfaces {
 			live := capture.NewLive(capture.LiveConfig{
@@ -235,17 +239,10 @@ func (r *Recorder) build() error {
 			}, r.log)
 			r.lives = append(r.lives, live)
 			r.sources = append(r.sources, live)
-			ifaces = append(ifaces, ring.Interface{Name: name, Filter: cfg.Capture.Filter.Text, OS: runtime.GOOS, SnapLen: cfg.Capture.SnapLen})
+			ifaces = append(ifaces, ring.Interface{Name: name, Filter: cfg.Capture.Filter.Text, SnapLen: cfg.Capture.SnapLen})
 		}
 	}
-	w := ring.NewWriter(cfg.Ring, ifaces, ring.Options{
-		Logger:   r.log.With("part", "ring"),
-		Hostname: host,
-		Version:  r.opts.Version,
-		Stats:    r.ifaceStats,
-		// A failed snapshot's kept window yields to a ring that needs room.
-		Reclaim: func() bool { return r.snaps != nil && r.snaps.ReleaseHeld() },
-	})
+	w := ring.NewWriter(cfg.Ring, ifaces, wopts)
 	if r.opts.Replay != "" {
 		r.ring = newRingOwner(r.log, w, len(ifaces), nil)
 		return nil

@@ -25,8 +25,9 @@ type Interface struct {
 	Name        string // if_name, e.g. "eth1"
 	Description string // if_description (optional)
 	Filter      string // if_filter as text, e.g. "arp"
-	OS          string // if_os (optional)
+	OS          string // if_os; "" = this host's (HostInfo().OS), except on the packet clock
 	SnapLen     int    // snaplen; 0 = unlimited
+	LinkType    uint16 // LINKTYPE_* of the frames; 0 = Ethernet (replay keeps a file's own)
 }
 
 // Config bounds the ring. Zero values of SegmentBytes, SegmentAge, MaxBytes

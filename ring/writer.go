@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
@@ -47,8 +46,17 @@ type Options struct {
 	Stats    func(iface int) (received, dropped uint64)
 	Hostname string // named in each section header; "" = os.Hostname()
 	Version  string // arpbox version, written as shb_userappl "arpbox <Version>"
-	OS       string // shb_os, e.g. "Linux 6.1.0-18-amd64"; "" = runtime.GOOS
-	Hardware string // shb_hardware; "" = runtime.GOARCH
+	OS       string // shb_os, e.g. "Linux 6.1.0-18-amd64"; "" = HostInfo().OS
+	Hardware string // shb_hardware, e.g. the CPU model; "" = HostInfo().Hardware
+	Comment  string // the section comment; "" = "captured on host <Hostname>"
+	// Reorder holds the frames of several interfaces briefly to write them
+	// in time order (see order.go); for live capture.
+	Reorder bool
+	// PacketClock, when set, puts the Writer on the packets' clock for
+	// recording a capture file, starting at this time (the file's first
+	// packet): segment names, rotation by age and statistics times follow
+	// the packets' timestamps, not the wall clock (see packetclock.go).
+	PacketClock time.Time
 	// Mono is a monotonic clock (any origin) beside Now; a difference
 	// between the two that grows by more than ClockStepMin between two
 	// readings is a step of the wall clock. nil = the monotonic reading
@@ -69,6 +77,7 @@ type Stats struct {
 	PacketsDropped uint64 // packets lost to disk errors (not stored, or lost with a failed segment)
 	SegmentsSealed uint64 // segments sealed (by rotation, close, or after a write error)
 	SegmentsPruned uint64 // segments removed by retention
+	OutOfOrder     uint64 // packets written older than one written before (several interfaces; see order.go)
 	WriteErrors    uint64 // failed creates, writes, flushes, syncs, renames
 	DiskFull       uint64 // write errors that were "no space left" (or quota)
 	Segments       int    // segments on disk now, current included
@@ -118,6 +127,12 @@ type Writer struct {
 	cur      *segment
 	reserve  int64 // room kept for the statistics blocks written on seal
 	hostname string
+	host     Host      // shb_hardware, shb_os and the default if_os; filled on the first segment
+	pnow     time.Time // the packet clock: the latest packet written (Options.PacketClock)
+	ord      *orderer  // the reorder buffer of several interfaces (order.go); nil for one
+	// ifWritten counts the packets written per interface since Open: a
+	// floor for the received count of the statistics blocks.
+	ifWritten []uint64
 
 	seq          uint64     // sequence number of the next segment
 	sealed       []*ringSeg // oldest first
@@ -155,6 +170,7 @@ type segment struct {
 	path      string
 	seq       uint64
 	start     time.Time
+	named     time.Time // the start it is named with: start, or the packet clock then
 	oldest    time.Time // oldest packet timestamp written (zero: none yet)
 	packets   uint64
 	lastFlush time.Time
@@ -164,10 +180,10 @@ type segment struct {
 // opened, or its oldest packet if that is earlier (frames that waited in a
 // stalled pipeline), so that window selection by name never misses them.
 func (s *segment) nameStart() time.Time {
-	if !s.oldest.IsZero() && s.oldest.Before(s.start) {
+	if !s.oldest.IsZero() && s.oldest.Before(s.named) {
 		return s.oldest
 	}
-	return s.start
+	return s.named
 }
 
 func (w *Writer) unlockDir() {
@@ -244,6 +260,10 @@ func NewWriter(cfg Config, ifaces []Interface, opts Options) *Writer {
 		w.mono = func() time.Duration { return w.now().Sub(origin) }
 	}
 	w.reserve = int64(isbLen * len(ifaces))
+	w.ifWritten = make([]uint64, len(ifaces))
+	if opts.Reorder && len(ifaces) > 1 && opts.PacketClock.IsZero() {
+		w.ord = newOrderer(len(ifaces))
+	}
 	return w
 }
 
@@ -356,12 +376,8 @@ func (w *Writer) recoverPart(s Segment) {
 		"packets", res.Packets, "bytes", res.Valid, "cut_bytes", s.Size-res.Valid)
 }
 
-// WritePacket appends one frame captured on interface iface (index into the
-// interfaces given to NewWriter) to the current segment, rotating first if
-// the segment would grow past SegmentBytes. It does not allocate. Disk
-// errors are handled inside (see Writer) and not returned; the error is for
-// misuse: a bad interface index or a Writer that is not open.
-func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) error {
+// writePacket is WritePacket (order.go) past the reorder buffer.
+func (w *Writer) writePacket(iface int, ts time.Time, wireLen int, data []byte) error {
 	if uint(iface) >= uint(len(w.ifaces)) {
 		return fmt.Errorf("ring: write packet: interface index %d out of range (%d interfaces)", iface, len(w.ifaces))
 	}
@@ -372,8 +388,9 @@ func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) 
 		w.st.PacketsDropped++
 		return nil
 	}
+	w.advanceClock(ts)
 	blockLen := pcapng.PacketLen(len(data), "")
-	if w.cur.packets > 0 && w.curSize()+int64(blockLen)+w.reserve > w.cfg.SegmentBytes {
+	if w.cur.packets > 0 && w.curSize()+int64(blockLen)+w.reserve > w.cfg.SegmentBytes || w.packetAged(ts) {
 		w.rotate(w.now(), false)
 		if w.cur == nil {
 			w.st.PacketsDropped++
@@ -392,6 +409,7 @@ func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) 
 	}
 	w.buf = pcapng.AppendPacket(w.buf, iface, ts.UnixNano(), wireLen, data, "")
 	w.cur.packets++
+	w.ifWritten[iface]++
 	w.st.PacketsWritten++
 	w.st.BytesWritten += uint64(blockLen)
 	return nil
@@ -410,10 +428,11 @@ func (w *Writer) Tick(now time.Time) error {
 	_ = w.reapPending(false) // errors logged and counted
 	w.checkDir(now, true)
 	w.checkClock(now)
+	w.release(now, false)
 	if w.cur != nil {
 		age := now.Sub(w.cur.start)
 		switch {
-		case age >= w.cfg.SegmentAge || age < -TimestampSlack: // old, or the clock stepped back
+		case !w.packetClock() && (age >= w.cfg.SegmentAge || age < -TimestampSlack): // old, or the clock stepped back
 			w.rotate(now, false)
 		case now.Sub(w.cur.lastFlush) >= w.cfg.FlushInterval || now.Before(w.cur.lastFlush):
 			w.flush(now)
@@ -456,7 +475,12 @@ func (w *Writer) NextTick(now time.Time) time.Time {
 		}
 		return earliest(next, retry)
 	}
-	next = earliest(next, w.cur.start.Add(w.cfg.SegmentAge))
+	if !w.packetClock() {
+		next = earliest(next, w.cur.start.Add(w.cfg.SegmentAge))
+	}
+	if due := w.orderDue(); !due.IsZero() {
+		next = earliest(next, due)
+	}
 	if len(w.buf) > 0 {
 		next = earliest(next, w.cur.lastFlush.Add(w.cfg.FlushInterval))
 	}
@@ -471,7 +495,9 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // Flush writes buffered packets to the current segment's file now (without
-// fsync), so that a reader of the .part file sees them.
+// fsync), so that a reader of the .part file sees them, followed by a
+// statistics block per interface with the counters as of now (see
+// checkpoint) when Options.Stats is set.
 func (w *Writer) Flush() error {
 	if !w.opened || w.closed {
 		return ErrClosed
@@ -479,7 +505,9 @@ func (w *Writer) Flush() error {
 	now := w.now()
 	w.checkDir(now, false)
 	w.checkClock(now)
+	w.release(time.Time{}, true)
 	if w.cur != nil {
+		w.checkpoint(now)
 		w.flush(now)
 	}
 	w.publish()
@@ -493,7 +521,11 @@ func (w *Writer) Flush() error {
 // it leaves the packets to the timed flush (NextTick), sparing a small
 // write per drain.
 func (w *Writer) Drained(now time.Time) {
-	if !w.opened || w.closed || w.cur == nil || len(w.buf) == 0 {
+	if !w.opened || w.closed {
+		return
+	}
+	w.release(now, false)
+	if w.cur == nil || len(w.buf) == 0 {
 		return
 	}
 	if d := now.Sub(w.cur.lastFlush); d >= 0 && d < w.cfg.FlushInterval/2 {
@@ -515,6 +547,7 @@ func (w *Writer) Rotate() error {
 	if !w.opened || w.closed {
 		return ErrClosed
 	}
+	w.release(time.Time{}, true)
 	w.rotate(w.now(), true)
 	w.publish()
 	return nil
@@ -527,6 +560,7 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	var err error
+	w.release(time.Time{}, true)
 	if w.cur != nil {
 		err = w.seal(w.now(), false)
 	}
@@ -593,7 +627,7 @@ func (w *Writer) start(now time.Time) error {
 	w.ensureRoom(now)
 	seq := w.seq
 	w.seq++
-	path := filepath.Join(w.cfg.Dir, partName(seq, now))
+	path := filepath.Join(w.cfg.Dir, partName(seq, w.nameTime(now)))
 	f, err := createSegment(path)
 	if errors.Is(err, fs.ErrNotExist) && !w.recreating && w.dirGone() {
 		w.recreate(now) // starts the segment itself
@@ -606,7 +640,7 @@ func (w *Writer) start(now time.Time) error {
 		w.failStart(now, fmt.Errorf("ring: create segment %s: %w", path, err))
 		return err
 	}
-	s := &segment{f: f, path: path, seq: seq, start: now, lastFlush: now}
+	s := &segment{f: f, path: path, seq: seq, start: now, named: w.nameTime(now), lastFlush: now}
 	w.buf = w.buf[:0]
 	w.cur = s
 	if err := w.writeHeaders(); err != nil {
@@ -626,18 +660,9 @@ func (w *Writer) writeHeaders() error {
 	if w.opts.Version != "" {
 		app += " " + w.opts.Version
 	}
-	sec := pcapng.Section{
-		Hardware: w.opts.Hardware,
-		OS:       w.opts.OS,
-		UserAppl: app,
-	}
-	if sec.Hardware == "" {
-		sec.Hardware = runtime.GOARCH
-	}
-	if sec.OS == "" {
-		sec.OS = runtime.GOOS
-	}
-	if w.hostname != "" {
+	host := w.hostInfo()
+	sec := pcapng.Section{Hardware: host.Hardware, OS: host.OS, UserAppl: app}
+	if sec.Comment = w.opts.Comment; sec.Comment == "" && w.hostname != "" {
 		sec.Comment = "captured on host " + w.hostname
 	}
 	if err := w.room(sec.SectionLen()); err != nil {
@@ -646,6 +671,9 @@ func (w *Writer) writeHeaders() error {
 	w.buf = pcapng.AppendSection(w.buf, sec)
 	for _, ifc := range w.ifaces {
 		ngi := ngInterface(ifc)
+		if ngi.OS == "" && !w.packetClock() {
+			ngi.OS = host.OS
+		}
 		if err := w.room(ngi.InterfaceLen()); err != nil {
 			return err
 		}
@@ -655,12 +683,16 @@ func (w *Writer) writeHeaders() error {
 }
 
 func ngInterface(ifc Interface) pcapng.Interface {
+	lt := ifc.LinkType
+	if lt == 0 {
+		lt = pcapng.LinkTypeEthernet
+	}
 	return pcapng.Interface{
 		Name:        ifc.Name,
 		Description: ifc.Description,
 		Filter:      ifc.Filter,
 		OS:          ifc.OS,
-		LinkType:    pcapng.LinkTypeEthernet,
+		LinkType:    lt,
 		SnapLen:     uint32(max(ifc.SnapLen, 0)),
 	}
 }
@@ -669,22 +701,8 @@ func ngInterface(ifc Interface) pcapng.Interface {
 // and hands it to the sealer to sync and rename (waiting for that if wait).
 func (w *Writer) seal(now time.Time, wait bool) error {
 	s := w.cur
-	for i := range w.ifaces {
-		st := pcapng.Stats{
-			Interface: i,
-			Timestamp: now.UnixNano(),
-			StartTime: w.openedAt.UnixNano(), // the counters run since then, not since the segment began
-			EndTime:   now.UnixNano(),
-			Has:       sealStats,
-		}
-		if w.opts.Stats != nil {
-			st.Received, st.Dropped = w.opts.Stats(i)
-			st.Has |= pcapng.HasReceived | pcapng.HasDropped
-		}
-		if err := w.room(st.StatsLen()); err != nil {
-			return w.fail(now, "write statistics", err)
-		}
-		w.buf = pcapng.AppendStats(w.buf, st)
+	if err := w.appendStats(now); err != nil {
+		return w.fail(now, "write statistics", err)
 	}
 	if err := w.writeBuf(); err != nil {
 		return w.fail(now, "flush", err)
@@ -705,6 +723,7 @@ func (w *Writer) seal(now time.Time, wait bool) error {
 // addSealed adds a segment to the list of sealed segments under its sealed
 // name.
 func (w *Writer) addSealed(s *segment, end time.Time, size int64) *ringSeg {
+	end = w.sealTime(s, end)
 	rs := &ringSeg{Segment: Segment{
 		Path: filepath.Join(w.cfg.Dir, sealedName(s.seq, s.nameStart(), end)),
 		Seq:  s.seq, Start: s.nameStart().UTC().Truncate(time.Millisecond),

@@ -8,19 +8,19 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/internal/pcapng"
+	"github.com/arpbox/arpbox/ring"
 	"github.com/klauspost/compress/flate"
 )
 
-// statusReserve is the room kept in the section header for the line written
-// after the merge (packet count, which packet carries the trigger comment).
-const statusReserve = 400
+// maxStatus bounds the line added to the section comment after the merge
+// (packet count, which packet carries the trigger comment); see headSlack.
+const maxStatus = 512
 
 // captureSummary is what writeCapture learned.
 type captureSummary struct {
@@ -75,12 +75,12 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 	m.sinks = sinks
 	m.scanInterfaces()
 
+	host := ring.HostInfo()
 	sec := pcapng.Section{
 		Comment:  s.sectionComment(j),
-		Hardware: runtime.GOARCH,
-		OS:       runtime.GOOS,
+		Hardware: host.Hardware,
+		OS:       host.OS,
 		UserAppl: strings.TrimSpace("arpbox " + s.opts.Version),
-		Reserve:  statusReserve,
 	}
 	gc := newGzipCapture(f, sec.SectionLen())
 	defer gc.abort() // after close, a no-op
@@ -105,23 +105,11 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 		b, hb := j.baseStats[in.Name]
 		l, hl := last[in.Name]
 		d := windowDrops(b, l, hb, hl)
+		st := bundleStats(i, d, j.from, j.to, m.stats.PerIface[i], m.stats.First, m.stats.Last)
+		if d.Kind != "unknown" { // the manifest says what the block says
+			d.Received, d.From, d.To = st.Received, time.Unix(0, st.StartTime).UTC(), time.Unix(0, st.EndTime).UTC()
+		}
 		sum.drops = append(sum.drops, d)
-		st := pcapng.Stats{Interface: i, Timestamp: j.to.UnixNano(),
-			StartTime: j.from.UnixNano(), EndTime: j.to.UnixNano(), Has: pcapng.HasStartTime | pcapng.HasEndTime}
-		if d.HasRecv {
-			st.Received, st.Has = d.Received, st.Has|pcapng.HasReceived
-		}
-		if d.HasDrop {
-			st.Dropped, st.Has = d.Dropped, st.Has|pcapng.HasDropped
-		}
-		switch d.Kind {
-		case "window":
-			st.Comment = fmt.Sprintf("arpbox: counts from %s to %s (difference of the ring's statistics)", rfc(d.From), rfc(d.To))
-		case "cumulative":
-			st.Comment = fmt.Sprintf("arpbox: counts since arpbox started, up to %s (no earlier statistics in the ring)", rfc(d.To))
-		default:
-			st.Comment = "arpbox: no interface statistics in the frozen segments; drop count unknown"
-		}
 		if err := nw.WriteStats(st); err != nil {
 			return sum, fmt.Errorf("write %s: %w", captureName, err)
 		}
@@ -143,11 +131,11 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 		sum.note = "no packet was captured in the window"
 	}
 	status = fmt.Sprintf("packets: %d; %s", st.Packets, sum.note)
-	if len(status) > statusReserve {
-		status = status[:statusReserve]
+	if len(status) > maxStatus {
+		status = status[:maxStatus]
 	}
-	status += strings.Repeat(" ", statusReserve-len(status))
-	if err := gc.rewriteHead(sec.ReservedOffset(), status); err != nil {
+	sec.Comment += "\n" + status
+	if err := gc.rewriteHead(pcapng.AppendSection(nil, sec)); err != nil {
 		return sum, fmt.Errorf("write %s: %w", captureName, err)
 	}
 	if err := f.Sync(); err != nil {
@@ -157,11 +145,17 @@ func (s *Snapshotter) writeCapture(ctx context.Context, log *slog.Logger, j *job
 }
 
 // lastStats returns, per interface name, the latest statistics block among
-// the pinned segments (sealed ones end with one per interface).
+// the pinned segments: sealed ones end with one per interface; the newest,
+// usually the current segment, has them where the ring's flush for this
+// bundle wrote them, after the window's last packets.
 func (s *Snapshotter) lastStats(inputs []mergeInput, ifaces []pcapng.Interface) map[string]ifaceStats {
 	out := map[string]ifaceStats{}
 	for i := len(inputs) - 1; i >= 0 && len(out) < len(ifaces); i-- {
-		st, err := trailingStats(inputs[i].Path)
+		read := trailingStats
+		if i == len(inputs)-1 {
+			read = allStats
+		}
+		st, err := read(inputs[i].Path)
 		if err != nil {
 			continue
 		}

@@ -17,16 +17,44 @@ import (
 // as one stream (RFC 1952 §2.2):
 //
 //   - the section header block, in a member whose deflate data is stored,
-//     not compressed, so its length does not depend on its content: once
-//     the merge has counted the packets, the status line is written into it
-//     and the member is rewritten in place at offset 0, same length;
+//     not compressed, followed by
 //   - everything after it (interface, packet and statistics blocks), in a
 //     member compressed as it is written.
+//
+// Once the merge has counted the packets, the section header is written
+// again with its final comment and the head member is rewritten in place at
+// offset 0. The head member keeps its length because the slack is not in
+// the pcapng data (no padded comment for Wireshark to show) but in the gzip
+// header's extra field (FEXTRA, which readers skip): the member is written
+// with headSlack bytes of it, and the final section header, up to headSlack
+// bytes longer, takes its room from there.
 
-// appendStoredGzip appends data as one gzip member of stored deflate blocks.
-// Its length depends only on len(data).
-func appendStoredGzip(dst, data []byte) []byte {
-	dst = append(dst, 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff) // magic, deflate, no flags, no mtime, unknown OS
+// headSlack is the room kept in the head member for the section header to
+// grow when it is rewritten.
+const headSlack = 1024
+
+// gzipExtraID is the subfield id of the head member's padding ("AP", arpbox
+// padding; RFC 1952 §2.3.1.1).
+var gzipExtraID = [2]byte{'A', 'P'}
+
+// storedLen is the length of n bytes as stored deflate blocks.
+func storedLen(n int) int {
+	blocks := max((n+0xfffe)/0xffff, 1)
+	return n + 5*blocks
+}
+
+// storedGzipLen is the length of the member appendStoredGzip writes.
+func storedGzipLen(n, pad int) int { return 10 + 2 + 4 + pad + storedLen(n) + 8 }
+
+// appendStoredGzip appends data as one gzip member of stored deflate blocks,
+// with pad bytes of padding in its extra field. Its length depends only on
+// len(data) and pad (see storedGzipLen).
+func appendStoredGzip(dst, data []byte, pad int) []byte {
+	dst = append(dst, 0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 0xff) // magic, deflate, FEXTRA, no mtime, unknown OS
+	dst = binary.LittleEndian.AppendUint16(dst, uint16(4+pad))
+	dst = append(dst, gzipExtraID[0], gzipExtraID[1])
+	dst = binary.LittleEndian.AppendUint16(dst, uint16(pad))
+	dst = append(dst, make([]byte, pad)...)
 	rest := data
 	for {
 		n := min(len(rest), 0xffff)
@@ -109,7 +137,7 @@ func (c *gzipCapture) Write(p []byte) (int, error) {
 
 // start writes the head member and starts the compressor.
 func (c *gzipCapture) start() error {
-	m := appendStoredGzip(nil, c.head)
+	m := appendStoredGzip(nil, c.head, headSlack)
 	if _, err := c.f.Write(m); err != nil {
 		return err
 	}
@@ -180,19 +208,27 @@ func (c *gzipCapture) stop() error {
 	return err
 }
 
-// rewriteHead writes value into the head at off and rewrites the head
-// member in place (it keeps its length).
-func (c *gzipCapture) rewriteHead(off int, value string) error {
-	if c.member == 0 || off < 0 || off+len(value) > len(c.head) {
-		return fmt.Errorf("rewrite %d bytes at %d of a %d-byte section header", len(value), off, len(c.head))
+// rewriteHead replaces the head (the section header block) with head and
+// rewrites the head member in place: it keeps its length, the padding in
+// its extra field shrinking by as much as the head grew (at most
+// headSlack).
+func (c *gzipCapture) rewriteHead(head []byte) error {
+	if c.member == 0 {
+		return errors.New("rewrite of a section header not written yet")
 	}
-	copy(c.head[off:], value)
-	m := appendStoredGzip(nil, c.head)
+	pad := c.member - storedGzipLen(len(head), 0)
+	if pad < 0 || pad > 0xffff-4 {
+		return fmt.Errorf("rewrite of the %d-byte section header as %d bytes: %d bytes of room", len(c.head), len(head), c.member-storedGzipLen(0, 0))
+	}
+	m := appendStoredGzip(nil, head, pad)
 	if len(m) != c.member {
 		return fmt.Errorf("section header member is %d bytes, was %d", len(m), c.member)
 	}
-	_, err := c.f.WriteAt(m, 0)
-	return err
+	if _, err := c.f.WriteAt(m, 0); err != nil {
+		return err
+	}
+	c.head = append(c.head[:0], head...)
+	return nil
 }
 
 var _ io.Writer = (*gzipCapture)(nil)

@@ -1,7 +1,9 @@
 package snapshot
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -59,6 +61,33 @@ func trailingStats(path string) (map[string]ifaceStats, error) {
 	return out, nil
 }
 
+// allStats reads every interface statistics block of a segment (the ring
+// writes them on seal and, for the snapshotter, on flush: the current
+// segment's latest counters are then not necessarily at its end). The
+// result is keyed by interface name, the last block of each.
+func allStats(path string) (map[string]ifaceStats, error) {
+	r, err := pcapng.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	out := map[string]ifaceStats{}
+	r.OnStats = func(st *pcapng.Stats) {
+		if ifs := r.Interfaces(); st.Interface < len(ifs) {
+			out[ifs[st.Interface].Name] = toIfaceStats(*st)
+		}
+	}
+	var p pcapng.Packet
+	for {
+		if err := r.Next(&p); err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, pcapng.ErrTruncated) {
+				return out, nil // a .part being written: what is complete
+			}
+			return out, fmt.Errorf("statistics of %s: %w", filepath.Base(path), err)
+		}
+	}
+}
+
 // dropCount is the drop and receive count of one interface over a window.
 type dropCount struct {
 	Dropped, Received uint64
@@ -68,6 +97,7 @@ type dropCount struct {
 	// started; no earlier statistics were available), or "unknown".
 	Kind     string
 	From, To time.Time // the statistics blocks the counts come from
+	Since    time.Time // when the counters started (arpbox's start); zero if not known
 }
 
 // windowDrops computes the counts for one interface from the statistics
@@ -76,7 +106,7 @@ func windowDrops(base, last ifaceStats, haveBase, haveLast bool) dropCount {
 	if !haveLast {
 		return dropCount{Kind: "unknown"}
 	}
-	d := dropCount{Kind: "cumulative", To: last.Time, Dropped: last.Dropped, HasDrop: last.HasDrop, Received: last.Received, HasRecv: last.HasRecv}
+	d := dropCount{Kind: "cumulative", To: last.Time, Since: last.Start, Dropped: last.Dropped, HasDrop: last.HasDrop, Received: last.Received, HasRecv: last.HasRecv}
 	// The counters are cumulative since isb_starttime: they can only be
 	// subtracted within one run of arpbox (a restart resets them).
 	sameRun := base.Start.IsZero() || last.Start.IsZero() || base.Start.Equal(last.Start)
@@ -87,4 +117,48 @@ func windowDrops(base, last ifaceStats, haveBase, haveLast bool) dropCount {
 		d.Received -= base.Received
 	}
 	return d
+}
+
+// bundleStats is the interface statistics block of output interface i of a
+// bundle's capture, for counts d and the packets of that interface in the
+// capture (n, stamped first to last). Its isb_starttime and isb_endtime
+// are the span the counts cover: from the baseline (the statistics before
+// the window) or, without one, from when arpbox started, to the latest
+// statistics. isb_ifrecv is never below n: the capture's counter lags the
+// frames by up to a second, and every frame in the file was received; the
+// span then reaches the last frame too. Without counts it has the window's
+// times only.
+func bundleStats(i int, d dropCount, from, to time.Time, n uint64, first, last int64) pcapng.Stats {
+	st := pcapng.Stats{Interface: i, Timestamp: to.UnixNano(), StartTime: from.UnixNano(), EndTime: to.UnixNano(),
+		Has: pcapng.HasStartTime | pcapng.HasEndTime}
+	switch d.Kind {
+	case "window":
+		st.StartTime = d.From.UnixNano()
+		st.Comment = fmt.Sprintf("arpbox: counts from %s to %s (difference of the ring's statistics)", rfc(d.From), rfc(d.To))
+	case "cumulative":
+		if !d.Since.IsZero() {
+			st.StartTime = d.Since.UnixNano()
+		}
+		st.Comment = fmt.Sprintf("arpbox: counts since arpbox started (%s), up to %s (no earlier statistics in the ring)", rfc(time.Unix(0, st.StartTime)), rfc(d.To))
+	default:
+		st.Comment = "arpbox: no interface statistics in the frozen segments; receive and drop counts unknown"
+		return st
+	}
+	st.EndTime = d.To.UnixNano()
+	if d.HasDrop {
+		st.Dropped, st.Has = d.Dropped, st.Has|pcapng.HasDropped
+	}
+	if d.HasRecv {
+		st.Received, st.Has = d.Received, st.Has|pcapng.HasReceived
+		if st.Received < n {
+			st.Received = n
+			st.Comment += fmt.Sprintf("; received raised to the %d frames of this interface in the file (the counter had not caught up)", n)
+		}
+	}
+	if n > 0 {
+		st.StartTime = min(st.StartTime, first)
+		st.EndTime = max(st.EndTime, last)
+	}
+	st.Timestamp = st.EndTime
+	return st
 }
