@@ -38,6 +38,9 @@ const (
 	MetricBundles         = "arpbox_snapshot_bundles"
 	MetricBundleBytes     = "arpbox_snapshot_bundle_bytes"
 	MetricConfigInfo      = "arpbox_config_info"
+	MetricConfigReloads   = "arpbox_config_reloads_total"
+	MetricConfigReloadOK  = "arpbox_config_last_reload_success"
+	MetricConfigReloadAt  = "arpbox_config_last_reload_success_timestamp_seconds"
 	MetricBuildInfo       = "arpbox_build_info"
 )
 
@@ -63,6 +66,7 @@ type metrics struct {
 	ringLost, ringWriteErrors, oldest, diskFree *prometheus.Desc
 	triggerState, triggerFires                  *prometheus.Desc
 	bundles, bundleBytes, configInfo, buildInfo *prometheus.Desc
+	reloads, reloadOK, reloadAt                 *prometheus.Desc
 }
 
 // probeResult is a trigger's last probe.
@@ -111,6 +115,9 @@ func newMetrics(r *Recorder, reg prometheus.Registerer) (*metrics, error) {
 		bundles:         prometheus.NewDesc(MetricBundles, "Incident bundles kept in the snapshots directory.", nil, nil),
 		bundleBytes:     prometheus.NewDesc(MetricBundleBytes, "Bytes of the incident bundles kept (directories and zips).", nil, nil),
 		configInfo:      prometheus.NewDesc(MetricConfigInfo, "The running configuration: its file and SHA-256 digest.", []string{"file", "digest"}, nil),
+		reloads:         prometheus.NewDesc(MetricConfigReloads, "Configuration reloads (file changes and SIGHUP), by outcome: ok (applied), error (refused: the configuration in force stayed).", []string{"result"}, nil),
+		reloadOK:        prometheus.NewDesc(MetricConfigReloadOK, "1 if the last configuration reload was applied (or none was tried), 0 if it was refused.", nil, nil),
+		reloadAt:        prometheus.NewDesc(MetricConfigReloadAt, "When the configuration in force was last loaded: the start, or the last applied reload (Unix time).", nil, nil),
 		buildInfo:       prometheus.NewDesc(MetricBuildInfo, "The arpbox build: its version and Go version.", []string{"version", "goversion"}, nil),
 	}
 	for _, c := range []prometheus.Collector{m, m.checkDuration, m.checkFailures, m.snapDuration, m.snapWritten, m.snapFailed} {
@@ -161,6 +168,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 		m.frames, m.bytes, m.received, m.drops, m.reopens,
 		m.ringBytes, m.ringSegments, m.ringWritten, m.ringLost, m.ringWriteErrors, m.oldest, m.diskFree,
 		m.triggerState, m.triggerFires, m.bundles, m.bundleBytes, m.configInfo, m.buildInfo,
+		m.reloads, m.reloadOK, m.reloadAt,
 	} {
 		ch <- d
 	}
@@ -214,6 +222,14 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		gauge(m.bundles, float64(len(infos)))
 		gauge(m.bundleBytes, float64(size))
 	}
-	gauge(m.configInfo, 1, r.cfg.Source, r.cfg.Digest)
+	gauge(m.configInfo, 1, r.cfg.Source, st.ConfigDigest)
+	counter(m.reloads, float64(r.reload.ok.Load()), "ok")
+	counter(m.reloads, float64(r.reload.failed.Load()), "error")
+	ok := 1.0
+	if st.LastReload != nil && !st.LastReload.OK {
+		ok = 0
+	}
+	gauge(m.reloadOK, ok)
+	gauge(m.reloadAt, float64(r.reload.okAt.Load())/1e9)
 	gauge(m.buildInfo, 1, r.opts.Version, runtime.Version())
 }

@@ -52,7 +52,7 @@ func (s *Snapshotter) sectionComment(j *job) string {
 	fmt.Fprintf(&b, ")\nreason: %s\n", j.ev.Reason)
 	fmt.Fprintf(&b, "T: %s\n", rfc(j.ev.Time))
 	fmt.Fprintf(&b, "host: %s\n", s.opts.Hostname)
-	fmt.Fprintf(&b, "window: %s to %s (%v before T, %v after)", rfc(j.from), rfc(j.to), s.cfg.Before, s.cfg.After)
+	fmt.Fprintf(&b, "window: %s to %s (%v before T, %v after)", rfc(j.from), rfc(j.to), j.set.cfg.Before, j.set.cfg.After)
 	out := b.String()
 	if len(out) > 8<<10 {
 		out = out[:8<<10]
@@ -296,8 +296,8 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 		},
 		Window: bundle.ManifestWindow{
 			Requested: bundle.Window{From: j.from.UTC(), To: j.to.UTC()},
-			Before:    s.cfg.Before.String(),
-			After:     s.cfg.After.String(),
+			Before:    j.set.cfg.Before.String(),
+			After:     j.set.cfg.After.String(),
 		},
 		Capture: bundle.ManifestCapture{
 			File:         captureName,
@@ -311,7 +311,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 			At: j.freeze.At.UTC(), DurationMS: ms(j.freeze.Duration), Method: j.freeze.Method,
 			RingBytes: j.ring.Bytes, RingSegs: j.ring.Segments,
 		},
-		ConfigDigest: s.opts.ConfigDigest,
+		ConfigDigest: j.set.digest,
 		Collectors:   results,
 	}
 	if st.Packets > 0 {
@@ -340,7 +340,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 			Name: in.Name, Description: in.Description, Filter: in.Filter, OS: in.OS,
 			InCapture: true, Packets: st.PerIface[i], DropsKind: sum.drops[i].Kind,
 		}
-		for _, c := range s.opts.Interfaces {
+		for _, c := range j.set.interfaces {
 			mi.Configured = mi.Configured || c == in.Name
 		}
 		d := sum.drops[i]
@@ -358,7 +358,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 		}
 		m.Interfaces = append(m.Interfaces, mi)
 	}
-	for _, c := range s.opts.Interfaces {
+	for _, c := range j.set.interfaces {
 		if !seen[c] {
 			m.Interfaces = append(m.Interfaces, bundle.ManifestIface{Name: c, Configured: true, DropsKind: "unknown"})
 		}
@@ -378,7 +378,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 func (s *Snapshotter) shortBy(j *job) (string, string) {
 	const tolerance = time.Second
 	if j.ring.FirstPinTime.IsZero() {
-		return s.cfg.Before.String(), "no ring segment overlapped the window before T"
+		return j.set.cfg.Before.String(), "no ring segment overlapped the window before T"
 	}
 	short := j.ring.FirstPinTime.Sub(j.from)
 	if short <= tolerance {
@@ -389,7 +389,7 @@ func (s *Snapshotter) shortBy(j *job) (string, string) {
 		rfc(j.ring.FirstPinTime), short.Round(time.Millisecond))
 	if span > 0 && j.ring.Bytes > 0 {
 		note += fmt.Sprintf("; the ring held %d bytes in %d segments covering %v, so at the rate it sees it holds about that much, not %v",
-			j.ring.Bytes, j.ring.Segments, span.Round(time.Second), s.cfg.Before)
+			j.ring.Bytes, j.ring.Segments, span.Round(time.Second), j.set.cfg.Before)
 	}
 	return short.Round(time.Millisecond).String(), note
 }

@@ -138,6 +138,7 @@ func dirSize(dir string) int64 {
 // max_count remain and they take at most max_size. The bundle just written
 // (keep) is never pruned, even if it alone exceeds max_size.
 func (s *Snapshotter) retain(log *slog.Logger, keep string) {
+	cfg := s.current().cfg
 	infos, err := List(s.cfg.Dir)
 	if err != nil {
 		log.Warn("snapshot retention: cannot list bundles", "err", err)
@@ -149,7 +150,7 @@ func (s *Snapshotter) retain(log *slog.Logger, keep string) {
 	}
 	count := len(infos)
 	for _, in := range infos {
-		if count <= s.cfg.MaxCount && total <= s.cfg.MaxSize {
+		if count <= cfg.MaxCount && total <= cfg.MaxSize {
 			break
 		}
 		if in.ID == keep {
@@ -171,9 +172,9 @@ func (s *Snapshotter) retain(log *slog.Logger, keep string) {
 		count--
 		total -= in.Size
 		log.Info("snapshot retention: removed old bundle", "bundle", in.ID, "bytes", in.Size,
-			"max_count", s.cfg.MaxCount, "max_size", s.cfg.MaxSize)
+			"max_count", cfg.MaxCount, "max_size", cfg.MaxSize)
 	}
-	if total > s.cfg.MaxSize {
-		log.Warn("snapshot retention: the newest bundle alone exceeds max_size; kept", "bundle", keep, "bytes", total, "max_size", s.cfg.MaxSize)
+	if total > cfg.MaxSize {
+		log.Warn("snapshot retention: the newest bundle alone exceeds max_size; kept", "bundle", keep, "bytes", total, "max_size", cfg.MaxSize)
 	}
 }
