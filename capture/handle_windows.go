@@ -148,3 +148,7 @@ func (n *npcapLive) stats() (received, dropped uint64, err error) {
 // counterDelta is how far a 32-bit driver counter moved from prev to cur,
 // across a wrap.
 func counterDelta(prev, cur uint32) uint64 { return uint64(cur - prev) }
+
+// watchLink: no link events from Npcap; Run reopens on its backoff timer
+// (Npcap lists a returning adapter within it).
+func watchLink(string) (linkWatcher, error) { return nil, errors.ErrUnsupported }

@@ -1,0 +1,185 @@
+package capture
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/arpbox/arpbox/internal/nstest"
+)
+
+// stuckHandle is a real TPACKET_V3 socket that stops handing frames over
+// once stuck is set (as a ring out of step with the kernel does): the
+// kernel keeps receiving and counting them, and waits still end at their
+// deadline, on interrupt, or on a kernel wakeup.
+type stuckHandle struct {
+	handle
+	stuck *atomic.Bool
+	wake  chan struct{}
+}
+
+func (h *stuckHandle) ready() bool { return !h.stuck.Load() && h.handle.ready() }
+
+func (h *stuckHandle) pending() bool { return !h.stuck.Load() && h.handle.pending() }
+
+func (h *stuckHandle) wait(ctx context.Context, deadline time.Time) error {
+	if !h.stuck.Load() {
+		return h.handle.wait(ctx, deadline)
+	}
+	// The kernel's wakeups for the blocks it retires are spurious to a
+	// reader that waits on another block; a short nap stands in for them.
+	t := time.NewTimer(min(time.Until(deadline), 200*time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-h.wake:
+	}
+	return nil
+}
+
+func (h *stuckHandle) interrupt() {
+	h.handle.interrupt()
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// TestWatchdogReopensStuckCapture: a capture that stops handing frames
+// over while the kernel counts them is reopened within stallAfter and
+// records again; sparse traffic (frames held up to the block timeout) and
+// silence are no reason to reopen.
+func TestWatchdogReopensStuckCapture(t *testing.T) {
+	nstest.RequireRoot(t)
+	ha, hb := nstest.NewHost(t, "wa"), nstest.NewHost(t, "wb")
+	la, lb := nstest.Veth(t, ha, "", hb, "")
+	logs := newLogWatch(t)
+	logs.quiet = true
+	l := NewLive(LiveConfig{Iface: lb.Name}, slog.New(logs))
+	l.stallAfter = 2 * time.Second
+	var stuck atomic.Bool
+	var opens atomic.Int32
+	l.open = func(cfg LiveConfig) (handle, error) {
+		h, err := openHandle(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if opens.Add(1) == 1 { // only the first handle gets stuck
+			return &stuckHandle{handle: h, stuck: &stuck, wake: make(chan struct{}, 1)}, nil
+		}
+		return h, nil
+	}
+	out, stop := liveRun(t, hb, l, 64)
+	logs.wait("capture: started")
+	frame := arpFrame()
+	copy(frame[6:12], la.MAC)
+
+	// Sparse frames (each held by the kernel up to a second) and silence,
+	// each longer than stallAfter: no reopen.
+	for range 8 {
+		sendRaw(t, ha, la.Name, frame, 1)
+		time.Sleep(400 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second)
+	if n := countARPFrom(collect(t, out, 3*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 8 }), la.MAC); n != 8 {
+		t.Fatalf("sparse frames: %d of 8 delivered", n)
+	}
+	if got := l.WatchdogReopens(); got != 0 {
+		t.Fatalf("WatchdogReopens = %d after sparse traffic and silence, want 0", got)
+	}
+
+	// Stuck: frames keep coming, none is handed over.
+	stuck.Store(true)
+	start := time.Now()
+	deadline := time.Now().Add(15 * time.Second)
+	for l.WatchdogReopens() == 0 && time.Now().Before(deadline) {
+		sendRaw(t, ha, la.Name, frame, 1)
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := time.Since(start)
+	if l.WatchdogReopens() != 1 {
+		t.Fatalf("WatchdogReopens = %d 15 s after the capture got stuck, want 1", l.WatchdogReopens())
+	}
+	t.Logf("stuck capture reopened after %v (stallAfter %v)", took.Round(time.Millisecond), l.stallAfter)
+	if took > l.stallAfter+3*time.Second {
+		t.Errorf("reopened after %v, want within about stallAfter (%v) plus a wakeup", took, l.stallAfter)
+	}
+	logs.wait("capture watchdog: capture stuck, reopening")
+
+	// Recording again on the new handle.
+	sendRaw(t, ha, la.Name, frame, 5)
+	if n := countARPFrom(collect(t, out, 5*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 5 }), la.MAC); n < 5 {
+		t.Errorf("after the watchdog reopened: %d of 5 frames delivered", n)
+	}
+	if err, _ := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if st := l.Stats(); st.Reopens != 1 || opens.Load() != 2 {
+		t.Errorf("Reopens = %d, opens = %d; want 1 and 2", st.Reopens, opens.Load())
+	}
+}
+
+// TestReopenOnLinkEvent: after link-up the capture reopens at once (on
+// the netlink event), not on the next step of its backoff, and the time
+// without capture is counted in Gap.
+func TestReopenOnLinkEvent(t *testing.T) {
+	nstest.RequireRoot(t)
+	ha, hb := nstest.NewHost(t, "la"), nstest.NewHost(t, "lb")
+	_, lb := nstest.Veth(t, ha, "", hb, "")
+	logs := newLogWatch(t)
+	logs.quiet = true
+	var backAt atomic.Int64
+	l := NewLive(LiveConfig{Iface: lb.Name}, slog.New(&stampHandler{Handler: logs, msg: "capture: interface back, capturing again", at: &backAt}))
+	_, stop := liveRun(t, hb, l, 16)
+	logs.wait("capture: started")
+	// Down for 2.7 s: the backoff (0.1 s doubling to 1 s after the drain)
+	// would try again up to a second after the link is up.
+	var worst time.Duration
+	for i, down := range []time.Duration{2700 * time.Millisecond, 1900 * time.Millisecond, 3300 * time.Millisecond} {
+		backAt.Store(0)
+		hb.MustRun("ip", "link", "set", lb.Name, "down")
+		time.Sleep(down)
+		upAt := time.Now()
+		hb.MustRun("ip", "link", "set", lb.Name, "up")
+		deadline := time.Now().Add(5 * time.Second)
+		for backAt.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if backAt.Load() == 0 {
+			t.Fatalf("flap %d: capture not back 5 s after link-up", i+1)
+		}
+		late := time.Unix(0, backAt.Load()).Sub(upAt)
+		worst = max(worst, late)
+		t.Logf("flap %d: down %v, capturing again %v after link-up", i+1, down, late.Round(time.Millisecond))
+	}
+	if worst > 300*time.Millisecond {
+		t.Errorf("capture came back up to %v after link-up; want it on the link event (well under the 1 s backoff step)", worst)
+	}
+	if err, _ := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if g := l.Gap(); g < 7*time.Second || g > 12*time.Second {
+		t.Errorf("Gap = %v after 7.9 s of link down, want about that", g)
+	}
+}
+
+// stampHandler notes when msg is logged.
+type stampHandler struct {
+	slog.Handler
+	msg string
+	at  *atomic.Int64
+}
+
+func (h *stampHandler) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasPrefix(r.Message, h.msg) {
+		h.at.CompareAndSwap(0, time.Now().UnixNano())
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h *stampHandler) WithAttrs(a []slog.Attr) slog.Handler {
+	return &stampHandler{Handler: h.Handler.WithAttrs(a), msg: h.msg, at: h.at}
+}
