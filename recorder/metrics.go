@@ -21,6 +21,8 @@ const (
 	MetricKernelReceived  = "arpbox_capture_kernel_received_total"
 	MetricDrops           = "arpbox_capture_drops_total"
 	MetricReopens         = "arpbox_capture_reopens_total"
+	MetricWatchdogReopens = "arpbox_capture_watchdog_reopens_total"
+	MetricGap             = "arpbox_capture_gap_seconds_total"
 	MetricRingBytes       = "arpbox_ring_bytes"
 	MetricRingSegments    = "arpbox_ring_segments"
 	MetricRingWritten     = "arpbox_ring_written_bytes_total"
@@ -62,6 +64,7 @@ type metrics struct {
 	lastProbe map[string]probeResult // by trigger name, for Status
 
 	frames, bytes, received, drops, reopens     *prometheus.Desc
+	watchdogReopens, gap                        *prometheus.Desc
 	ringBytes, ringSegments, ringWritten        *prometheus.Desc
 	ringLost, ringWriteErrors, oldest, diskFree *prometheus.Desc
 	triggerState, triggerFires                  *prometheus.Desc
@@ -103,6 +106,8 @@ func newMetrics(r *Recorder, reg prometheus.Registerer) (*metrics, error) {
 		received:        prometheus.NewDesc(MetricKernelReceived, "Frames that passed the kernel's capture filter, dropped ones included (the kernel's counter), per capture interface.", iface, nil),
 		drops:           prometheus.NewDesc(MetricDrops, "Frames the kernel dropped because the capture buffer was full, per capture interface.", iface, nil),
 		reopens:         prometheus.NewDesc(MetricReopens, "Times an interface was lost (a capture gap) and capture resumed, per capture interface.", iface, nil),
+		watchdogReopens: prometheus.NewDesc(MetricWatchdogReopens, "Times the capture watchdog reopened an interface that had handed over no frame while the kernel counted some (counted in arpbox_capture_reopens_total too), per capture interface.", iface, nil),
+		gap:             prometheus.NewDesc(MetricGap, "Seconds an interface was not captured since it was first open (link down or away, reopening), the gap going on included, per capture interface.", iface, nil),
 		ringBytes:       prometheus.NewDesc(MetricRingBytes, "Bytes of the ring's segments on disk, the current one included.", nil, nil),
 		ringSegments:    prometheus.NewDesc(MetricRingSegments, "Segments in the ring, the current one included.", nil, nil),
 		ringWritten:     prometheus.NewDesc(MetricRingWritten, "Bytes written into ring segments (pcapng blocks).", nil, nil),
@@ -165,7 +170,7 @@ func (m *metrics) lastProbeOf(name string) (probeResult, bool) {
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		m.frames, m.bytes, m.received, m.drops, m.reopens,
+		m.frames, m.bytes, m.received, m.drops, m.reopens, m.watchdogReopens, m.gap,
 		m.ringBytes, m.ringSegments, m.ringWritten, m.ringLost, m.ringWriteErrors, m.oldest, m.diskFree,
 		m.triggerState, m.triggerFires, m.bundles, m.bundleBytes, m.configInfo, m.buildInfo,
 		m.reloads, m.reloadOK, m.reloadAt,
@@ -192,6 +197,12 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(m.received, float64(in.Received), in.Name)
 		counter(m.drops, float64(in.Dropped), in.Name)
 		counter(m.reopens, float64(in.Reopens), in.Name)
+	}
+	for _, s := range r.caps.list() {
+		if s.live != nil {
+			counter(m.watchdogReopens, float64(s.live.WatchdogReopens()), s.name)
+			counter(m.gap, s.live.Gap().Seconds(), s.name)
+		}
 	}
 	gauge(m.ringBytes, float64(st.Ring.RingBytes))
 	gauge(m.ringSegments, float64(st.Ring.Segments))

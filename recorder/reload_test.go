@@ -19,6 +19,7 @@ import (
 	"github.com/arpbox/arpbox/configs"
 	"github.com/arpbox/arpbox/ring"
 	"github.com/arpbox/arpbox/snapshot"
+	"github.com/arpbox/arpbox/trigger"
 )
 
 // reloadRig is a recorder recording from a fake source (live capture needs
@@ -235,4 +236,47 @@ func gaugeOf(t *testing.T, g prometheus.Gatherer, name string) prometheus.Collec
 	}
 	t.Fatalf("%s not gathered", name)
 	return nil
+}
+
+// TestMetricsCaptureGapAndFreezeFailure: every live interface has its gap
+// and watchdog series, and a snapshot that fails at freeze time (an
+// unusable snapshots dir) is counted as failed.
+func TestMetricsCaptureGapAndFreezeFailure(t *testing.T) {
+	g := newReloadRig(t, reloadBase)
+	r := g.r
+	live := capture.NewLive(capture.LiveConfig{Iface: "eth9"}, nil) // never run: no gap, no reopen
+	r.caps.mu.Lock()
+	r.caps.slots = append(r.caps.slots, &slot{id: 99, name: "eth9", src: live, live: live, done: make(chan struct{})})
+	r.caps.mu.Unlock()
+	want := `# HELP arpbox_capture_gap_seconds_total Seconds an interface was not captured since it was first open (link down or away, reopening), the gap going on included, per capture interface.
+# TYPE arpbox_capture_gap_seconds_total counter
+arpbox_capture_gap_seconds_total{interface="eth9"} 0
+# HELP arpbox_capture_watchdog_reopens_total Times the capture watchdog reopened an interface that had handed over no frame while the kernel counted some (counted in arpbox_capture_reopens_total too), per capture interface.
+# TYPE arpbox_capture_watchdog_reopens_total counter
+arpbox_capture_watchdog_reopens_total{interface="eth9"} 0
+`
+	if err := testutil.GatherAndCompare(g.reg, strings.NewReader(want), MetricGap, MetricWatchdogReopens); err != nil {
+		t.Error(err)
+	}
+	r.caps.mu.Lock()
+	r.caps.slots = r.caps.slots[:1] // the rig stops only what it started
+	r.caps.mu.Unlock()
+
+	blocker := filepath.Join(g.dir, "file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := r.config().Snapshots
+	cfg.Dir = filepath.Join(blocker, "snapshots")
+	snaps := snapshot.New(cfg, r.config().Ring.Dir, snapshot.Options{Observe: r.metrics.observeSnapshot})
+	res, err := snaps.Request(trigger.Manual("test", "test"))
+	if err != nil {
+		t.Fatalf("Request: %v", err)
+	}
+	if got := <-res; got.Err == nil {
+		t.Fatal("a snapshot into a dir below a file did not fail")
+	}
+	if v := testutil.ToFloat64(r.metrics.snapFailed); v != 1 {
+		t.Errorf("%s = %v after a failure at freeze time, want 1", MetricSnapshotsFailed, v)
+	}
 }
