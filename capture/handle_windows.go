@@ -66,9 +66,12 @@ type npcapLive struct {
 
 var _ handle = (*npcapLive)(nil)
 
-func (n *npcapLive) ready() bool      { return n.peeked }
-func (n *npcapLive) pending() bool    { return false }
-func (n *npcapLive) ifindex() int     { return n.index }
+func (n *npcapLive) ready() bool   { return n.peeked }
+func (n *npcapLive) pending() bool { return false }
+func (n *npcapLive) ifindex() int  { return n.index }
+
+// linkKept: an Npcap handle whose adapter went away is reopened.
+func (n *npcapLive) linkKept() bool   { return false }
 func (n *npcapLive) bufferBytes() int { return n.buffer }
 func (n *npcapLive) interrupt()       { n.h.interrupt() }
 func (n *npcapLive) close()           { n.h.close() }

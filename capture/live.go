@@ -117,6 +117,12 @@ type handle interface {
 	interrupt()
 	// close releases the handle; interrupt may still be called afterwards.
 	close()
+	// linkKept reports, after wait returned ErrLinkDown, whether the
+	// handle stays good: the interface is only down, still there with the
+	// same index, and the OS resumes the capture on link-up by itself
+	// (Linux re-hooks a bound AF_PACKET socket on NETDEV_UP, as tcpdump
+	// relies on). false: close it and open the interface again.
+	linkKept() bool
 	// ifindex is the OS index of the interface, and bufferBytes the size
 	// of the OS buffer actually set up, for logs.
 	ifindex() int
@@ -129,6 +135,10 @@ type handle interface {
 // kernel hands over a partly filled block within blockTimeout, so a few of
 // those is no false alarm.
 const stallAfter = 5 * time.Second
+
+// maxKeptDowns bounds how often one handle is kept across a link down
+// (each one is a real link event: the OS reports it once).
+const maxKeptDowns = 1 << 20
 
 // errStalled is read's error for a stuck capture (see stallAfter).
 var errStalled = errors.New("the kernel counted frames but handed none over")
@@ -158,6 +168,7 @@ type Live struct {
 	dropped   atomic.Uint64
 	reopens   atomic.Uint64
 	watchdogs atomic.Uint64 // reopens by the watchdog
+	downs     atomic.Uint64 // link downs the handle was kept across
 	gapNanos  atomic.Int64  // time without capture after the first open, closed gaps
 	lostAt    atomic.Int64  // unix ns when the open gap began; 0: capturing (or never opened)
 
@@ -179,6 +190,11 @@ func NewLive(cfg LiveConfig, log *slog.Logger) *Live {
 // (the OS counted frames, none were handed over for stallAfter); they are
 // in Stats.Reopens too. Safe from any goroutine.
 func (l *Live) WatchdogReopens() uint64 { return l.watchdogs.Load() }
+
+// LinkDowns counts the times the interface went down and its capture
+// stayed open (the OS resumes it on link-up; no reopen, no gap). Safe from
+// any goroutine.
+func (l *Live) LinkDowns() uint64 { return l.downs.Load() }
 
 // Gap returns how long the interface was not captured since it was first
 // open (link down, deleted, reopening), the gap going on now included.
@@ -208,8 +224,11 @@ func (l *Live) Stats() Stats {
 // calling goroutine (so on Linux in that thread's network namespace),
 // reads and closes it there, and starts no goroutines.
 //
-// When the interface goes down, is deleted, or does not exist yet, Run logs
-// it and opens the interface again by name as soon as the OS reports a
+// When the interface goes down and up again (same index), the capture
+// stays open (Linux resumes it on link-up: nothing is lost to a reopen);
+// it is logged and counted in LinkDowns. When the interface is deleted,
+// does not exist yet, or the platform cannot keep a capture across a link
+// down, Run logs it and opens the interface again by name as soon as the OS reports a
 // change of it (Linux: a netlink link event), and otherwise every 100 ms
 // doubling to 1 s, so a recreated interface with a new index is picked up;
 // the gap is logged when capture resumes and counted in Stats.Reopens and
@@ -314,6 +333,14 @@ func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 
 		stopInterrupt := context.AfterFunc(ctx, h.interrupt)
 		err = l.read(ctx, h, fl, emit)
+		// A link that only went down: the socket stays open and resumes
+		// on link-up with no frame lost to a reopen (bounded, should the
+		// OS report the error again and again).
+		for downs := 0; err != nil && ctx.Err() == nil && errors.Is(err, ErrLinkDown) && downs < maxKeptDowns && h.linkKept(); downs++ {
+			l.downs.Add(1)
+			l.log.Warn("capture: link down; the capture stays open and resumes on link-up", "err", err)
+			err = l.read(ctx, h, fl, emit)
+		}
 		stopInterrupt()
 		if ctx.Err() != nil {
 			// The last frames: those the OS still holds, then the batch

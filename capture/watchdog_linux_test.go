@@ -122,26 +122,29 @@ func TestWatchdogReopensStuckCapture(t *testing.T) {
 	}
 }
 
-// TestReopenOnLinkEvent: after link-up the capture reopens at once (on
-// the netlink event), not on the next step of its backoff, and the time
-// without capture is counted in Gap.
+// TestReopenOnLinkEvent: a deleted interface that comes back is reopened
+// at once (on the netlink event), not on the next step of the backoff, and
+// the time without capture is counted in Gap.
 func TestReopenOnLinkEvent(t *testing.T) {
 	nstest.RequireRoot(t)
 	ha, hb := nstest.NewHost(t, "la"), nstest.NewHost(t, "lb")
-	_, lb := nstest.Veth(t, ha, "", hb, "")
+	la, lb := nstest.Veth(t, ha, "", hb, "")
 	logs := newLogWatch(t)
 	logs.quiet = true
 	var backAt atomic.Int64
 	l := NewLive(LiveConfig{Iface: lb.Name}, slog.New(&stampHandler{Handler: logs, msg: "capture: interface back, capturing again", at: &backAt}))
 	_, stop := liveRun(t, hb, l, 16)
 	logs.wait("capture: started")
-	// Down for 2.7 s: the backoff (0.1 s doubling to 1 s after the drain)
-	// would try again up to a second after the link is up.
-	var worst time.Duration
-	for i, down := range []time.Duration{2700 * time.Millisecond, 1900 * time.Millisecond, 3300 * time.Millisecond} {
+	// Gone for 1.9 to 3.3 s: the backoff (0.1 s doubling to 1 s) would
+	// try again up to a second after the interface is up.
+	var worst, gone time.Duration
+	for i, away := range []time.Duration{2700 * time.Millisecond, 1900 * time.Millisecond, 3300 * time.Millisecond} {
 		backAt.Store(0)
-		hb.MustRun("ip", "link", "set", lb.Name, "down")
-		time.Sleep(down)
+		hb.MustRun("ip", "link", "del", lb.Name)
+		delAt := time.Now()
+		time.Sleep(away)
+		hb.MustRun("ip", "link", "add", lb.Name, "type", "veth", "peer", "name", la.Name, "netns", ha.NS)
+		ha.MustRun("ip", "link", "set", la.Name, "up")
 		upAt := time.Now()
 		hb.MustRun("ip", "link", "set", lb.Name, "up")
 		deadline := time.Now().Add(5 * time.Second)
@@ -149,11 +152,12 @@ func TestReopenOnLinkEvent(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		if backAt.Load() == 0 {
-			t.Fatalf("flap %d: capture not back 5 s after link-up", i+1)
+			t.Fatalf("round %d: capture not back 5 s after link-up", i+1)
 		}
 		late := time.Unix(0, backAt.Load()).Sub(upAt)
+		gone += time.Unix(0, backAt.Load()).Sub(delAt)
 		worst = max(worst, late)
-		t.Logf("flap %d: down %v, capturing again %v after link-up", i+1, down, late.Round(time.Millisecond))
+		t.Logf("round %d: gone %v, capturing again %v after link-up", i+1, away, late.Round(time.Millisecond))
 	}
 	if worst > 300*time.Millisecond {
 		t.Errorf("capture came back up to %v after link-up; want it on the link event (well under the 1 s backoff step)", worst)
@@ -161,8 +165,41 @@ func TestReopenOnLinkEvent(t *testing.T) {
 	if err, _ := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if g := l.Gap(); g < 7*time.Second || g > 12*time.Second {
-		t.Errorf("Gap = %v after 7.9 s of link down, want about that", g)
+	if g := l.Gap(); g < gone-500*time.Millisecond || g > gone+time.Second {
+		t.Errorf("Gap = %v, want about the %v the interface was gone", g, gone.Round(time.Millisecond))
+	}
+	if st := l.Stats(); st.Reopens != 3 {
+		t.Errorf("Reopens = %d, want 3", st.Reopens)
+	}
+}
+
+// TestLinkDownKeepsCapture: a link that goes down and up (same interface)
+// keeps its capture socket: frames sent right after link-up are recorded
+// with no reopen and no gap.
+func TestLinkDownKeepsCapture(t *testing.T) {
+	nstest.RequireRoot(t)
+	ha, hb := nstest.NewHost(t, "ka"), nstest.NewHost(t, "kb")
+	la, lb := nstest.Veth(t, ha, "", hb, "")
+	logs := newLogWatch(t)
+	logs.quiet = true
+	l := NewLive(LiveConfig{Iface: lb.Name}, slog.New(logs))
+	out, stop := liveRun(t, hb, l, 64)
+	logs.wait("capture: started")
+	frame := arpFrame()
+	copy(frame[6:12], la.MAC)
+	hb.MustRun("ip", "link", "set", lb.Name, "down")
+	logs.wait("capture: link down; the capture stays open and resumes on link-up")
+	time.Sleep(500 * time.Millisecond)
+	hb.MustRun("ip", "link", "set", lb.Name, "up")
+	sendRaw(t, ha, la.Name, frame, 10) // at once after link-up
+	if n := countARPFrom(collect(t, out, 5*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 10 }), la.MAC); n != 10 {
+		t.Errorf("%d of the 10 frames sent right after link-up were delivered", n)
+	}
+	if err, _ := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if st := l.Stats(); st.Reopens != 0 || l.LinkDowns() != 1 || l.Gap() != 0 {
+		t.Errorf("Reopens %d, LinkDowns %d, Gap %v; want 0, 1, 0", st.Reopens, l.LinkDowns(), l.Gap())
 	}
 }
 

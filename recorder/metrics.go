@@ -23,6 +23,7 @@ const (
 	MetricReopens         = "arpbox_capture_reopens_total"
 	MetricWatchdogReopens = "arpbox_capture_watchdog_reopens_total"
 	MetricGap             = "arpbox_capture_gap_seconds_total"
+	MetricLinkDowns       = "arpbox_capture_link_downs_total"
 	MetricRingBytes       = "arpbox_ring_bytes"
 	MetricRingSegments    = "arpbox_ring_segments"
 	MetricRingWritten     = "arpbox_ring_written_bytes_total"
@@ -64,7 +65,7 @@ type metrics struct {
 	lastProbe map[string]probeResult // by trigger name, for Status
 
 	frames, bytes, received, drops, reopens     *prometheus.Desc
-	watchdogReopens, gap                        *prometheus.Desc
+	watchdogReopens, gap, linkDowns             *prometheus.Desc
 	ringBytes, ringSegments, ringWritten        *prometheus.Desc
 	ringLost, ringWriteErrors, oldest, diskFree *prometheus.Desc
 	triggerState, triggerFires                  *prometheus.Desc
@@ -108,6 +109,7 @@ func newMetrics(r *Recorder, reg prometheus.Registerer) (*metrics, error) {
 		reopens:         prometheus.NewDesc(MetricReopens, "Times an interface was lost (a capture gap) and capture resumed, per capture interface.", iface, nil),
 		watchdogReopens: prometheus.NewDesc(MetricWatchdogReopens, "Times the capture watchdog reopened an interface that had handed over no frame while the kernel counted some (counted in arpbox_capture_reopens_total too), per capture interface.", iface, nil),
 		gap:             prometheus.NewDesc(MetricGap, "Seconds an interface was not captured since it was first open (link down or away, reopening), the gap going on included, per capture interface.", iface, nil),
+		linkDowns:       prometheus.NewDesc(MetricLinkDowns, "Times an interface went down and up again with its capture kept open (no reopen, no gap), per capture interface.", iface, nil),
 		ringBytes:       prometheus.NewDesc(MetricRingBytes, "Bytes of the ring's segments on disk, the current one included.", nil, nil),
 		ringSegments:    prometheus.NewDesc(MetricRingSegments, "Segments in the ring, the current one included.", nil, nil),
 		ringWritten:     prometheus.NewDesc(MetricRingWritten, "Bytes written into ring segments (pcapng blocks).", nil, nil),
@@ -170,7 +172,7 @@ func (m *metrics) lastProbeOf(name string) (probeResult, bool) {
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		m.frames, m.bytes, m.received, m.drops, m.reopens, m.watchdogReopens, m.gap,
+		m.frames, m.bytes, m.received, m.drops, m.reopens, m.watchdogReopens, m.gap, m.linkDowns,
 		m.ringBytes, m.ringSegments, m.ringWritten, m.ringLost, m.ringWriteErrors, m.oldest, m.diskFree,
 		m.triggerState, m.triggerFires, m.bundles, m.bundleBytes, m.configInfo, m.buildInfo,
 		m.reloads, m.reloadOK, m.reloadAt,
@@ -202,6 +204,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		if s.live != nil {
 			counter(m.watchdogReopens, float64(s.live.WatchdogReopens()), s.name)
 			counter(m.gap, s.live.Gap().Seconds(), s.name)
+			counter(m.linkDowns, float64(s.live.LinkDowns()), s.name)
 		}
 	}
 	gauge(m.ringBytes, float64(st.Ring.RingBytes))
