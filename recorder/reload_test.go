@@ -251,11 +251,14 @@ func TestMetricsCaptureGapAndFreezeFailure(t *testing.T) {
 	want := `# HELP arpbox_capture_gap_seconds_total Seconds an interface was not captured since it was first open (link down or away, reopening), the gap going on included, per capture interface.
 # TYPE arpbox_capture_gap_seconds_total counter
 arpbox_capture_gap_seconds_total{interface="eth9"} 0
+# HELP arpbox_capture_link_downs_total Times an interface went down and up again with its capture kept open (no reopen, no gap), per capture interface.
+# TYPE arpbox_capture_link_downs_total counter
+arpbox_capture_link_downs_total{interface="eth9"} 0
 # HELP arpbox_capture_watchdog_reopens_total Times the capture watchdog reopened an interface that had handed over no frame while the kernel counted some (counted in arpbox_capture_reopens_total too), per capture interface.
 # TYPE arpbox_capture_watchdog_reopens_total counter
 arpbox_capture_watchdog_reopens_total{interface="eth9"} 0
 `
-	if err := testutil.GatherAndCompare(g.reg, strings.NewReader(want), MetricGap, MetricWatchdogReopens); err != nil {
+	if err := testutil.GatherAndCompare(g.reg, strings.NewReader(want), MetricGap, MetricLinkDowns, MetricWatchdogReopens); err != nil {
 		t.Error(err)
 	}
 	r.caps.mu.Lock()
