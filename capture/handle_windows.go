@@ -70,6 +70,10 @@ func (n *npcapLive) ready() bool   { return n.peeked }
 func (n *npcapLive) pending() bool { return false }
 func (n *npcapLive) ifindex() int  { return n.index }
 
+// countsFiltered: Npcap's ps_recv counts what the adapter delivered to the
+// driver, filtered out or not, so the capture watchdog stays off.
+func (n *npcapLive) countsFiltered() bool { return false }
+
 // linkKept: an Npcap handle whose adapter went away is reopened.
 func (n *npcapLive) linkKept() bool   { return false }
 func (n *npcapLive) bufferBytes() int { return n.buffer }

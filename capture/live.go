@@ -117,6 +117,11 @@ type handle interface {
 	interrupt()
 	// close releases the handle; interrupt may still be called afterwards.
 	close()
+	// countsFiltered reports whether stats' received counts only frames
+	// that passed the filter (TPACKET_V3: yes; Npcap counts what the
+	// adapter delivered, before the filter). Only then can the watchdog
+	// compare it with the frames handed over.
+	countsFiltered() bool
 	// linkKept reports, after wait returned ErrLinkDown, whether the
 	// handle stays good: the interface is only down, still there with the
 	// same index, and the OS resumes the capture on link-up by itself
@@ -428,7 +433,7 @@ func (l *Live) read(ctx context.Context, h handle, fl *filler, emit func(*Batch)
 			}
 			unseen.n += recv
 		}
-		if unseen.n > 0 && now.Sub(unseen.since) >= l.stallAfter {
+		if unseen.n > 0 && now.Sub(unseen.since) >= l.stallAfter && h.countsFiltered() {
 			return fmt.Errorf("%w: %d frames in %v", errStalled, unseen.n, now.Sub(unseen.since).Round(time.Millisecond))
 		}
 		return nil

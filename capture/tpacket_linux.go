@@ -175,6 +175,9 @@ func (s *tpSocket) pending() bool {
 
 func (s *tpSocket) ifindex() int { return s.index }
 
+// countsFiltered: tp_packets counts the frames the filter passed.
+func (s *tpSocket) countsFiltered() bool { return true }
+
 // linkKept reports whether the interface is still there under its name
 // with the index the socket is bound to: then only the link went down,
 // and the kernel re-hooks the socket on NETDEV_UP (packet_notifier), so
