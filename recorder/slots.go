@@ -37,9 +37,12 @@ type captures struct {
 	ctx     context.Context // run's, set when run starts; nil before
 	deliver func(*capture.Batch)
 	running int
-	closed  bool  // run is returning: nothing more starts
-	err     error // the first failure of a slot not stopped on purpose
-	changed chan struct{}
+	// replacing counts replace calls under way: their slots may all be
+	// stopped for a moment, which is not the end of the recording.
+	replacing int
+	closed    bool  // run is returning: nothing more starts
+	err       error // the first failure of a slot not stopped on purpose
+	changed   chan struct{}
 }
 
 func newCaptures() *captures { return &captures{changed: make(chan struct{}, 1)} }
@@ -84,7 +87,7 @@ func (c *captures) run(ctx context.Context, deliver func(*capture.Batch)) error 
 		if c.err != nil {
 			cancel()
 		}
-		if c.running == 0 {
+		if c.running == 0 && (c.replacing == 0 || ctx.Err() != nil) {
 			c.closed = true
 			err := c.err
 			c.mu.Unlock()
@@ -130,6 +133,16 @@ func (c *captures) replace(ctx context.Context, next []*slot, swap func(nextID i
 		c.mu.Unlock()
 		return fmt.Errorf("capture is not running")
 	}
+	c.replacing++
+	defer func() {
+		c.mu.Lock()
+		c.replacing--
+		c.mu.Unlock()
+		select {
+		case c.changed <- struct{}{}:
+		default:
+		}
+	}()
 	keep := map[*slot]bool{}
 	for _, s := range next {
 		keep[s] = true
@@ -152,7 +165,7 @@ func (c *captures) replace(ctx context.Context, next []*slot, swap func(nextID i
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.closed || c.ctx.Err() != nil {
 		return fmt.Errorf("capture is not running")
 	}
 	started := map[*slot]bool{}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -241,4 +242,60 @@ func TestReloadKeepsEveryFrame(t *testing.T) {
 	if len(got2) == 0 || len(got2) >= sentSecond {
 		t.Errorf("second interface: recorded %d of %d; want some (while added), not all", len(got2), sentSecond)
 	}
+}
+
+// TestReloadCaptureFilter: a new capture filter reopens the capture with
+// it (logged); the segments after it name the new filter, and the frames
+// lost while the capture was reopened are few (printed).
+func TestReloadCaptureFilter(t *testing.T) {
+	nstest.RequireRoot(t, "tshark", "capinfos")
+	gw, peer := nstest.NewHost(t, "gw"), nstest.NewHost(t, "pe")
+	lg, lp := nstest.Veth(t, gw, "", peer, "")
+	dir := t.TempDir()
+	body := func(filter string) string {
+		return fmt.Sprintf("capture:\n  interfaces: [%s]\n  filter: %s\nring:\n  dir: %s/ring\nsnapshots:\n  dir: %s/snapshots\ncontrol:\n  socket: %s/arpbox.sock\n",
+			lg.Name, filter, dir, dir, dir)
+	}
+	cfgPath := filepath.Join(dir, "arpbox.yaml")
+	if err := os.WriteFile(cfgPath, []byte(body("arp")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, gw, cfgPath)
+	if !d.waitLog("capture: started", 20*time.Second) {
+		t.Fatal("arpbox did not start capturing")
+	}
+	stream := startARPStream(t, peer, lp.Name, lp.MAC, "10.250.255.1", 5*time.Millisecond)
+	time.Sleep(1500 * time.Millisecond)
+	if err := os.WriteFile(cfgPath, []byte(body("arp+ndp")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !d.waitLog("capture settings changed; every interface reopened", 15*time.Second) {
+		t.Fatal("no reopen logged after the filter changed")
+	}
+	time.Sleep(1500 * time.Millisecond)
+	sent := stream.halt()
+	time.Sleep(1500 * time.Millisecond)
+	if err := d.stop(); err != nil {
+		t.Fatalf("arpbox exit: %v", err)
+	}
+	got, dups := streamRecorded(t, dir+"/ring", "10.250.255.1")
+	lost := sent - len(got)
+	t.Logf("sent %d, recorded %d (%d duplicates): %d lost while the capture was reopened", sent, len(got), dups, lost)
+	if lost > 100 || dups > 0 {
+		t.Errorf("%d of %d frames lost (want under half a second's 100), %d duplicates", lost, sent, dups)
+	}
+	sealed, _ := ringFiles(t, dir+"/ring")
+	last := sealed[len(sealed)-1]
+	if out := capinfosOutput(t, last); !strings.Contains(out, "Filter string = arp or (ip6") {
+		t.Errorf("the last segment does not name the new filter:\n%s", out)
+	}
+}
+
+func capinfosOutput(t *testing.T, f string) string {
+	t.Helper()
+	out, err := exec.Command("capinfos", "-M", f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("capinfos %s: %v\n%s", f, err, out)
+	}
+	return string(out)
 }
