@@ -14,7 +14,9 @@ import (
 // failSource fails at once.
 type failSource struct{ fakeSource }
 
-func (failSource) Run(context.Context, func(*capture.Batch)) error { return errors.New("no permission") }
+func (failSource) Run(context.Context, func(*capture.Batch)) error {
+	return errors.New("no permission")
+}
 
 // TestCapturesReplace: replacing every slot (all stopped for a moment)
 // does not end run; run ends when ctx is cancelled, or when a slot fails
