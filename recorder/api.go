@@ -45,16 +45,17 @@ func (r *Recorder) snapshotNow(ctx context.Context, reason string) (control.Snap
 
 // Status is what `arpbox status` shows.
 type Status struct {
-	Version string `json:"version"`
-	Config  string `json:"config"`
-	// ConfigDigest is the SHA-256 of the configuration in force.
-	ConfigDigest string `json:"config_digest"`
-	// LastReload is the last configuration reload's outcome; nil before one.
-	LastReload *ReloadStatus     `json:"last_reload,omitempty"`
+	Version    string            `json:"version"`
+	Config     string            `json:"config"`
 	Started    time.Time         `json:"started"`
 	Interfaces []InterfaceStatus `json:"interfaces"`
 	Ring       ring.Stats        `json:"ring"`
 	Triggers   []TriggerStatus   `json:"triggers"`
+
+	// ConfigDigest is the SHA-256 of the configuration in force.
+	ConfigDigest string `json:"config_digest"`
+	// LastReload is the last configuration reload's outcome; nil before one.
+	LastReload *ReloadStatus `json:"last_reload,omitempty"`
 }
 
 // TriggerStatus is one trigger's state and its last probe.
