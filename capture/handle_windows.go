@@ -26,7 +26,7 @@ func openHandle(cfg LiveConfig) (handle, error) {
 	case err != nil:
 		return nil, fmt.Errorf("capture %s: %w", cfg.Iface, err)
 	}
-	return &npcapLive{h: h, index: npcapIfIndex(h.device), buffer: cfg.withDefaults().BufferBytes}, nil
+	return &npcapLive{h: h, index: npcapIfIndex(h.device), buffer: cfg.withDefaults().BufferBytes, snap: cfg.withDefaults().SnapLen}, nil
 }
 
 // liveAvailable loads Npcap's wpcap.dll.
@@ -52,6 +52,7 @@ type npcapLive struct {
 	h      *npcapHandle
 	index  int
 	buffer int
+	snap   int
 
 	// The frame read ahead by wait; its data stays valid until the next
 	// read of h.
@@ -69,6 +70,15 @@ var _ handle = (*npcapLive)(nil)
 func (n *npcapLive) ready() bool   { return n.peeked }
 func (n *npcapLive) pending() bool { return false }
 func (n *npcapLive) ifindex() int  { return n.index }
+
+// setFilter installs a new program when the snaplen stays (Npcap sets
+// it at activation only).
+func (n *npcapLive) setFilter(f Filter, snaplen int) error {
+	if snaplen != n.snap {
+		return fmt.Errorf("npcap sets the snaplen at open: %w", errors.ErrUnsupported)
+	}
+	return n.h.setProgram(f.Program)
+}
 
 // countsFiltered: Npcap's ps_recv counts what the adapter delivered to the
 // driver, filtered out or not, so the capture watchdog stays off.

@@ -117,6 +117,9 @@ type handle interface {
 	interrupt()
 	// close releases the handle; interrupt may still be called afterwards.
 	close()
+	// setFilter replaces the filter of the open handle (snaplen is part
+	// of the program on Linux); an error means it must be reopened.
+	setFilter(f Filter, snaplen int) error
 	// countsFiltered reports whether stats' received counts only frames
 	// that passed the filter (TPACKET_V3: yes; Npcap counts what the
 	// adapter delivered, before the filter). Only then can the watchdog
@@ -145,6 +148,9 @@ const stallAfter = 5 * time.Second
 // (each one is a real link event: the OS reports it once).
 const maxKeptDowns = 1 << 20
 
+// errReconfigure is capture's error when new settings need a new handle.
+var errReconfigure = errors.New("new capture settings")
+
 // errStalled is read's error for a stuck capture (see stallAfter).
 var errStalled = errors.New("the kernel counted frames but handed none over")
 
@@ -172,10 +178,12 @@ type Live struct {
 	received  atomic.Uint64
 	dropped   atomic.Uint64
 	reopens   atomic.Uint64
-	watchdogs atomic.Uint64 // reopens by the watchdog
-	downs     atomic.Uint64 // link downs the handle was kept across
-	gapNanos  atomic.Int64  // time without capture after the first open, closed gaps
-	lostAt    atomic.Int64  // unix ns when the open gap began; 0: capturing (or never opened)
+	watchdogs atomic.Uint64                      // reopens by the watchdog
+	downs     atomic.Uint64                      // link downs the handle was kept across
+	next      atomic.Pointer[LiveConfig]         // settings SetCapture asked for, not yet applied
+	wake      atomic.Pointer[context.CancelFunc] // ends the current read for SetCapture
+	gapNanos  atomic.Int64                       // time without capture after the first open, closed gaps
+	lostAt    atomic.Int64                       // unix ns when the open gap began; 0: capturing (or never opened)
 
 	up     chan struct{} // closed when the interface is first open
 	upOnce sync.Once
@@ -283,7 +291,12 @@ func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 			l.gapNanos.Add(int64(time.Since(time.Unix(0, at))))
 		}
 	}()
+	reconfigured := false // the handle was closed to apply new settings
 	for {
+		if n := l.next.Swap(nil); n != nil { // settings changed while closed
+			cfg = *n
+			fl.match, fl.snap = cfg.Filter, cfg.SnapLen
+		}
 		h, err := l.open(cfg)
 		if err != nil {
 			if !errors.Is(err, ErrLinkDown) {
@@ -321,6 +334,9 @@ func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 			l.gapNanos.Add(int64(time.Since(time.Unix(0, at))))
 		}
 		switch {
+		case reconfigured:
+			l.log.Info("capture: reopened with the new settings", "gap", time.Since(lostAt).Round(time.Millisecond),
+				"filter", cfg.Filter.Name, "snaplen", cfg.SnapLen, "buffer_bytes", h.bufferBytes(), "promiscuous", cfg.Promiscuous)
 		case opened:
 			l.reopens.Add(1)
 			l.log.Info("capture: interface back, capturing again",
@@ -332,21 +348,11 @@ func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 			l.log.Info("capture: started", "ifindex", h.ifindex(), "filter", cfg.Filter.Name,
 				"snaplen", cfg.SnapLen, "buffer_bytes", h.bufferBytes(), "promiscuous", cfg.Promiscuous)
 		}
-		opened, lostAt, lastErr = true, time.Time{}, ""
+		opened, lostAt, lastErr, reconfigured = true, time.Time{}, "", false
 		retry.Reset()
 		l.upOnce.Do(func() { close(l.up) })
 
-		stopInterrupt := context.AfterFunc(ctx, h.interrupt)
-		err = l.read(ctx, h, fl, emit)
-		// A link that only went down: the socket stays open and resumes
-		// on link-up with no frame lost to a reopen (bounded, should the
-		// OS report the error again and again).
-		for downs := 0; err != nil && ctx.Err() == nil && errors.Is(err, ErrLinkDown) && downs < maxKeptDowns && h.linkKept(); downs++ {
-			l.downs.Add(1)
-			l.log.Warn("capture: link down; the capture stays open and resumes on link-up", "err", err)
-			err = l.read(ctx, h, fl, emit)
-		}
-		stopInterrupt()
+		err = l.capture(ctx, h, &cfg, fl, emit)
 		if ctx.Err() != nil {
 			// The last frames: those the OS still holds, then the batch
 			// in hand.
@@ -356,11 +362,21 @@ func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 			h.close()
 			return nil
 		}
-		// The link went down or away (or the capture is stuck): the
-		// kernel still hands over the frames it held, and those (the last
-		// second before the loss, often the interesting one) are kept.
+		// The link went down or away (or the capture is stuck, or new
+		// settings need a new handle): the kernel still hands over the
+		// frames it held, and those (the last second before the loss,
+		// often the interesting one) are kept.
 		lostAt = time.Now()
 		l.lostAt.Store(lostAt.UnixNano())
+		if errors.Is(err, errReconfigure) {
+			reconfigured = true
+			l.drainAtClose(h, fl, emit)
+			fl.flush(emit, true)
+			l.sample(h)
+			h.close()
+			fl.match, fl.snap = cfg.Filter, cfg.SnapLen
+			continue
+		}
 		if !errors.Is(err, errStalled) && lw == nil {
 			lw = l.watchLink() // before draining: a quick link-up is not missed
 		}
@@ -375,6 +391,92 @@ func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 		}
 		l.log.Warn("capture: link lost, reopening", "err", err)
 	}
+}
+
+// capture reads from the open handle h until ctx is done (nil) or h must
+// be closed: the link went away (an error wrapping ErrLinkDown), the
+// watchdog found it stuck (errStalled), or new settings need a new handle
+// (errReconfigure; *cfg then holds them). A link that only went down keeps
+// the handle (bounded, should the OS report it again and again), and so do
+// a new filter and snaplen, attached to it.
+func (l *Live) capture(ctx context.Context, h handle, cfg *LiveConfig, fl *filler, emit func(*Batch) bool) error {
+	for downs := 0; ; {
+		// SetCapture cancels wctx: the wait ends as on ctx.
+		wctx, wake := context.WithCancel(ctx)
+		l.wake.Store(&wake)
+		if l.next.Load() != nil {
+			wake() // settings changed before wake was stored
+		}
+		stopInterrupt := context.AfterFunc(wctx, h.interrupt)
+		err := l.read(wctx, h, fl, emit)
+		stopInterrupt()
+		changed := ctx.Err() == nil && wctx.Err() != nil
+		l.wake.Store(nil)
+		wake()
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, ErrLinkDown) && downs < maxKeptDowns && h.linkKept():
+			// The socket stays open and resumes on link-up with no
+			// frame lost to a reopen.
+			downs++
+			l.downs.Add(1)
+			l.log.Warn("capture: link down; the capture stays open and resumes on link-up", "err", err)
+		case err != nil:
+			return err
+		case !changed:
+			return nil // the batch pool gave up: Run stops
+		}
+		if changed && !l.applyLive(h, cfg, fl) {
+			return errReconfigure
+		}
+	}
+}
+
+// applyLive applies the settings SetCapture left in l.next to the open
+// handle if it can (a new filter or snaplen: attached at once, no frame
+// lost) and reports whether it did; otherwise *cfg gets them and the
+// handle must be reopened.
+func (l *Live) applyLive(h handle, cfg *LiveConfig, fl *filler) bool {
+	n := l.next.Swap(nil)
+	if n == nil {
+		return true // applied already
+	}
+	if n.Promiscuous != cfg.Promiscuous || n.BufferBytes != cfg.BufferBytes {
+		*cfg = *n
+		l.log.Info("capture: reopening with the new settings", "promiscuous", n.Promiscuous, "buffer_bytes", n.BufferBytes)
+		return false
+	}
+	if err := h.setFilter(n.Filter, n.SnapLen); err != nil {
+		*cfg = *n
+		l.log.Info("capture: reopening with the new filter", "filter", n.Filter.Name, "snaplen", n.SnapLen, "reason", err)
+		return false
+	}
+	*cfg = *n
+	fl.match, fl.snap = n.Filter, n.SnapLen
+	l.log.Info("capture: new filter attached to the open capture", "filter", n.Filter.Name, "snaplen", n.SnapLen)
+	return true
+}
+
+// SetCapture changes the settings of a running capture (a configuration
+// reload): a new filter or snaplen is attached to the open capture
+// (Linux: SO_ATTACH_FILTER swaps the socket's filter at once, no frame is
+// lost); promiscuous mode or a buffer size, or a platform that cannot swap
+// the filter, reopen it (frames the OS holds are delivered first). Iface
+// and Index cannot change. Safe from any goroutine; Run applies it.
+func (l *Live) SetCapture(c LiveConfig) error {
+	if c.Iface != l.cfg.Iface || c.Index != l.cfg.Index {
+		return fmt.Errorf("capture %s: the interface and index cannot change", l.cfg.Iface)
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("capture %s: %w", c.Iface, err)
+	}
+	c = c.withDefaults()
+	l.next.Store(&c)
+	if w := l.wake.Load(); w != nil {
+		(*w)()
+	}
+	return nil
 }
 
 // watchLink subscribes to changes of the interface; nil when the platform

@@ -175,6 +175,15 @@ func (s *tpSocket) pending() bool {
 
 func (s *tpSocket) ifindex() int { return s.index }
 
+// setFilter attaches a new program: SO_ATTACH_FILTER replaces the
+// socket's filter atomically, so every frame meets the old one or the new.
+func (s *tpSocket) setFilter(f Filter, snaplen int) error {
+	if err := attachFilter(s.fd, withSnapLen(f.Program, snaplen)); err != nil {
+		return fmt.Errorf("capture %s: attach filter %s: %w", s.name, f, err)
+	}
+	return nil
+}
+
 // countsFiltered: tp_packets counts the frames the filter passed.
 func (s *tpSocket) countsFiltered() bool { return true }
 

@@ -220,3 +220,67 @@ func (h *stampHandler) Handle(ctx context.Context, r slog.Record) error {
 func (h *stampHandler) WithAttrs(a []slog.Attr) slog.Handler {
 	return &stampHandler{Handler: h.Handler.WithAttrs(a), msg: h.msg, at: h.at}
 }
+
+// TestSetCapture: a new filter is attached to the open capture (no
+// reopen: an NDP frame, refused before, is delivered after); a new
+// buffer size reopens it; the interface cannot change.
+func TestSetCapture(t *testing.T) {
+	nstest.RequireRoot(t)
+	ha, hb := nstest.NewHost(t, "sa"), nstest.NewHost(t, "sb")
+	la, lb := nstest.Veth(t, ha, "", hb, "")
+	logs := newLogWatch(t)
+	logs.quiet = true
+	cfg := LiveConfig{Iface: lb.Name, Index: 3}
+	l := NewLive(cfg, slog.New(logs))
+	out, stop := liveRun(t, hb, l, 64)
+	logs.wait("capture: started")
+	ndp := ether(0x86dd, ipv6Payload(58, 135))
+	copy(ndp[6:12], la.MAC)
+	isNDP := func(f []Frame) int {
+		n := 0
+		for _, fr := range f {
+			if etherTypeOf(fr.Data) == 0x86dd {
+				n++
+			}
+		}
+		return n
+	}
+	sendRaw(t, ha, la.Name, ndp, 3)
+	if n := isNDP(collect(t, out, 2500*time.Millisecond, func(f []Frame) bool { return isNDP(f) > 0 })); n != 0 {
+		t.Fatalf("the arp filter let %d NDP frames through", n)
+	}
+	both, err := ParseFilter("arp+ndp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Filter = both
+	if err := l.SetCapture(cfg); err != nil {
+		t.Fatal(err)
+	}
+	logs.wait("capture: new filter attached to the open capture")
+	sendRaw(t, ha, la.Name, ndp, 3)
+	if n := isNDP(collect(t, out, 5*time.Second, func(f []Frame) bool { return isNDP(f) >= 3 })); n != 3 {
+		t.Errorf("after arp+ndp was attached: %d of 3 NDP frames delivered", n)
+	}
+
+	cfg.BufferBytes = 1 << 20
+	if err := l.SetCapture(cfg); err != nil {
+		t.Fatal(err)
+	}
+	logs.wait("capture: reopened with the new settings")
+	frame := arpFrame()
+	copy(frame[6:12], la.MAC)
+	sendRaw(t, ha, la.Name, frame, 3)
+	if n := countARPFrom(collect(t, out, 5*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 3 }), la.MAC); n != 3 {
+		t.Errorf("after the reopen: %d of 3 ARP frames delivered", n)
+	}
+	if err := l.SetCapture(LiveConfig{Iface: la.Name, Index: 3}); err == nil {
+		t.Error("SetCapture moved the capture to another interface")
+	}
+	if err, _ := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if st := l.Stats(); st.Reopens != 0 {
+		t.Errorf("Reopens = %d: a settings change is no lost interface", st.Reopens)
+	}
+}

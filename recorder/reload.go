@@ -42,9 +42,10 @@ import (
 //   - capture.interfaces: an added interface starts capturing, a removed
 //     one stops, the others go on untouched; the ring's current segment is
 //     sealed and the next one lists the new interfaces;
-//   - capture filter, snaplen, promiscuous, buffer_size: every capture is
-//     reopened with them (a gap of a few milliseconds per interface,
-//     logged), and the segment rotates as for interfaces.
+//   - capture filter, snaplen: attached to the open captures (no gap);
+//     promiscuous, buffer_size: every capture is reopened with them (the
+//     frames the kernel was still collecting when it closed are lost:
+//     up to about a second), and the segment rotates as for interfaces.
 //
 // What cannot change while running (data_dir, ring.dir, snapshots.dir,
 // the control section, log) keeps its old value and is logged as needing a
@@ -355,23 +356,35 @@ func sameCapture(a, b configs.Capture) bool {
 // newLiveSlot returns a slot capturing name with cfg's capture settings.
 func (r *Recorder) newLiveSlot(cfg *configs.Config, name string) *slot {
 	id := r.caps.nextSlotID()
-	live := capture.NewLive(capture.LiveConfig{
+	live := capture.NewLive(liveConfig(cfg, name, id), r.log)
+	return r.caps.newSlot(name, live, live, ringInterface(cfg, name))
+}
+
+// liveConfig is the capture configuration of interface name as slot id.
+func liveConfig(cfg *configs.Config, name string, id int) capture.LiveConfig {
+	return capture.LiveConfig{
 		Iface:       name,
 		Index:       id,
 		Filter:      cfg.Capture.Filter,
 		SnapLen:     cfg.Capture.SnapLen,
 		Promiscuous: cfg.Capture.Promiscuous,
 		BufferBytes: cfg.Capture.BufferBytes,
-	}, r.log)
-	return r.caps.newSlot(name, live, live, ring.Interface{Name: name, Filter: cfg.Capture.Filter.Text, OS: runtime.GOOS, SnapLen: cfg.Capture.SnapLen})
+	}
+}
+
+// ringInterface is how the ring describes interface name.
+func ringInterface(cfg *configs.Config, name string) ring.Interface {
+	return ring.Interface{Name: name, Filter: cfg.Capture.Filter.Text, OS: runtime.GOOS, SnapLen: cfg.Capture.SnapLen}
 }
 
 // applyInterfaces makes the captures match next: interfaces no longer
 // listed stop (after delivering their last frames), new ones start, and
-// with reopen (the capture settings changed) every one is reopened. The
-// ring seals its segment and starts one with the new interface list in
-// between, under its owner's lock. It returns what it applied.
-func (r *Recorder) applyInterfaces(ctx context.Context, old, next *configs.Config, reopen bool) (string, error) {
+// with settings (the capture settings changed) the others get them
+// (capture.Live.SetCapture: a filter or snaplen is swapped on the open
+// capture, promiscuous mode or buffer size reopen it). The ring seals its
+// segment and starts one with the new interface list in between, under
+// its owner's lock. It returns what it applied.
+func (r *Recorder) applyInterfaces(ctx context.Context, old, next *configs.Config, settings bool) (string, error) {
 	cur := map[string]*slot{}
 	for _, s := range r.caps.list() {
 		cur[s.name] = s
@@ -379,15 +392,19 @@ func (r *Recorder) applyInterfaces(ctx context.Context, old, next *configs.Confi
 	var set []*slot
 	var added, removed []string
 	for _, name := range next.Capture.Interfaces {
-		if s, ok := cur[name]; ok && !reopen {
+		if s, ok := cur[name]; ok {
+			if settings && s.live != nil {
+				if err := s.live.SetCapture(liveConfig(next, name, s.id)); err != nil {
+					return "", err
+				}
+				s.iface = ringInterface(next, name)
+			}
 			set = append(set, s)
 			delete(cur, name)
 			continue
 		}
 		set = append(set, r.newLiveSlot(next, name))
-		if _, ok := cur[name]; !ok {
-			added = append(added, name)
-		}
+		added = append(added, name)
 	}
 	for name := range cur {
 		if !slices.Contains(next.Capture.Interfaces, name) {
@@ -411,9 +428,10 @@ func (r *Recorder) applyInterfaces(ctx context.Context, old, next *configs.Confi
 	if err != nil {
 		return "", fmt.Errorf("capture interfaces: %w", err)
 	}
-	if reopen {
-		r.log.Info("config reload: capture settings changed; every interface reopened",
-			"filter", next.Capture.Filter.Text, "snaplen", next.Capture.SnapLen, "interfaces", next.Capture.Interfaces)
+	if settings {
+		r.log.Info("config reload: capture settings changed",
+			"filter", next.Capture.Filter.Text, "snaplen", next.Capture.SnapLen, "promiscuous", next.Capture.Promiscuous,
+			"buffer_size", next.Capture.BufferBytes, "interfaces", next.Capture.Interfaces, "added", added, "removed", removed)
 		return "capture", nil
 	}
 	r.log.Info("config reload: capture interfaces changed", "added", added, "removed", removed, "interfaces", next.Capture.Interfaces)
