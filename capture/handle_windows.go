@@ -26,7 +26,7 @@ func openHandle(cfg LiveConfig) (handle, error) {
 	case err != nil:
 		return nil, fmt.Errorf("capture %s: %w", cfg.Iface, err)
 	}
-	return &npcapLive{h: h, index: npcapIfIndex(h.device), buffer: cfg.withDefaults().BufferBytes}, nil
+	return &npcapLive{h: h, index: npcapIfIndex(h.device), buffer: cfg.withDefaults().BufferBytes, snap: cfg.withDefaults().SnapLen}, nil
 }
 
 // liveAvailable loads Npcap's wpcap.dll.
@@ -52,6 +52,7 @@ type npcapLive struct {
 	h      *npcapHandle
 	index  int
 	buffer int
+	snap   int
 
 	// The frame read ahead by wait; its data stays valid until the next
 	// read of h.
@@ -66,9 +67,25 @@ type npcapLive struct {
 
 var _ handle = (*npcapLive)(nil)
 
-func (n *npcapLive) ready() bool      { return n.peeked }
-func (n *npcapLive) pending() bool    { return false }
-func (n *npcapLive) ifindex() int     { return n.index }
+func (n *npcapLive) ready() bool   { return n.peeked }
+func (n *npcapLive) pending() bool { return false }
+func (n *npcapLive) ifindex() int  { return n.index }
+
+// setFilter installs a new program when the snaplen stays (Npcap sets
+// it at activation only).
+func (n *npcapLive) setFilter(f Filter, snaplen int) error {
+	if snaplen != n.snap {
+		return fmt.Errorf("npcap sets the snaplen at open: %w", errors.ErrUnsupported)
+	}
+	return n.h.setProgram(f.Program)
+}
+
+// countsFiltered: Npcap's ps_recv counts what the adapter delivered to the
+// driver, filtered out or not, so the capture watchdog stays off.
+func (n *npcapLive) countsFiltered() bool { return false }
+
+// linkKept: an Npcap handle whose adapter went away is reopened.
+func (n *npcapLive) linkKept() bool   { return false }
 func (n *npcapLive) bufferBytes() int { return n.buffer }
 func (n *npcapLive) interrupt()       { n.h.interrupt() }
 func (n *npcapLive) close()           { n.h.close() }
@@ -148,3 +165,7 @@ func (n *npcapLive) stats() (received, dropped uint64, err error) {
 // counterDelta is how far a 32-bit driver counter moved from prev to cur,
 // across a wrap.
 func counterDelta(prev, cur uint32) uint64 { return uint64(cur - prev) }
+
+// watchLink: no link events from Npcap; Run reopens on its backoff timer
+// (Npcap lists a returning adapter within it).
+func watchLink(string) (linkWatcher, error) { return nil, errors.ErrUnsupported }

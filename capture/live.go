@@ -117,10 +117,51 @@ type handle interface {
 	interrupt()
 	// close releases the handle; interrupt may still be called afterwards.
 	close()
+	// setFilter replaces the filter of the open handle (snaplen is part
+	// of the program on Linux); an error means it must be reopened.
+	setFilter(f Filter, snaplen int) error
+	// countsFiltered reports whether stats' received counts only frames
+	// that passed the filter (TPACKET_V3: yes; Npcap counts what the
+	// adapter delivered, before the filter). Only then can the watchdog
+	// compare it with the frames handed over.
+	countsFiltered() bool
+	// linkKept reports, after wait returned ErrLinkDown, whether the
+	// handle stays good: the interface is only down, still there with the
+	// same index, and the OS resumes the capture on link-up by itself
+	// (Linux re-hooks a bound AF_PACKET socket on NETDEV_UP, as tcpdump
+	// relies on). false: close it and open the interface again.
+	linkKept() bool
 	// ifindex is the OS index of the interface, and bufferBytes the size
 	// of the OS buffer actually set up, for logs.
 	ifindex() int
 	bufferBytes() int
+}
+
+// A capture that has handed over no frame for stallAfter while the OS
+// counters say it received some is stuck (a ring out of step with the
+// kernel, a driver that stopped delivering): the watchdog reopens it. The
+// kernel hands over a partly filled block within blockTimeout, so a few of
+// those is no false alarm.
+const stallAfter = 5 * time.Second
+
+// maxKeptDowns bounds how often one handle is kept across a link down
+// (each one is a real link event: the OS reports it once).
+const maxKeptDowns = 1 << 20
+
+// errReconfigure is capture's error when new settings need a new handle.
+var errReconfigure = errors.New("new capture settings")
+
+// errStalled is read's error for a stuck capture (see stallAfter).
+var errStalled = errors.New("the kernel counted frames but handed none over")
+
+// linkWatcher tells Run about changes of an interface while it waits to
+// reopen it (Linux: a netlink socket on the link group), so a link that
+// comes back is reopened at once rather than on the next backoff step.
+type linkWatcher interface {
+	// wait returns true when the interface changed, false after d or when
+	// ctx is done.
+	wait(ctx context.Context, d time.Duration) bool
+	close()
 }
 
 // Live captures frames from one network interface. Its Run owns the
@@ -128,10 +169,21 @@ type handle interface {
 type Live struct {
 	cfg LiveConfig
 	log *slog.Logger
+	// open opens the handle, watch the link watcher (nil: none on this
+	// platform); tests replace them.
+	open       func(LiveConfig) (handle, error)
+	watch      func(iface string) (linkWatcher, error)
+	stallAfter time.Duration
 
-	received atomic.Uint64
-	dropped  atomic.Uint64
-	reopens  atomic.Uint64
+	received  atomic.Uint64
+	dropped   atomic.Uint64
+	reopens   atomic.Uint64
+	watchdogs atomic.Uint64                      // reopens by the watchdog
+	downs     atomic.Uint64                      // link downs the handle was kept across
+	next      atomic.Pointer[LiveConfig]         // settings SetCapture asked for, not yet applied
+	wake      atomic.Pointer[context.CancelFunc] // ends the current read for SetCapture
+	gapNanos  atomic.Int64                       // time without capture after the first open, closed gaps
+	lostAt    atomic.Int64                       // unix ns when the open gap began; 0: capturing (or never opened)
 
 	up     chan struct{} // closed when the interface is first open
 	upOnce sync.Once
@@ -143,7 +195,29 @@ func NewLive(cfg LiveConfig, log *slog.Logger) *Live {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Live{cfg: cfg.withDefaults(), log: log.With("iface", cfg.Iface), up: make(chan struct{})}
+	return &Live{cfg: cfg.withDefaults(), log: log.With("iface", cfg.Iface), up: make(chan struct{}),
+		open: openHandle, watch: watchLink, stallAfter: stallAfter}
+}
+
+// WatchdogReopens counts the reopens of a capture the watchdog found stuck
+// (the OS counted frames, none were handed over for stallAfter); they are
+// in Stats.Reopens too. Safe from any goroutine.
+func (l *Live) WatchdogReopens() uint64 { return l.watchdogs.Load() }
+
+// LinkDowns counts the times the interface went down and its capture
+// stayed open (the OS resumes it on link-up; no reopen, no gap). Safe from
+// any goroutine.
+func (l *Live) LinkDowns() uint64 { return l.downs.Load() }
+
+// Gap returns how long the interface was not captured since it was first
+// open (link down, deleted, reopening), the gap going on now included.
+// Safe from any goroutine.
+func (l *Live) Gap() time.Duration {
+	g := time.Duration(l.gapNanos.Load())
+	if at := l.lostAt.Load(); at != 0 {
+		g += time.Since(time.Unix(0, at))
+	}
+	return g
 }
 
 // Up is closed once Run has the interface open and capturing for the first
@@ -163,10 +237,17 @@ func (l *Live) Stats() Stats {
 // calling goroutine (so on Linux in that thread's network namespace),
 // reads and closes it there, and starts no goroutines.
 //
-// When the interface goes down, is deleted, or does not exist yet, Run logs
-// it, waits (100 ms doubling to 1 s) and opens the interface again by name,
-// so a recreated interface with a new index is picked up; the gap is logged
-// when capture resumes and counted in Stats.Reopens. Run returns an error
+// When the interface goes down and up again (same index), the capture
+// stays open (Linux resumes it on link-up: nothing is lost to a reopen);
+// it is logged and counted in LinkDowns. When the interface is deleted,
+// does not exist yet, or the platform cannot keep a capture across a link
+// down, Run logs it and opens the interface again by name as soon as the OS reports a
+// change of it (Linux: a netlink link event), and otherwise every 100 ms
+// doubling to 1 s, so a recreated interface with a new index is picked up;
+// the gap is logged when capture resumes and counted in Stats.Reopens and
+// Gap. A capture that stops handing over frames while the OS counters say
+// it received some (stallAfter) is reopened the same way, logged and
+// counted in WatchdogReopens. Run returns an error
 // only for what reopening cannot fix: an invalid config, a filter the kernel
 // rejects, no permission, no live capture on this platform (wrapping
 // errors.ErrUnsupported).
@@ -200,9 +281,23 @@ func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 		lastErr string
 		opened  bool
 		retry   = backoff.New(minBackoff, maxBackoff)
+		lw      linkWatcher // while waiting to reopen
 	)
+	defer func() {
+		if lw != nil {
+			lw.close()
+		}
+		if at := l.lostAt.Swap(0); at != 0 {
+			l.gapNanos.Add(int64(time.Since(time.Unix(0, at))))
+		}
+	}()
+	reconfigured := false // the handle was closed to apply new settings
 	for {
-		h, err := openHandle(cfg)
+		if n := l.next.Swap(nil); n != nil { // settings changed while closed
+			cfg = *n
+			fl.match, fl.snap = cfg.Filter, cfg.SnapLen
+		}
+		h, err := l.open(cfg)
 		if err != nil {
 			if !errors.Is(err, ErrLinkDown) {
 				return err
@@ -214,12 +309,34 @@ func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 				l.log.Warn("capture: interface unavailable, retrying", "err", err)
 				lastErr = msg
 			}
-			if retry.Wait(ctx) != nil {
+			if lw == nil {
+				// Subscribed after a failed open: an event since then
+				// is queued, and the open is tried once more first.
+				if lw = l.watchLink(); lw != nil {
+					continue
+				}
+			}
+			if lw != nil {
+				lw.wait(ctx, retry.Next())
+				if ctx.Err() != nil {
+					return nil
+				}
+			} else if retry.Wait(ctx) != nil {
 				return nil
 			}
 			continue
 		}
+		if lw != nil {
+			lw.close()
+			lw = nil
+		}
+		if at := l.lostAt.Swap(0); at != 0 {
+			l.gapNanos.Add(int64(time.Since(time.Unix(0, at))))
+		}
 		switch {
+		case reconfigured:
+			l.log.Info("capture: reopened with the new settings", "gap", time.Since(lostAt).Round(time.Millisecond),
+				"filter", cfg.Filter.Name, "snaplen", cfg.SnapLen, "buffer_bytes", h.bufferBytes(), "promiscuous", cfg.Promiscuous)
 		case opened:
 			l.reopens.Add(1)
 			l.log.Info("capture: interface back, capturing again",
@@ -231,13 +348,11 @@ func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 			l.log.Info("capture: started", "ifindex", h.ifindex(), "filter", cfg.Filter.Name,
 				"snaplen", cfg.SnapLen, "buffer_bytes", h.bufferBytes(), "promiscuous", cfg.Promiscuous)
 		}
-		opened, lostAt, lastErr = true, time.Time{}, ""
+		opened, lostAt, lastErr, reconfigured = true, time.Time{}, "", false
 		retry.Reset()
 		l.upOnce.Do(func() { close(l.up) })
 
-		stopInterrupt := context.AfterFunc(ctx, h.interrupt)
-		err = l.read(ctx, h, fl, emit)
-		stopInterrupt()
+		err = l.capture(ctx, h, &cfg, fl, emit)
 		if ctx.Err() != nil {
 			// The last frames: those the OS still holds, then the batch
 			// in hand.
@@ -247,16 +362,136 @@ func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 			h.close()
 			return nil
 		}
-		// The link went down or away: the kernel still hands over the
+		// The link went down or away (or the capture is stuck, or new
+		// settings need a new handle): the kernel still hands over the
 		// frames it held, and those (the last second before the loss,
 		// often the interesting one) are kept.
 		lostAt = time.Now()
+		l.lostAt.Store(lostAt.UnixNano())
+		if errors.Is(err, errReconfigure) {
+			reconfigured = true
+			l.drainAtClose(h, fl, emit)
+			fl.flush(emit, true)
+			l.sample(h)
+			h.close()
+			fl.match, fl.snap = cfg.Filter, cfg.SnapLen
+			continue
+		}
+		if !errors.Is(err, errStalled) && lw == nil {
+			lw = l.watchLink() // before draining: a quick link-up is not missed
+		}
 		l.drainAtClose(h, fl, emit)
 		fl.flush(emit, true)
 		l.sample(h)
 		h.close()
+		if errors.Is(err, errStalled) {
+			l.watchdogs.Add(1)
+			l.log.Warn("capture watchdog: capture stuck, reopening", "err", err)
+			continue
+		}
 		l.log.Warn("capture: link lost, reopening", "err", err)
 	}
+}
+
+// capture reads from the open handle h until ctx is done (nil) or h must
+// be closed: the link went away (an error wrapping ErrLinkDown), the
+// watchdog found it stuck (errStalled), or new settings need a new handle
+// (errReconfigure; *cfg then holds them). A link that only went down keeps
+// the handle (bounded, should the OS report it again and again), and so do
+// a new filter and snaplen, attached to it.
+func (l *Live) capture(ctx context.Context, h handle, cfg *LiveConfig, fl *filler, emit func(*Batch) bool) error {
+	for downs := 0; ; {
+		// SetCapture cancels wctx: the wait ends as on ctx.
+		wctx, wake := context.WithCancel(ctx)
+		l.wake.Store(&wake)
+		if l.next.Load() != nil {
+			wake() // settings changed before wake was stored
+		}
+		stopInterrupt := context.AfterFunc(wctx, h.interrupt)
+		err := l.read(wctx, h, fl, emit)
+		stopInterrupt()
+		changed := ctx.Err() == nil && wctx.Err() != nil
+		l.wake.Store(nil)
+		wake()
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, ErrLinkDown) && downs < maxKeptDowns && h.linkKept():
+			// The socket stays open and resumes on link-up with no
+			// frame lost to a reopen.
+			downs++
+			l.downs.Add(1)
+			l.log.Warn("capture: link down; the capture stays open and resumes on link-up", "err", err)
+		case err != nil:
+			return err
+		case !changed:
+			return nil // the batch pool gave up: Run stops
+		}
+		if changed && !l.applyLive(h, cfg, fl) {
+			return errReconfigure
+		}
+	}
+}
+
+// applyLive applies the settings SetCapture left in l.next to the open
+// handle if it can (a new filter or snaplen: attached at once, no frame
+// lost) and reports whether it did; otherwise *cfg gets them and the
+// handle must be reopened.
+func (l *Live) applyLive(h handle, cfg *LiveConfig, fl *filler) bool {
+	n := l.next.Swap(nil)
+	if n == nil {
+		return true // applied already
+	}
+	if n.Promiscuous != cfg.Promiscuous || n.BufferBytes != cfg.BufferBytes {
+		*cfg = *n
+		l.log.Info("capture: reopening with the new settings", "promiscuous", n.Promiscuous, "buffer_bytes", n.BufferBytes)
+		return false
+	}
+	if err := h.setFilter(n.Filter, n.SnapLen); err != nil {
+		*cfg = *n
+		l.log.Info("capture: reopening with the new filter", "filter", n.Filter.Name, "snaplen", n.SnapLen, "reason", err)
+		return false
+	}
+	*cfg = *n
+	fl.match, fl.snap = n.Filter, n.SnapLen
+	l.log.Info("capture: new filter attached to the open capture", "filter", n.Filter.Name, "snaplen", n.SnapLen)
+	return true
+}
+
+// SetCapture changes the settings of a running capture (a configuration
+// reload): a new filter or snaplen is attached to the open capture
+// (Linux: SO_ATTACH_FILTER swaps the socket's filter at once, no frame is
+// lost); promiscuous mode or a buffer size, or a platform that cannot swap
+// the filter, reopen it (frames the OS holds are delivered first). Iface
+// and Index cannot change. Safe from any goroutine; Run applies it.
+func (l *Live) SetCapture(c LiveConfig) error {
+	if c.Iface != l.cfg.Iface || c.Index != l.cfg.Index {
+		return fmt.Errorf("capture %s: the interface and index cannot change", l.cfg.Iface)
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("capture %s: %w", c.Iface, err)
+	}
+	c = c.withDefaults()
+	l.next.Store(&c)
+	if w := l.wake.Load(); w != nil {
+		(*w)()
+	}
+	return nil
+}
+
+// watchLink subscribes to changes of the interface; nil when the platform
+// has no such events or the subscription failed (logged at debug: the
+// backoff still reopens).
+func (l *Live) watchLink() linkWatcher {
+	if l.watch == nil {
+		return nil
+	}
+	lw, err := l.watch(l.cfg.Iface)
+	if err != nil {
+		l.log.Debug("capture: no link events; reopening on the backoff timer", "err", err)
+		return nil
+	}
+	return lw
 }
 
 // The OS counters (they change only when frames arrive) are read at most
@@ -273,9 +508,38 @@ const (
 
 // read copies frames from h into batches until ctx is cancelled (nil) or h
 // reports an error (wrapping ErrLinkDown).
+//
+// The watchdog: the counters read while no frame was handed over since
+// the read before tell of frames the OS received but did not hand over.
+// Normally those are in the block the kernel is filling and come within
+// blockTimeout; when none has come stallAfter after the first such read,
+// read returns errStalled. Reads happen on the wakeups there are anyway
+// (the deadline, the OS waking a waiter without a block for us), and at
+// stallAfter once such frames were counted.
 func (l *Live) read(ctx context.Context, h handle, fl *filler, emit func(*Batch) bool) error {
 	lastStats := time.Now()
-	dirty := false // frames arrived since the counters were last read
+	dirty := false      // frames arrived since the counters were last read
+	var unseen struct { // frames counted but not handed over
+		n     uint64
+		since time.Time // the read that first counted them
+	}
+	check := func(now time.Time) error {
+		recv := l.sample(h)
+		lastStats = now
+		switch {
+		case dirty:
+			unseen.n, dirty = 0, false
+		case recv > 0:
+			if unseen.n == 0 {
+				unseen.since = now
+			}
+			unseen.n += recv
+		}
+		if unseen.n > 0 && now.Sub(unseen.since) >= l.stallAfter && h.countsFiltered() {
+			return fmt.Errorf("%w: %d frames in %v", errStalled, unseen.n, now.Sub(unseen.since).Round(time.Millisecond))
+		}
+		return nil
+	}
 	for {
 		for h.ready() {
 			ok := h.next(fl, emit)
@@ -288,8 +552,7 @@ func (l *Live) read(ctx context.Context, h handle, fl *filler, emit func(*Batch)
 				return nil
 			}
 			if now.Sub(lastStats) >= statsEvery {
-				l.sample(h)
-				lastStats, dirty = now, false
+				_ = check(now) // dirty: no stall
 			}
 		}
 		// Nothing more ready: hand on what we have before waiting.
@@ -297,13 +560,19 @@ func (l *Live) read(ctx context.Context, h handle, fl *filler, emit func(*Batch)
 			return nil
 		}
 		now := time.Now()
-		if dirty && now.Sub(lastStats) >= statsEvery/2 {
-			l.sample(h)
-			lastStats, dirty = now, false
+		// Read the counters after a burst (as before), while counted
+		// frames are awaited, and on a wakeup that brought nothing.
+		if since := now.Sub(lastStats); (dirty || unseen.n > 0) && since >= statsEvery/2 || since >= statsEvery {
+			if err := check(now); err != nil {
+				return err
+			}
 		}
 		deadline := now.Add(idleWake)
-		if dirty {
+		switch {
+		case dirty:
 			deadline = lastStats.Add(statsLinger)
+		case unseen.n > 0:
+			deadline = unseen.since.Add(l.stallAfter)
 		}
 		// Wake for the next frames, the counters, or cancellation (ctx's
 		// AfterFunc interrupts the wait).
@@ -339,13 +608,15 @@ func (l *Live) drainAtClose(h handle, fl *filler, emit func(*Batch) bool) {
 	}
 }
 
-// sample adds the OS counters read since the last sample to the totals.
-func (l *Live) sample(h handle) {
+// sample adds the OS counters read since the last sample to the totals and
+// returns the frames received since then.
+func (l *Live) sample(h handle) uint64 {
 	received, dropped, err := h.stats()
 	if err != nil {
 		l.log.Debug("capture: reading kernel counters", "err", err)
-		return
+		return 0
 	}
 	l.received.Add(received)
 	l.dropped.Add(dropped)
+	return received
 }

@@ -18,3 +18,6 @@ func checkIfaceName(string) error { return nil }
 
 // liveAvailable: openHandle says what is missing.
 func liveAvailable() error { return nil }
+
+// watchLink: no link events here; Run reopens on its backoff timer.
+func watchLink(string) (linkWatcher, error) { return nil, errors.ErrUnsupported }

@@ -51,6 +51,11 @@ type Status struct {
 	Interfaces []InterfaceStatus `json:"interfaces"`
 	Ring       ring.Stats        `json:"ring"`
 	Triggers   []TriggerStatus   `json:"triggers"`
+
+	// ConfigDigest is the SHA-256 of the configuration in force.
+	ConfigDigest string `json:"config_digest"`
+	// LastReload is the last configuration reload's outcome; nil before one.
+	LastReload *ReloadStatus `json:"last_reload,omitempty"`
 }
 
 // TriggerStatus is one trigger's state and its last probe.
@@ -74,9 +79,10 @@ type InterfaceStatus struct {
 // Status reports what the recorder is doing; safe for concurrent use once
 // Run has started recording.
 func (r *Recorder) Status() Status {
-	st := Status{Version: r.opts.Version, Config: r.cfg.Source, Started: r.started}
-	if r.runner != nil {
-		for _, cs := range r.runner.Status() {
+	st := Status{Version: r.opts.Version, Config: r.cfg.Source, Started: r.started,
+		ConfigDigest: r.config().Digest, LastReload: r.reload.last.Load()}
+	if runner := r.runnerNow(); runner != nil {
+		for _, cs := range runner.Status() {
 			ts := TriggerStatus{CheckStatus: cs}
 			if p, ok := r.metrics.lastProbeOf(cs.Name); ok {
 				ts.LastResult, ts.LastLatency = "failed", p.took.Seconds()
@@ -87,14 +93,10 @@ func (r *Recorder) Status() Status {
 			st.Triggers = append(st.Triggers, ts)
 		}
 	}
-	for i, s := range r.sources {
-		name := ""
-		if i < len(r.cfg.Capture.Interfaces) {
-			name = r.cfg.Capture.Interfaces[i]
-		}
-		is := InterfaceStatus{Name: name, Stats: s.Stats()}
+	for _, s := range r.caps.list() {
+		is := InterfaceStatus{Name: s.name, Stats: s.src.Stats()}
 		if r.ring != nil {
-			is.FramesRecorded, is.BytesRecorded = r.ring.counts(i)
+			is.FramesRecorded, is.BytesRecorded = r.ring.counts(s.id)
 		}
 		st.Interfaces = append(st.Interfaces, is)
 	}

@@ -21,6 +21,9 @@ const (
 	MetricKernelReceived  = "arpbox_capture_kernel_received_total"
 	MetricDrops           = "arpbox_capture_drops_total"
 	MetricReopens         = "arpbox_capture_reopens_total"
+	MetricWatchdogReopens = "arpbox_capture_watchdog_reopens_total"
+	MetricGap             = "arpbox_capture_gap_seconds_total"
+	MetricLinkDowns       = "arpbox_capture_link_downs_total"
 	MetricRingBytes       = "arpbox_ring_bytes"
 	MetricRingSegments    = "arpbox_ring_segments"
 	MetricRingWritten     = "arpbox_ring_written_bytes_total"
@@ -38,6 +41,9 @@ const (
 	MetricBundles         = "arpbox_snapshot_bundles"
 	MetricBundleBytes     = "arpbox_snapshot_bundle_bytes"
 	MetricConfigInfo      = "arpbox_config_info"
+	MetricConfigReloads   = "arpbox_config_reloads_total"
+	MetricConfigReloadOK  = "arpbox_config_last_reload_success"
+	MetricConfigReloadAt  = "arpbox_config_last_reload_success_timestamp_seconds"
 	MetricBuildInfo       = "arpbox_build_info"
 )
 
@@ -59,10 +65,12 @@ type metrics struct {
 	lastProbe map[string]probeResult // by trigger name, for Status
 
 	frames, bytes, received, drops, reopens     *prometheus.Desc
+	watchdogReopens, gap, linkDowns             *prometheus.Desc
 	ringBytes, ringSegments, ringWritten        *prometheus.Desc
 	ringLost, ringWriteErrors, oldest, diskFree *prometheus.Desc
 	triggerState, triggerFires                  *prometheus.Desc
 	bundles, bundleBytes, configInfo, buildInfo *prometheus.Desc
+	reloads, reloadOK, reloadAt                 *prometheus.Desc
 }
 
 // probeResult is a trigger's last probe.
@@ -99,6 +107,9 @@ func newMetrics(r *Recorder, reg prometheus.Registerer) (*metrics, error) {
 		received:        prometheus.NewDesc(MetricKernelReceived, "Frames that passed the kernel's capture filter, dropped ones included (the kernel's counter), per capture interface.", iface, nil),
 		drops:           prometheus.NewDesc(MetricDrops, "Frames the kernel dropped because the capture buffer was full, per capture interface.", iface, nil),
 		reopens:         prometheus.NewDesc(MetricReopens, "Times an interface was lost (a capture gap) and capture resumed, per capture interface.", iface, nil),
+		watchdogReopens: prometheus.NewDesc(MetricWatchdogReopens, "Times the capture watchdog reopened an interface that had handed over no frame while the kernel counted some (counted in arpbox_capture_reopens_total too), per capture interface.", iface, nil),
+		gap:             prometheus.NewDesc(MetricGap, "Seconds an interface was not captured since it was first open (link down or away, reopening), the gap going on included, per capture interface.", iface, nil),
+		linkDowns:       prometheus.NewDesc(MetricLinkDowns, "Times an interface went down and up again with its capture kept open (no reopen, no gap), per capture interface.", iface, nil),
 		ringBytes:       prometheus.NewDesc(MetricRingBytes, "Bytes of the ring's segments on disk, the current one included.", nil, nil),
 		ringSegments:    prometheus.NewDesc(MetricRingSegments, "Segments in the ring, the current one included.", nil, nil),
 		ringWritten:     prometheus.NewDesc(MetricRingWritten, "Bytes written into ring segments (pcapng blocks).", nil, nil),
@@ -111,6 +122,9 @@ func newMetrics(r *Recorder, reg prometheus.Registerer) (*metrics, error) {
 		bundles:         prometheus.NewDesc(MetricBundles, "Incident bundles kept in the snapshots directory.", nil, nil),
 		bundleBytes:     prometheus.NewDesc(MetricBundleBytes, "Bytes of the incident bundles kept (directories and zips).", nil, nil),
 		configInfo:      prometheus.NewDesc(MetricConfigInfo, "The running configuration: its file and SHA-256 digest.", []string{"file", "digest"}, nil),
+		reloads:         prometheus.NewDesc(MetricConfigReloads, "Configuration reloads (file changes and SIGHUP), by outcome: ok (applied), error (refused: the configuration in force stayed).", []string{"result"}, nil),
+		reloadOK:        prometheus.NewDesc(MetricConfigReloadOK, "1 if the last configuration reload was applied (or none was tried), 0 if it was refused.", nil, nil),
+		reloadAt:        prometheus.NewDesc(MetricConfigReloadAt, "When the configuration in force was last loaded: the start, or the last applied reload (Unix time).", nil, nil),
 		buildInfo:       prometheus.NewDesc(MetricBuildInfo, "The arpbox build: its version and Go version.", []string{"version", "goversion"}, nil),
 	}
 	for _, c := range []prometheus.Collector{m, m.checkDuration, m.checkFailures, m.snapDuration, m.snapWritten, m.snapFailed} {
@@ -158,9 +172,10 @@ func (m *metrics) lastProbeOf(name string) (probeResult, bool) {
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		m.frames, m.bytes, m.received, m.drops, m.reopens,
+		m.frames, m.bytes, m.received, m.drops, m.reopens, m.watchdogReopens, m.gap, m.linkDowns,
 		m.ringBytes, m.ringSegments, m.ringWritten, m.ringLost, m.ringWriteErrors, m.oldest, m.diskFree,
 		m.triggerState, m.triggerFires, m.bundles, m.bundleBytes, m.configInfo, m.buildInfo,
+		m.reloads, m.reloadOK, m.reloadAt,
 	} {
 		ch <- d
 	}
@@ -184,6 +199,13 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(m.received, float64(in.Received), in.Name)
 		counter(m.drops, float64(in.Dropped), in.Name)
 		counter(m.reopens, float64(in.Reopens), in.Name)
+	}
+	for _, s := range r.caps.list() {
+		if s.live != nil {
+			counter(m.watchdogReopens, float64(s.live.WatchdogReopens()), s.name)
+			counter(m.gap, s.live.Gap().Seconds(), s.name)
+			counter(m.linkDowns, float64(s.live.LinkDowns()), s.name)
+		}
 	}
 	gauge(m.ringBytes, float64(st.Ring.RingBytes))
 	gauge(m.ringSegments, float64(st.Ring.Segments))
@@ -214,6 +236,14 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		gauge(m.bundles, float64(len(infos)))
 		gauge(m.bundleBytes, float64(size))
 	}
-	gauge(m.configInfo, 1, r.cfg.Source, r.cfg.Digest)
+	gauge(m.configInfo, 1, r.cfg.Source, st.ConfigDigest)
+	counter(m.reloads, float64(r.reload.ok.Load()), "ok")
+	counter(m.reloads, float64(r.reload.failed.Load()), "error")
+	ok := 1.0
+	if st.LastReload != nil && !st.LastReload.OK {
+		ok = 0
+	}
+	gauge(m.reloadOK, ok)
+	gauge(m.reloadAt, float64(r.reload.okAt.Load())/1e9)
 	gauge(m.buildInfo, 1, r.opts.Version, runtime.Version())
 }

@@ -28,10 +28,12 @@ func TestMetrics(t *testing.T) {
 	dir := t.TempDir()
 	cfg := parseConfig(t, "capture:\n  interfaces: [eth0]\nring:\n  dir: "+filepath.Join(dir, "ring")+"\nsnapshots:\n  dir: "+filepath.Join(dir, "snapshots")+"\n")
 	r := New(cfg, nil, Options{Version: "1.2.3"})
-	r.sources = []capture.Source{fakeSource{capture.Stats{Received: 12, Dropped: 2, Reopens: 1}}}
+	src := fakeSource{capture.Stats{Received: 12, Dropped: 2, Reopens: 1}}
+	r.caps.slots = []*slot{r.caps.newSlot("eth0", src, nil, ring.Interface{Name: "eth0"})}
 	r.ring = newRingOwner(discard(), ring.NewWriter(cfg.Ring, []ring.Interface{{Name: "eth0"}}, ring.Options{}), 1, nil)
-	r.ring.recorded[0].frames.Add(10)
-	r.ring.recorded[0].bytes.Add(420)
+	c := r.ring.ifaces.Load().count(0)
+	c.frames.Add(10)
+	c.bytes.Add(420)
 	reg := prometheus.NewRegistry()
 	m, err := newMetrics(r, reg)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/arpbox/arpbox/analyze"
 	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/capture"
 	"github.com/arpbox/arpbox/configs"
@@ -58,15 +57,15 @@ type Recorder struct {
 	opts Options
 
 	started time.Time
-	sources []capture.Source
-	lives   []*capture.Live // the live ones among sources
+	caps    *captures
+	first   []*slot // the slots recording from the start, for readiness
 	ring    *ringOwner
-	runner  *trigger.Runner
 	snaps   *snapshot.Snapshotter
 	journal *netstate.Journal
 	metrics *metrics
 	fleet   fleet // peers, Alertmanager (fleet.go)
 	ready   sync.Once
+	reload  reloader // the configuration in force and the reloads (reload.go)
 	// stopped is set when Run returns.
 	recording, stopped atomic.Bool
 
@@ -80,7 +79,9 @@ func New(cfg *configs.Config, log *slog.Logger, opts Options) *Recorder {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Recorder{cfg: cfg, log: log, opts: opts}
+	r := &Recorder{cfg: cfg, log: log, opts: opts, caps: newCaptures()}
+	r.reload.init(cfg)
+	return r
 }
 
 // Run records until ctx is cancelled or, when replaying, the file ends.
@@ -120,6 +121,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 		}
 		defer l.Close()
 		tasks = r.helpers(serveAgain(l, srv.Listen, srv.Run))
+		tasks = append(tasks, task{name: "config reload", run: r.watchConfig})
 		if r.cfg.Control.Listen != "" {
 			hl, run, err := r.listenHTTP()
 			if err != nil {
@@ -140,11 +142,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 	captured := make(chan struct{}) // closed when every source has stopped
 	g.Go(func() error {
 		defer close(captured)
-		cg, cctx := errgroup.WithContext(gctx)
-		for _, s := range r.sources {
-			cg.Go(func() error { return s.Run(cctx, r.ring.write) })
-		}
-		return cg.Wait()
+		return r.caps.run(gctx, r.ring.write)
 	})
 	// The snapshotter stops only after the ring is sealed: a bundle waiting
 	// for its after-window is then written from what reached the disk.
@@ -169,16 +167,22 @@ func (r *Recorder) Run(ctx context.Context) error {
 		// that records what it can.
 		t := time.NewTimer(readyWait)
 		defer t.Stop()
-		for _, l := range r.lives {
+		for _, s := range r.first {
+			if s.live == nil {
+				continue
+			}
 			select {
-			case <-l.Up():
+			case <-s.live.Up():
 			case <-t.C:
 				var missing []string
-				for i, l := range r.lives {
+				for _, s := range r.first {
+					if s.live == nil {
+						continue
+					}
 					select {
-					case <-l.Up():
+					case <-s.live.Up():
 					default:
-						missing = append(missing, r.cfg.Capture.Interfaces[i])
+						missing = append(missing, s.name)
 					}
 				}
 				r.log.Warn("ready without every interface: capture waits for the missing ones", "missing", missing)
@@ -225,53 +229,42 @@ func (r *Recorder) build() error {
 		if err != nil {
 			return err
 		}
-		r.sources = append(r.sources, src)
+		r.first = append(r.first, r.caps.newSlot("replay", src, nil, ring.Interface{}))
 		ifaces = ifs
 	} else {
-		for i, name := range cfg.Capture.Interfaces {
-			live := capture.NewLive(capture.LiveConfig{
-				Iface:       name,
-				Index:       i,
-				Filter:      cfg.Capture.Filter,
-				SnapLen:     cfg.Capture.SnapLen,
-				Promiscuous: cfg.Capture.Promiscuous,
-				BufferBytes: cfg.Capture.BufferBytes,
-			}, r.log)
-			r.lives = append(r.lives, live)
-			r.sources = append(r.sources, live)
-			ifaces = append(ifaces, ring.Interface{Name: name, Filter: cfg.Capture.Filter.Text, SnapLen: cfg.Capture.SnapLen})
+		for _, name := range cfg.Capture.Interfaces {
+			s := r.newLiveSlot(cfg, name)
+			r.first = append(r.first, s)
+			ifaces = append(ifaces, s.iface)
 		}
 	}
+	r.caps.slots = append([]*slot(nil), r.first...)
 	w := ring.NewWriter(cfg.Ring, ifaces, wopts)
 	if r.opts.Replay != "" {
 		r.ring = newRingOwner(r.log, w, len(ifaces), nil)
+		m := newIfaceMap(len(ifaces))
+		m.srcs = []capture.Source{r.first[0].src}
+		r.ring.ifaces.Store(m)
 		return nil
 	}
 
-	// A stream check (arp-unanswered, arp-conflict) sees every recorded frame.
-	var detector *analyze.Detector
-	for _, t := range cfg.Triggers {
-		if t.Check == trigger.CheckARPUnanswered || t.Check == trigger.CheckARPConflict {
-			detector = analyze.NewDetector(analyze.DetectorConfig{})
-			break
+	// A stream check (arp-unanswered, arp-conflict) sees every recorded
+	// frame, once one is configured (a reload may add the first).
+	observe := func(f capture.Frame) {
+		if d := r.reload.detector.Load(); d != nil {
+			d.Observe(f.Time, f.Data)
 		}
 	}
-	var observe func(capture.Frame)
-	ropts := trigger.RunnerOptions{Logger: r.log.With("part", "trigger")}
-	if detector != nil { // never a nil *analyze.Detector in the interface
-		observe = func(f capture.Frame) { detector.Observe(f.Time, f.Data) }
-		ropts.Detector = detector
-	}
-	r.ring = newRingOwner(r.log, w, len(ifaces), observe)
+	r.ring = newRingOwner(r.log, w, 0, observe)
+	r.ring.ifaces.Store(newIfaceMap(0).next(r.first, r.caps.nextSlotID()))
 	if err := r.newMetrics(); err != nil {
 		return err
 	}
-	ropts.Observe = r.metrics.observeProbe
-	runner, err := trigger.NewRunner(cfg.Triggers, ropts)
+	runner, err := r.newRunner(cfg)
 	if err != nil {
 		return err
 	}
-	r.runner = runner
+	r.reload.runner.Store(runner)
 	r.journal = netstate.NewJournal(r.log.With("part", "journal"), 10000)
 	if err := r.buildUpload(); err != nil {
 		return err
@@ -305,7 +298,7 @@ func (r *Recorder) helpers(serve func(context.Context) error) []task {
 			}
 			return err
 		}},
-		{name: "triggers", run: func(ctx context.Context) error { return r.runner.Run(ctx, r.onEvent) }},
+		{name: "triggers", run: r.runTriggers},
 		{name: "signal trigger", run: func(ctx context.Context) error { return trigger.NewSignalSource().Run(ctx, r.onEvent) }},
 		{name: "control socket", run: serve},
 	}
@@ -317,11 +310,14 @@ func (r *Recorder) helpers(serve func(context.Context) error) []task {
 	return append(ts, r.fleetTasks()...)
 }
 
+// ifaceStats returns the counters of the source recorded as ring interface
+// i (called by the ring writer, under the ring owner's lock).
 func (r *Recorder) ifaceStats(i int) (recv, drop uint64) {
-	if i < 0 || i >= len(r.sources) {
+	src := r.ring.ifaces.Load().src(i)
+	if src == nil {
 		return 0, 0
 	}
-	s := r.sources[i].Stats()
+	s := src.Stats()
 	return s.Received, s.Dropped
 }
 

@@ -19,9 +19,12 @@ type ringOwner struct {
 	log     *slog.Logger
 	w       *ring.Writer
 	observe func(capture.Frame) // sees every frame before it is written; may be nil
-	// recorded counts, per interface index, what write handed to the ring
-	// (added per batch: the storm path writes a million frames a second).
-	recorded []ifaceCount
+	// ifaces maps a batch's Iface (a capture slot's id, never reused in a
+	// run) to the ring's interface index, and holds what write handed to
+	// the ring per slot (added per batch: the storm path writes a million
+	// frames a second). Replaced under mu when a reload changes the
+	// interfaces (reload.go); read without mu by counts.
+	ifaces atomic.Pointer[ifaceMap]
 
 	mu       sync.Mutex
 	tendAt   time.Time     // when tend next wakes to tick the ring; guarded by mu
@@ -35,16 +38,19 @@ type ifaceCount struct {
 }
 
 func newRingOwner(log *slog.Logger, w *ring.Writer, ifaces int, observe func(capture.Frame)) *ringOwner {
-	return &ringOwner{log: log, w: w, observe: observe, poke: make(chan struct{}, 1), recorded: make([]ifaceCount, ifaces)}
+	o := &ringOwner{log: log, w: w, observe: observe, poke: make(chan struct{}, 1)}
+	o.ifaces.Store(newIfaceMap(ifaces))
+	return o
 }
 
 // counts returns the frames and bytes (as captured) recorded from
 // interface i.
 func (o *ringOwner) counts(i int) (frames, bytes uint64) {
-	if i < 0 || i >= len(o.recorded) {
+	c := o.ifaces.Load().count(i)
+	if c == nil {
 		return 0, 0
 	}
-	return o.recorded[i].frames.Load(), o.recorded[i].bytes.Load()
+	return c.frames.Load(), c.bytes.Load()
 }
 
 // write records a batch and releases it. After a drained batch (the source
@@ -58,11 +64,12 @@ func (o *ringOwner) write(b *capture.Batch) {
 		}
 	}
 	o.mu.Lock()
+	idx, c := o.ifaces.Load().lookup(b.Iface)
 	var n, size uint64
 	for _, f := range b.Frames {
 		// Disk errors are the ring's to log, count and survive; an error
 		// here is a bug (an interface the ring doesn't know).
-		if err := o.w.WritePacket(b.Iface, f.Time, f.Length, f.Data); err != nil {
+		if err := o.w.WritePacket(idx, f.Time, f.Length, f.Data); err != nil {
 			if !o.badWrite.Swap(true) {
 				o.log.Error("recording a frame failed (logged once)", "iface", b.Iface, "err", err)
 			}
@@ -71,9 +78,9 @@ func (o *ringOwner) write(b *capture.Batch) {
 		n++
 		size += uint64(len(f.Data))
 	}
-	if b.Iface >= 0 && b.Iface < len(o.recorded) && n > 0 {
-		o.recorded[b.Iface].frames.Add(n)
-		o.recorded[b.Iface].bytes.Add(size)
+	if c != nil && n > 0 {
+		c.frames.Add(n)
+		c.bytes.Add(size)
 	}
 	now := time.Now()
 	if b.Drained {

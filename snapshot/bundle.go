@@ -328,7 +328,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 			RingBytes: j.ring.Bytes, RingSegs: j.ring.Segments,
 		},
 		ClockSteps:   j.manifestSteps(),
-		ConfigDigest: s.opts.ConfigDigest,
+		ConfigDigest: j.set.digest,
 		Collectors:   results,
 	}
 	if s.opts.Peers != nil {
@@ -366,7 +366,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 			Name: in.Name, Description: in.Description, Filter: in.Filter, OS: in.OS,
 			InCapture: true, Packets: st.PerIface[i], DropsKind: sum.drops[i].Kind,
 		}
-		for _, c := range s.opts.Interfaces {
+		for _, c := range j.set.interfaces {
 			mi.Configured = mi.Configured || c == in.Name
 		}
 		d := sum.drops[i]
@@ -384,7 +384,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 		}
 		m.Interfaces = append(m.Interfaces, mi)
 	}
-	for _, c := range s.opts.Interfaces {
+	for _, c := range j.set.interfaces {
 		if !seen[c] {
 			m.Interfaces = append(m.Interfaces, bundle.ManifestIface{Name: c, Configured: true, DropsKind: "unknown"})
 		}
@@ -404,7 +404,7 @@ func (s *Snapshotter) manifest(j *job, sum captureSummary, results []bundle.Mani
 func (s *Snapshotter) shortBy(j *job) (string, string) {
 	const tolerance = time.Second
 	if j.ring.FirstPinTime.IsZero() {
-		return s.cfg.Before.String(), "no ring segment overlapped the window before T"
+		return j.set.cfg.Before.String(), "no ring segment overlapped the window before T"
 	}
 	short := j.ring.firstPinTL.Sub(j.tlFrom)
 	if short <= tolerance {
@@ -415,7 +415,7 @@ func (s *Snapshotter) shortBy(j *job) (string, string) {
 		rfc(j.ring.FirstPinTime), short.Round(time.Millisecond))
 	if span > 0 && j.ring.Bytes > 0 {
 		note += fmt.Sprintf("; the ring held %d bytes in %d segments covering %v, so at the rate it sees it holds about that much, not %v",
-			j.ring.Bytes, j.ring.Segments, span.Round(time.Second), s.cfg.Before)
+			j.ring.Bytes, j.ring.Segments, span.Round(time.Second), j.set.cfg.Before)
 	}
 	return short.Round(time.Millisecond).String(), note
 }

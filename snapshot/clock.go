@@ -32,7 +32,7 @@ func (s *Snapshotter) timeline(j *job) {
 		j.offset = recs[n-1].Offset
 	}
 	j.tlT = j.ev.Time.Add(-j.offset)
-	j.tlFrom, j.tlTo = j.tlT.Add(-s.cfg.Before), j.tlT.Add(s.cfg.After)
+	j.tlFrom, j.tlTo = j.tlT.Add(-j.ev.Time.Sub(j.from)), j.tlT.Add(j.to.Sub(j.ev.Time)) // the job's window: the settings in force, or the event's own (a peer's)
 }
 
 // rereadClock picks up steps recorded since the request (during the

@@ -139,6 +139,7 @@ func dirSize(dir string) int64 {
 // at most max_size. The bundle just written (keep) is never pruned, even if
 // it alone exceeds max_size.
 func (s *Snapshotter) retain(log *slog.Logger, keep string) {
+	cfg := s.current().cfg
 	infos, err := List(s.cfg.Dir)
 	if err != nil {
 		log.Warn("snapshot retention: cannot list bundles", "err", err)
@@ -153,14 +154,14 @@ func (s *Snapshotter) retain(log *slog.Logger, keep string) {
 	count := len(infos)
 	infos, held := s.pinnedLast(infos)
 	for _, in := range infos {
-		if count <= s.cfg.MaxCount && total <= s.cfg.MaxSize {
+		if count <= cfg.MaxCount && total <= cfg.MaxSize {
 			break
 		}
-		if in.ID == keep || held[in.ID] && total <= s.cfg.MaxSize {
+		if in.ID == keep || held[in.ID] && total <= cfg.MaxSize {
 			continue
 		}
 		if held[in.ID] {
-			log.Warn("snapshot retention: max_size forces removing a bundle not yet uploaded", "bundle", in.ID, "max_size", s.cfg.MaxSize)
+			log.Warn("snapshot retention: max_size forces removing a bundle not yet uploaded", "bundle", in.ID, "max_size", cfg.MaxSize)
 		}
 		var rmErr error
 		if in.Path != "" && in.Path != in.Zip {
@@ -178,9 +179,9 @@ func (s *Snapshotter) retain(log *slog.Logger, keep string) {
 		count--
 		total -= in.Size
 		log.Info("snapshot retention: removed old bundle", "bundle", in.ID, "bytes", in.Size,
-			"max_count", s.cfg.MaxCount, "max_size", s.cfg.MaxSize)
+			"max_count", cfg.MaxCount, "max_size", cfg.MaxSize)
 	}
-	if total > s.cfg.MaxSize {
-		log.Warn("snapshot retention: the newest bundle alone exceeds max_size; kept", "bundle", keep, "bytes", total, "max_size", s.cfg.MaxSize)
+	if total > cfg.MaxSize {
+		log.Warn("snapshot retention: the newest bundle alone exceeds max_size; kept", "bundle", keep, "bytes", total, "max_size", cfg.MaxSize)
 	}
 }

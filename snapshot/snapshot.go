@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/arpbox/arpbox/bundle"
@@ -117,10 +118,11 @@ const (
 // Snapshotter turns trigger events into bundles. Request freezes at once;
 // Run (one owner goroutine) writes the bundles one at a time.
 type Snapshotter struct {
-	cfg     Config
+	cfg     Config // as given to New; a reload's changes are in live (reload.go)
 	ringDir string
 	opts    Options
 	log     *slog.Logger
+	live    atomic.Pointer[settings] // set by Reconfigure
 
 	queue chan *job
 
@@ -176,6 +178,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 type job struct {
 	id        string
 	ev        bundle.Event
+	set       settings // the configuration the job was accepted under
 	from, to  time.Time
 	freezeDir string
 	result    chan Result
@@ -213,13 +216,14 @@ func (s *Snapshotter) Request(ev bundle.Event) (<-chan Result, error) {
 	if ev.Time.IsZero() {
 		ev.Time = now
 	}
+	set := s.current()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if !s.last.IsZero() && now.Before(s.last.Add(s.cfg.Cooldown)) {
-		until := s.last.Add(s.cfg.Cooldown)
+	if !s.last.IsZero() && now.Before(s.last.Add(set.cfg.Cooldown)) {
+		until := s.last.Add(set.cfg.Cooldown)
 		s.mu.Unlock()
 		return nil, &RefusedError{Err: ErrCooldown, Until: until}
 	}
@@ -233,7 +237,7 @@ func (s *Snapshotter) Request(ev bundle.Event) (<-chan Result, error) {
 	id := s.newIDLocked(ev)
 	s.mu.Unlock()
 
-	before, after := s.cfg.Before, s.cfg.After
+	before, after := set.cfg.Before, set.cfg.After
 	if ev.Before > 0 {
 		before = ev.Before
 	}
@@ -243,6 +247,7 @@ func (s *Snapshotter) Request(ev bundle.Event) (<-chan Result, error) {
 	j := &job{
 		id:     id,
 		ev:     ev,
+		set:    set,
 		from:   ev.Time.Add(-before),
 		to:     ev.Time.Add(after),
 		result: make(chan Result, 1),
@@ -251,6 +256,9 @@ func (s *Snapshotter) Request(ev bundle.Event) (<-chan Result, error) {
 	if err := s.freezeBefore(j); err != nil {
 		err = fmt.Errorf("snapshot %s (trigger %s): %w", id, ev.Trigger, err)
 		s.log.Error("snapshot failed at freeze; recording continues", "id", id, "err", err)
+		if s.opts.Observe != nil {
+			s.opts.Observe(id, 0, err)
+		}
 		s.mu.Lock()
 		s.inflight--
 		delete(s.ids, id)
