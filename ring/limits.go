@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 )
 
 // SetLimits applies a reloaded configuration's segment and retention limits
@@ -43,20 +44,33 @@ func (w *Writer) SetInterfaces(ifaces []Interface) error {
 		return errors.New("ring: no interfaces to record")
 	}
 	if !w.opened || w.closed {
-		w.ifaces = slicesClone(ifaces)
-		w.reserve = int64(isbLen * len(ifaces))
+		w.setIfaces(ifaces)
 		return nil
 	}
+	// Frames held for ordering carry the old interface indices: written
+	// before the set changes.
+	w.release(time.Time{}, true)
 	now := w.now()
 	if w.cur != nil {
 		_ = w.seal(now, false) // a failure is handled (and counted) by fail
 	}
-	w.ifaces = slicesClone(ifaces)
-	w.reserve = int64(isbLen * len(ifaces))
+	w.setIfaces(ifaces)
 	w.enforce(now)
 	if w.cur == nil && !now.Before(w.retryAt) {
 		_ = w.start(now) // failure logged and counted; retried from Tick
 	}
 	w.publish()
 	return nil
+}
+
+// setIfaces makes ifaces the interface set, with the per-interface state
+// (written counts, the reorder buffer) sized to it.
+func (w *Writer) setIfaces(ifaces []Interface) {
+	w.ifaces = slicesClone(ifaces)
+	w.reserve = int64(isbLen * len(ifaces))
+	w.ifWritten = make([]uint64, len(ifaces))
+	w.ord = nil
+	if w.opts.Reorder && len(ifaces) > 1 && w.opts.PacketClock.IsZero() {
+		w.ord = newOrderer(len(ifaces))
+	}
 }

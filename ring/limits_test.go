@@ -92,3 +92,48 @@ func TestSetLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSetInterfacesWhileOrdering: frames held for time ordering are
+// written under the interfaces they came from when the set changes, and
+// the reorder buffer takes the new set's indices.
+func TestSetInterfacesWhileOrdering(t *testing.T) {
+	clk := &fakeClock{t: t0}
+	cfg := Config{Dir: t.TempDir()}
+	w := NewWriter(cfg, testIfaces, Options{Now: clk.Now, Hostname: "testhost", Version: "test", Reorder: true})
+	w.diskFree = func(string) (uint64, uint64, error) { return 1 << 40, 1 << 41, nil }
+	if err := w.Open(); err != nil {
+		t.Fatal(err)
+	}
+	// Held: interface 1 is ahead of interface 0, which has sent nothing.
+	for i := range 3 {
+		if err := w.WritePacket(1, clk.Now().Add(time.Duration(i)*time.Millisecond), 60, testFrame(60)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := []Interface{{Name: "eth2", Filter: "arp"}, {Name: "eth3", Filter: "arp"}, {Name: "eth4", Filter: "arp"}}
+	if err := w.SetInterfaces(next); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	for i := range 3 {
+		if err := w.WritePacket(2, clk.Now().Add(time.Duration(i)*time.Millisecond), 60, testFrame(60)); err != nil {
+			t.Fatalf("a packet on the third of the new interfaces: %v", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := segmentFiles(t, cfg.Dir)
+	if len(files) != 2 {
+		t.Fatalf("segments %v, want the one before and the one after the change", files)
+	}
+	if !haveTool(t, "tshark") {
+		return
+	}
+	for i, want := range []string{"eth2 eth2 eth2", "eth4 eth4 eth4"} {
+		got := strings.Join(strings.Fields(tsharkRead(t, files[i], "-T", "fields", "-e", "frame.interface_name")), " ")
+		if got != want {
+			t.Errorf("segment %d: packets on %q, want %q", i, got, want)
+		}
+	}
+}

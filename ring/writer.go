@@ -259,11 +259,7 @@ func NewWriter(cfg Config, ifaces []Interface, opts Options) *Writer {
 		origin := w.now()
 		w.mono = func() time.Duration { return w.now().Sub(origin) }
 	}
-	w.reserve = int64(isbLen * len(ifaces))
-	w.ifWritten = make([]uint64, len(ifaces))
-	if opts.Reorder && len(ifaces) > 1 && opts.PacketClock.IsZero() {
-		w.ord = newOrderer(len(ifaces))
-	}
+	w.setIfaces(ifaces)
 	return w
 }
 
