@@ -128,6 +128,8 @@ func TestUploadSurvivesServerKilledMidUpload(t *testing.T) {
 	}
 	srv.Restart()
 	waitFor(t, 60*time.Second, "bundle uploaded after the server came back", func() bool { return !u.Pending("20261130T080000Z-gw-arp") })
+	// Counted just after the done record that ends Pending.
+	waitFor(t, 5*time.Second, "the upload counted", func() bool { return testutil.ToFloat64(m.Uploads()) >= 1 })
 
 	objs := objects(t, srv, "bundles")
 	if len(objs) != 2 {
@@ -262,6 +264,8 @@ func TestUploaderWaitsForBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "uploaded once the bucket exists", func() bool { return !u.Pending("20261130T080000Z-a") })
+	// Counted just after the done record that ends Pending.
+	waitFor(t, 5*time.Second, "the upload counted", func() bool { return testutil.ToFloat64(m.Uploads()) >= 1 })
 	if n := testutil.ToFloat64(m.Uploads()); n != 1 {
 		t.Errorf("%s = %v, want 1", upload.MetricUploads, n)
 	}
