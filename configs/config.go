@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -72,7 +73,12 @@ type Capture struct {
 // Control configures the local control socket, the trigger file and the
 // optional HTTP listener.
 type Control struct {
-	Socket      string
+	Socket string
+	// Group and Mode say who besides root and arpbox's user may use the
+	// socket: control.group (a name or number; empty: arpbox's primary
+	// group) and control.mode (default 0660). Unix only.
+	Group       string
+	Mode        fs.FileMode
 	TriggerFile string
 	// Listen is the HTTP API's host:port; empty: no HTTP listener. An
 	// address beyond loopback requires TokenFile.
@@ -184,6 +190,8 @@ type rawSnapshots struct {
 
 type rawControl struct {
 	Socket      string `yaml:"socket"`
+	Group       string `yaml:"group"`
+	Mode        string `yaml:"mode"`
 	TriggerFile string `yaml:"trigger_file"`
 	Listen      string `yaml:"listen"`
 	TokenFile   string `yaml:"token_file"`
@@ -446,6 +454,22 @@ func (p *parser) convert(r *raw, c *Config) {
 		c.Control.Socket = DefaultSocket()
 	} else if err := control.CheckPath(c.Control.Socket); err != nil {
 		p.fail("control.socket", err)
+	}
+	c.Control.Group = rcl.Group
+	if rcl.Mode != "" {
+		m, err := strconv.ParseUint(strings.TrimPrefix(rcl.Mode, "0o"), 8, 32)
+		if err != nil {
+			p.fail("control.mode", fmt.Errorf("%q: want an octal mode like 0660", rcl.Mode))
+		} else {
+			c.Control.Mode = fs.FileMode(m)
+		}
+	}
+	if err := control.CheckAccess(c.Control.Group, c.Control.Mode); err != nil {
+		key := "control.mode"
+		if c.Control.Mode == 0 {
+			key = "control.group"
+		}
+		p.fail(key, err)
 	}
 	p.control(c.Control)
 

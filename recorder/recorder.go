@@ -102,7 +102,8 @@ func (r *Recorder) Run(ctx context.Context) error {
 	var srv *control.Server
 	var tasks []task
 	if r.opts.Replay == "" {
-		srv = control.NewServer(r.cfg.Control.Socket, r.api(), r.log.With("part", "control"))
+		srv = control.NewServer(r.cfg.Control.Socket, r.api(), r.log.With("part", "control")).
+			WithAccess(control.Access{Group: r.cfg.Control.Group, Mode: r.cfg.Control.Mode})
 		l, err := srv.Listen()
 		if err != nil {
 			return &StartError{errors.Join(err, r.ring.w.Close())}
