@@ -96,6 +96,11 @@ func (r *Recorder) Run(ctx context.Context) error {
 	if err := r.build(); err != nil {
 		return &StartError{err}
 	}
+	if r.opts.Replay == "" {
+		if err := checkWritable("snapshots.dir", r.cfg.Snapshots.Dir); err != nil {
+			return &StartError{err}
+		}
+	}
 	if err := r.ring.w.Open(); err != nil {
 		return &StartError{err}
 	}
