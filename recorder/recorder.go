@@ -66,8 +66,8 @@ type Recorder struct {
 	journal *netstate.Journal
 	metrics *metrics
 	ready   sync.Once
-	// stopped is set when Run returns.
-	recording, stopped atomic.Bool
+	// stopped is set when Run returns; wasReady once it was ready.
+	recording, stopped, wasReady atomic.Bool
 }
 
 // New returns a recorder for cfg. It opens and starts nothing: Run does.
@@ -187,6 +187,11 @@ func (r *Recorder) Run(ctx context.Context) error {
 		return nil
 	})
 	err := g.Wait()
+	if err != nil && !r.wasReady.Load() && r.opts.Replay == "" {
+		// Failed before it was ever ready (say, capture not permitted):
+		// it never started.
+		return &StartError{err}
+	}
 	if r.opts.Replay == "" {
 		r.log.Info("arpbox stopped", "uptime", time.Since(r.started).Round(time.Second).String())
 	}
@@ -195,6 +200,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 
 // markReady calls Options.Ready once.
 func (r *Recorder) markReady() {
+	r.wasReady.Store(true)
 	if r.opts.Ready != nil {
 		r.ready.Do(r.opts.Ready)
 	}
