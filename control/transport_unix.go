@@ -104,7 +104,16 @@ func socketDir(dir string, gid int, log *slog.Logger) error {
 	dir = filepath.Clean(dir)
 	fi, err := os.Lstat(dir)
 	if err == nil {
-		return safeDir(dir, fi)
+		if err := safeDir(dir, fi); err != nil {
+			return err
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && gid >= 0 && int(st.Gid) != gid && fi.Mode().Perm()&0o001 == 0 {
+			// Not ours to change (systemd's RuntimeDirectory, say): say why
+			// the group will not get in.
+			log.Warn("members of control.group cannot reach the socket: its directory belongs to another group and others may not enter it",
+				"dir", dir, "dir_gid", st.Gid, "dir_mode", fi.Mode().Perm().String(), "control_gid", gid)
+		}
+		return nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return err
