@@ -117,9 +117,9 @@ func NewServer(path string, api API, log *slog.Logger) *Server {
 var ErrInUse = errors.New("control socket in use: is another arpbox running?")
 
 // Listen creates the control endpoint (a unix socket; on Windows a
-// loopback listener guarded by the token in a control file), replacing a
-// stale socket. It fails with ErrInUse when a live
-// daemon answers on it.
+// loopback listener guarded by the token in a control file), replacing
+// only a stale one. It fails with ErrInUse when a live daemon answers on
+// it, and with an error naming the path when anything else is in the way.
 func (s *Server) Listen() (net.Listener, error) { return listen(s.path, s.acc, s.log) }
 
 // Run serves ln until ctx is cancelled, then closes it and removes the
@@ -339,7 +339,7 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 type peerCheckListener struct {
 	net.Listener
 	path string
-	made fs.FileInfo // the socket Listen made, for removeOwned; nil on Windows
+	made fs.FileInfo // the socket Listen made, for removeOwned
 	log  *slog.Logger
 
 	refusing sync.WaitGroup
