@@ -9,12 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +75,12 @@ type Capture struct {
 // Control configures the local control socket, the trigger file and the
 // optional HTTP listener.
 type Control struct {
-	Socket      string
+	Socket string
+	// Group and Mode say who besides root and arpbox's user may use the
+	// socket: control.group (a name or number; empty: arpbox's primary
+	// group) and control.mode (default 0660). Unix only.
+	Group       string
+	Mode        fs.FileMode
 	TriggerFile string
 	// Listen is the HTTP API's host:port; empty: no HTTP listener. An
 	// address beyond loopback requires TokenFile.
@@ -140,7 +145,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, b)
+	return parse(path, b, true)
 }
 
 // raw mirrors the YAML file; every key is optional.
@@ -189,6 +194,8 @@ type rawSnapshots struct {
 
 type rawControl struct {
 	Socket      string `yaml:"socket"`
+	Group       string `yaml:"group"`
+	Mode        string `yaml:"mode"`
 	TriggerFile string `yaml:"trigger_file"`
 	Listen      string `yaml:"listen"`
 	TokenFile   string `yaml:"token_file"`
@@ -212,23 +219,34 @@ type rawTrigger struct {
 	Window       string    `yaml:"window"`
 }
 
-// Parse checks a configuration read from name.
-func Parse(name string, data []byte) (*Config, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamlError(name, err)
+// Parse checks a configuration read from name. It looks at nothing but
+// data; Load also checks it against this host (ring.min_free against the
+// ring's file system).
+func Parse(name string, data []byte) (*Config, error) { return parse(name, data, false) }
+
+func parse(name string, data []byte, host bool) (*Config, error) {
+	p := &parser{file: name, lines: map[string]int{}, values: map[int][]nodeAt{}}
+	var doc, second yaml.Node
+	docs := yaml.NewDecoder(bytes.NewReader(data))
+	if err := docs.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, p.yamlError(err)
 	}
+	if err := docs.Decode(&second); err == nil {
+		return nil, &Error{File: name, Line: second.Line, Err: errors.New("a second YAML document (after ---): arpbox reads one document per file; remove the --- and what follows, or merge it into the first")}
+	}
+	p.index("", &doc)
 	var r raw
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&r); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+		return nil, p.yamlError(err)
 	}
-	p := &parser{file: name, lines: map[string]int{}}
-	p.index("", &doc)
 	sum := sha256.Sum256(data)
 	c := &Config{Source: name, Digest: hex.EncodeToString(sum[:])}
 	p.convert(&r, c)
+	if host && len(p.errs) == 0 {
+		c.checkDisk(p)
+	}
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}
@@ -237,13 +255,18 @@ func Parse(name string, data []byte) (*Config, error) {
 
 // parser converts raw into Config, collecting every error with its line.
 type parser struct {
-	file  string
-	lines map[string]int // dotted key path -> line
-	errs  []error
+	file   string
+	lines  map[string]int   // dotted key path -> line
+	values map[int][]nodeAt // line -> the values that start there
+	errs   []error
 }
 
-// index records the line of every mapping key and sequence item below n.
+// index records the line of every mapping key and sequence item below n,
+// and what value starts on each line.
 func (p *parser) index(path string, n *yaml.Node) {
+	if n.Kind != yaml.DocumentNode && path != "" {
+		p.values[n.Line] = append(p.values[n.Line], nodeAt{path: path, kind: n.Kind, value: n.Value, depth: strings.Count(path, ".") + strings.Count(path, "[")})
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {
@@ -365,7 +388,7 @@ func (p *parser) convert(r *raw, c *Config) {
 	}
 	f, err := capture.ParseFilter(spec)
 	if err != nil {
-		p.fail("capture.filter", err)
+		p.fail("capture.filter", bpfHint(spec, err))
 	}
 	c.Capture.Filter = f
 	c.Capture.SnapLen = capture.DefaultSnapLen
@@ -376,6 +399,13 @@ func (p *parser) convert(r *raw, c *Config) {
 	c.Capture.BufferBytes = int(p.size("capture.buffer_size", rc.BufferSize, capture.DefaultBufferBytes))
 	// capture's own checks, for every interface (and once for the shared
 	// settings when the interface is left to the default route).
+	seenIface := map[string]int{}
+	for i, name := range rc.Interfaces {
+		if j, dup := seenIface[name]; dup {
+			p.fail(fmt.Sprintf("capture.interfaces[%d]", i), fmt.Errorf("%q is also capture.interfaces[%d]: every frame would be recorded twice", name, j))
+		}
+		seenIface[name] = i
+	}
 	names := rc.Interfaces
 	if len(names) == 0 {
 		names = []string{"default"}
@@ -403,6 +433,7 @@ func (p *parser) convert(r *raw, c *Config) {
 		MaxBytes:     p.size("ring.max_size", rr.MaxSize, 0),
 		MaxSegments:  rr.MaxSegments,
 	}
+	p.absPath("ring.dir", c.Ring.Dir)
 	if c.Ring.Dir == "" {
 		c.Ring.Dir = filepath.Join(c.DataDir, "ring")
 	}
@@ -436,6 +467,7 @@ func (p *parser) convert(r *raw, c *Config) {
 	if rs.MaxCount != nil {
 		c.Snapshots.MaxCount = *rs.MaxCount
 	}
+	p.absPath("snapshots.dir", c.Snapshots.Dir)
 	if c.Snapshots.Dir == "" {
 		c.Snapshots.Dir = filepath.Join(c.DataDir, "snapshots")
 	}
@@ -451,6 +483,30 @@ func (p *parser) convert(r *raw, c *Config) {
 		c.Control.Socket = DefaultSocket()
 	} else if err := control.CheckPath(c.Control.Socket); err != nil {
 		p.fail("control.socket", err)
+	} else {
+		p.absPath("control.socket", c.Control.Socket)
+	}
+	for _, f := range []struct{ key, val string }{
+		{"control.trigger_file", c.Control.TriggerFile}, {"control.token_file", c.Control.TokenFile},
+		{"control.tls_cert", c.Control.TLSCert}, {"control.tls_key", c.Control.TLSKey},
+	} {
+		p.absPath(f.key, f.val)
+	}
+	c.Control.Group = rcl.Group
+	if rcl.Mode != "" {
+		m, err := strconv.ParseUint(strings.TrimPrefix(rcl.Mode, "0o"), 8, 32)
+		if err != nil {
+			p.fail("control.mode", fmt.Errorf("%q: want an octal mode like 0660", rcl.Mode))
+		} else {
+			c.Control.Mode = fs.FileMode(m)
+		}
+	}
+	if err := control.CheckAccess(c.Control.Group, c.Control.Mode); err != nil {
+		key := "control.mode"
+		if c.Control.Mode == 0 {
+			key = "control.group"
+		}
+		p.fail(key, err)
 	}
 	p.control(c.Control)
 	c.Upload = p.upload(r.Upload, c.DataDir)
@@ -493,8 +549,21 @@ func (p *parser) convert(r *raw, c *Config) {
 			p.fail(field+".name", fmt.Errorf("%q is also the name of triggers[%d]", s.Name, j))
 		}
 		seen[s.Name] = i
+		tooShort := false
+		for _, d := range []struct {
+			key string
+			val time.Duration
+		}{{"interval", s.Interval}, {"timeout", s.Timeout}} {
+			if d.val != 0 && d.val < MinCheckPeriod {
+				p.fail(field+"."+d.key, fmt.Errorf("%v is below the minimum of %v", d.val, MinCheckPeriod))
+				tooShort = true
+			}
+		}
 		s = s.WithDefaults()
-		if s.Target == GatewayTarget && (s.Check == "arp" || s.Check == "neighbor" || s.Check == "icmp" || s.Check == "arp-conflict") {
+		if tooShort {
+			// The defaults derived from it (a timeout of half the
+			// interval) would only add errors about keys not written.
+		} else if s.Target == GatewayTarget && (s.Check == "arp" || s.Check == "neighbor" || s.Check == "icmp" || s.Check == "arp-conflict") {
 			// Resolved at start by ResolveGateway; validate with a placeholder.
 			probe := s
 			probe.Target = "192.0.2.1"
@@ -612,50 +681,6 @@ func (c *Config) NeedsDefaultRoute() bool {
 		}
 	}
 	return false
-}
-
-var (
-	yamlLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
-	yamlSyntax  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	yamlUnknown = regexp.MustCompile(`^field (\S+) not found in type configs\.raw(\w*)$`)
-)
-
-// sections maps raw type names to YAML keys, for unknown-field errors.
-var sections = map[string]string{
-	"": "", "Log": "log", "Capture": "capture", "Ring": "ring",
-	"Snapshots": "snapshots", "Control": "control", "Trigger": "triggers[]", "Upload": "upload",
-	"Peer": "peers[]", "Alertmanager": "alertmanager",
-}
-
-// yamlError turns yaml.v3's errors into file:line errors.
-func yamlError(file string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		var errs []error
-		for _, s := range te.Errors {
-			m := yamlLine.FindStringSubmatch(s)
-			if m == nil {
-				errs = append(errs, &Error{File: file, Err: errors.New(s)})
-				continue
-			}
-			line, _ := strconv.Atoi(m[1])
-			e := &Error{File: file, Line: line, Err: errors.New(m[2])}
-			if u := yamlUnknown.FindStringSubmatch(m[2]); u != nil {
-				e.Field = u[1]
-				if sec := sections[u[2]]; sec != "" {
-					e.Field = sec + "." + u[1]
-				}
-				e.Err = errors.New("unknown key")
-			}
-			errs = append(errs, e)
-		}
-		return errors.Join(errs...)
-	}
-	if m := yamlSyntax.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Line: line, Err: errors.New(m[2])}
-	}
-	return &Error{File: file, Err: err}
 }
 
 // ParseSize reads a byte size such as 512KiB, 10MiB, 1GiB, 10MB or 4096.

@@ -21,7 +21,18 @@ func (c *Config) Describe(w io.Writer) error {
 	ew.printf("\n")
 	ew.printf("snapshots: %s, %s before and %s after a trigger, cooldown %s, keep %d / %s\n",
 		c.Snapshots.Dir, c.Snapshots.Before, c.Snapshots.After, c.Snapshots.Cooldown, c.Snapshots.MaxCount, FormatSize(c.Snapshots.MaxSize))
-	ew.printf("control: %s\n", c.Control.Socket)
+	ew.printf("control: %s", c.Control.Socket)
+	if c.Control.Group != "" || c.Control.Mode != 0 {
+		mode, group := c.Control.Mode, c.Control.Group
+		if mode == 0 {
+			mode = 0o660
+		}
+		if group == "" {
+			group = "arpbox's primary group"
+		}
+		ew.printf(" (mode %#o, group %s)", mode, group)
+	}
+	ew.printf("\n")
 	if l := c.Control.Listen; l != "" {
 		auth := "no token (loopback only)"
 		if c.Control.TokenFile != "" {

@@ -11,23 +11,31 @@
 //
 // Request bodies over 64 KiB are refused (413).
 //
-// The socket is created with mode 0660; on Linux, peers whose credentials
-// are neither root, the daemon's user, nor the socket's group are refused.
+// The socket is created with mode 0660 (Access), in the group
+// control.group when set, else the daemon's primary group; on Linux, peers
+// whose credentials are neither root, the daemon's user, nor the socket's
+// group are answered 403 "permission denied" and closed. Only a stale
+// socket (nobody answers) is ever replaced, and at exit only the socket
+// this server made is removed.
 // HTTPServer serves the same API over TCP, with a bearer token and TLS.
 package control
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -65,8 +73,36 @@ type API struct {
 // Server serves API on a unix socket.
 type Server struct {
 	path string
+	acc  Access
 	api  API
 	log  *slog.Logger
+}
+
+// Access is who may use the unix socket besides root and arpbox's user.
+// (On Windows, the control file's DACL decides; both must be zero.)
+type Access struct {
+	// Group owns the socket (a name or a number); empty: the daemon's
+	// primary group, as the OS gives it (under the systemd unit, arpbox).
+	Group string
+	// Mode is the socket's permission bits; 0 means DefaultMode.
+	Mode fs.FileMode
+}
+
+// DefaultMode is the socket's mode when Access.Mode is 0: read and write
+// for the owner and the group.
+const DefaultMode fs.FileMode = 0o660
+
+func (a Access) withDefaults() Access {
+	if a.Mode == 0 {
+		a.Mode = DefaultMode
+	}
+	return a
+}
+
+// WithAccess sets the socket's group and mode; it returns s.
+func (s *Server) WithAccess(a Access) *Server {
+	s.acc = a
+	return s
 }
 
 // NewServer returns a server for the socket at path. It starts nothing.
@@ -81,19 +117,31 @@ func NewServer(path string, api API, log *slog.Logger) *Server {
 var ErrInUse = errors.New("control socket in use: is another arpbox running?")
 
 // Listen creates the control endpoint (a unix socket; on Windows a
-// loopback listener guarded by the token in a control file), replacing a
-// stale socket. It fails with ErrInUse when a live
-// daemon answers on it.
-func (s *Server) Listen() (net.Listener, error) { return listen(s.path, s.log) }
+// loopback listener guarded by the token in a control file), replacing
+// only a stale one. It fails with ErrInUse when a live daemon answers on
+// it, and with an error naming the path when anything else is in the way.
+func (s *Server) Listen() (net.Listener, error) { return listen(s.path, s.acc, s.log) }
 
-// Run serves ln until ctx is cancelled, then closes it and removes the socket.
+// Run serves ln until ctx is cancelled, then closes it and removes the
+// socket, if the path still names the one Listen made.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	err := runServer(ctx, ln, handler(s.api, s.log), s.log, "control socket "+s.path)
 	if err == nil {
-		removeEndpoint(s.path)
+		if o, ok := ln.(interface{ removeOwned() }); ok {
+			o.removeOwned()
+		}
 	}
 	return err
 }
+
+// MaxReason is the longest snapshot reason accepted, in bytes; longer
+// ones are refused ("reason too long") by the client before it sends and by
+// the server.
+const MaxReason = 1024
+
+// ErrReasonTooLong is the client's and the server's refusal of a reason
+// over MaxReason bytes.
+var ErrReasonTooLong = fmt.Errorf("reason too long (max %d bytes)", MaxReason)
 
 // maxBody is the largest request body accepted: a snapshot request is a
 // reason of a few words.
@@ -136,6 +184,10 @@ func handler(api API, log *slog.Logger) http.Handler {
 				code = http.StatusRequestEntityTooLarge
 			}
 			httpError(w, code, fmt.Errorf("snapshot request: %w", err))
+			return
+		}
+		if len(req.Reason) > MaxReason {
+			httpError(w, http.StatusBadRequest, ErrReasonTooLong)
 			return
 		}
 		// The request waits for the bundle's after-window: no write
@@ -282,11 +334,16 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // peerCheckListener refuses connections from peers not allowed to control
-// the daemon.
+// the daemon: they get a 403 "permission denied" reply, whatever they
+// asked, and the connection is closed.
 type peerCheckListener struct {
 	net.Listener
 	path string
+	made fs.FileInfo // the socket Listen made, for removeOwned
 	log  *slog.Logger
+
+	refusing sync.WaitGroup
+	slots    chan struct{} // bounds the refusals in progress
 }
 
 func (l *peerCheckListener) Accept() (net.Conn, error) {
@@ -297,11 +354,67 @@ func (l *peerCheckListener) Accept() (net.Conn, error) {
 		}
 		if err := checkPeer(c, l.path); err != nil {
 			l.log.Warn("refused control connection", "err", err)
-			c.Close()
+			l.refuse(c, err)
 			continue
 		}
 		return c, nil
 	}
+}
+
+// Close stops accepting and waits for the refusals in progress (each
+// bounded by refuseTimeout).
+func (l *peerCheckListener) Close() error {
+	err := l.Listener.Close()
+	l.refusing.Wait()
+	return err
+}
+
+// maxRefusing is how many refused peers are answered at once; beyond it
+// a refused connection is just closed.
+const maxRefusing = 8
+
+// refuseTimeout bounds the answer to one refused peer.
+const refuseTimeout = 2 * time.Second
+
+// refuse answers a refused peer with 403 "permission denied" and closes
+// the connection, on a goroutine of its own (never holding up Accept)
+// that the listener's Close waits for: it reads the request first, so
+// the client sees the answer and not a broken pipe.
+func (l *peerCheckListener) refuse(c net.Conn, why error) {
+	if l.slots == nil {
+		l.slots = make(chan struct{}, maxRefusing)
+	}
+	select {
+	case l.slots <- struct{}{}:
+	default:
+		c.Close()
+		return
+	}
+	l.refusing.Add(1)
+	go func() {
+		defer l.refusing.Done()
+		defer func() { <-l.slots }()
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(refuseTimeout))
+		if req, err := http.ReadRequest(bufio.NewReader(io.LimitReader(c, maxHeaderBytes+maxBody))); err == nil {
+			_, _ = io.Copy(io.Discard, req.Body)
+		}
+		b, _ := json.Marshal(errorBody{Error: "permission denied: " + why.Error()})
+		fmt.Fprintf(c, "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(b), b)
+	}()
+}
+
+// OnConnect returns a context whose client requests call f once a
+// connection to the daemon is made (before the request is sent): a
+// command says "waiting" only once it has reached the daemon.
+func OnConnect(ctx context.Context, f func()) context.Context {
+	var called bool
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) {
+		if !called {
+			called = true
+			f()
+		}
+	}})
 }
 
 // Client talks to a daemon's control socket.
@@ -320,9 +433,13 @@ func NewClient(path string) *Client {
 	}
 }
 
-// Snapshot asks for a bundle and waits until it is written.
+// Snapshot asks for a bundle and waits until it is written. A reason over
+// MaxReason bytes is ErrReasonTooLong, before anything is sent.
 func (c *Client) Snapshot(ctx context.Context, reason string) (SnapshotReply, error) {
 	var rep SnapshotReply
+	if len(reason) > MaxReason {
+		return rep, ErrReasonTooLong
+	}
 	err := c.do(ctx, http.MethodPost, "/v1/snapshot", SnapshotRequest{Reason: reason}, &rep)
 	return rep, err
 }
@@ -352,7 +469,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("control socket %s: %w (is arpbox running?)", c.path, err)
+		return c.dialError(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -370,4 +487,14 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("arpbox %s %s: decode reply: %w", method, path, err)
 	}
 	return nil
+}
+
+// dialError says why the daemon could not be reached: permission (the
+// socket's mode and group), or nothing serving it (is arpbox running?).
+func (c *Client) dialError(err error) error {
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("control socket %s: permission denied: root, arpbox's user and members of the socket's group (control.group) may use it: %w", c.path, err)
+	}
+	return fmt.Errorf("control socket %s: %w (is arpbox running?)", c.path, err)
 }

@@ -5,6 +5,7 @@ package control
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -103,16 +104,108 @@ func TestSecondDaemonRefused(t *testing.T) {
 	}
 }
 
-func TestStaleSocketReplaced(t *testing.T) {
+// TestWhatIsInTheWay: Listen replaces only a stale socket (one nobody
+// answers on, as a kill -9 leaves); anything else at the path is refused
+// with an error naming the path and what is there, and left in place.
+func TestWhatIsInTheWay(t *testing.T) {
+	live, _ := serve(t, API{})
+	for _, tc := range []struct {
+		name    string
+		make    func(path string) error
+		wantErr string // "" = Listen succeeds
+	}{
+		{"nothing", func(string) error { return nil }, ""},
+		{"stale socket", func(p string) error {
+			ln, err := net.Listen("unix", p)
+			if err != nil {
+				return err
+			}
+			ln.(*net.UnixListener).SetUnlinkOnClose(false)
+			return ln.Close()
+		}, ""},
+		{"regular file", func(p string) error { return os.WriteFile(p, []byte("keep me"), 0o600) }, "a regular file is in the way"},
+		{"empty directory", func(p string) error { return os.Mkdir(p, 0o700) }, "a directory is in the way"},
+		{"symlink to a live socket", func(p string) error { return os.Symlink(live, p) }, "a symlink is in the way"},
+		{"live socket", func(p string) error { return os.Link(live, p) }, ErrInUse.Error()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "arpbox.sock")
+			if err := tc.make(path); err != nil {
+				t.Fatal(err)
+			}
+			before, _ := os.Lstat(path)
+			ln, err := NewServer(path, API{}, nil).Listen()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Listen = %v", err)
+				}
+				ln.Close()
+				return
+			}
+			if err == nil {
+				ln.Close()
+				t.Fatalf("Listen succeeded, want %q", tc.wantErr)
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), path) {
+				t.Errorf("Listen = %v, want %q and the path", err, tc.wantErr)
+			}
+			after, err := os.Lstat(path)
+			if err != nil || !os.SameFile(before, after) {
+				t.Errorf("what was in the way was removed or replaced: %v", err)
+			}
+		})
+	}
+}
+
+// TestRemovesOnlyItsOwnSocket: at exit the server removes its socket, but
+// not a file that replaced it meanwhile.
+func TestRemovesOnlyItsOwnSocket(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "arpbox.sock")
-	if err := os.WriteFile(path, nil, 0o600); err != nil { // what a kill -9 leaves behind
+	s := NewServer(path, API{}, nil)
+	ln, err := s.Listen()
+	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := NewServer(path, API{}, nil).Listen()
-	if err != nil {
-		t.Fatalf("Listen over a stale socket file: %v", err)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
 	}
-	ln.Close()
+	if err := os.WriteFile(path, []byte("someone else's"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Run(ctx, ln); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "someone else's" {
+		t.Errorf("the file that replaced the socket: %q, %v", b, err)
+	}
+}
+
+// TestReasonTooLong: the client refuses a reason over MaxReason before
+// sending; the server refuses one from any other client with the same
+// words.
+func TestReasonTooLong(t *testing.T) {
+	path, _ := serve(t, API{Snapshot: func(context.Context, string) (SnapshotReply, error) { return SnapshotReply{ID: "x"}, nil }})
+	long := strings.Repeat("a", MaxReason+1)
+	if _, err := NewClient(path).Snapshot(context.Background(), long); !errors.Is(err, ErrReasonTooLong) {
+		t.Errorf("client: %v, want %v", err, ErrReasonTooLong)
+	}
+	if _, err := NewClient(path).Snapshot(context.Background(), strings.Repeat("a", MaxReason)); err != nil {
+		t.Errorf("a reason of exactly MaxReason bytes: %v", err)
+	}
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+	resp, err := c.Post("http://arpbox/v1/snapshot", "application/json", strings.NewReader(`{"reason":"`+long+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "reason too long (max 1024 bytes)") {
+		t.Errorf("server: %d %s", resp.StatusCode, body)
+	}
 }
 
 func TestClientWithoutDaemon(t *testing.T) {

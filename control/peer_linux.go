@@ -36,12 +36,16 @@ func checkPeer(c net.Conn, path string) error {
 	if cred.Uid == 0 || int(cred.Uid) == os.Geteuid() {
 		return nil
 	}
+	group := "?"
 	if fi, err := os.Stat(path); err == nil {
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && (st.Gid == cred.Gid || inGroup(cred.Pid, st.Gid)) {
-			return nil
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			if st.Gid == cred.Gid || inGroup(cred.Pid, st.Gid) {
+				return nil
+			}
+			group = strconv.FormatUint(uint64(st.Gid), 10)
 		}
 	}
-	return fmt.Errorf("control: peer pid %d uid %d gid %d is not allowed", cred.Pid, cred.Uid, cred.Gid)
+	return fmt.Errorf("peer pid %d uid %d is neither root, arpbox's user (uid %d), nor in the socket's group (gid %s)", cred.Pid, cred.Uid, os.Geteuid(), group)
 }
 
 // inGroup reports whether process pid has gid among its supplementary groups.

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -87,15 +88,36 @@ func readEndpoint(path string) (endpoint, error) {
 	return ep, nil
 }
 
-func listen(path string, log *slog.Logger) (net.Listener, error) {
+// CheckAccess checks control.group and control.mode: on Windows the
+// control file's DACL decides who may use it, so neither may be set.
+func CheckAccess(group string, mode fs.FileMode) error {
+	if group != "" || mode != 0 {
+		return errors.New("control.group and control.mode are for the unix socket; on Windows the control file's DACL admits LocalSystem, Administrators and arpbox's account")
+	}
+	return nil
+}
+
+// listen writes the control file. Only a stale control file (its arpbox
+// does not answer) or an empty one (a crash while writing it) is
+// replaced; anything else at the path is an error, and stays.
+func listen(path string, _ Access, log *slog.Logger) (net.Listener, error) {
 	if err := CheckPath(path); err != nil {
 		return nil, fmt.Errorf("control: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("control file %s: %w", path, err)
 	}
-	if ep, err := readEndpoint(path); err == nil && arpboxAnswers(ep) {
-		return nil, fmt.Errorf("%s: %w", path, ErrInUse)
+	if fi, err := os.Lstat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("control file %s: a %s is in the way (arpbox replaces only a stale control file): remove it or set another control.socket", path, fileKind(fi.Mode()))
+		}
+		ep, err := readEndpoint(path)
+		switch {
+		case err == nil && arpboxAnswers(ep):
+			return nil, fmt.Errorf("%s: %w", path, ErrInUse)
+		case err != nil && fi.Size() > 0:
+			return nil, fmt.Errorf("control file %s: a file that is not arpbox's is in the way: remove it or set another control.socket: %w", path, err)
+		}
 	}
 	sid, err := selfSID()
 	if err != nil {
@@ -115,7 +137,7 @@ func listen(path string, log *slog.Logger) (net.Listener, error) {
 		ln.Close()
 		return nil, fmt.Errorf("control file %s: %w", path, err)
 	}
-	return &tokenListener{Listener: ln, token: []byte(token), log: log}, nil
+	return &tokenListener{Listener: ln, path: path, token: []byte(token), log: log}, nil
 }
 
 // arpboxAnswers reports whether an arpbox serves the endpoint of a control
@@ -162,8 +184,17 @@ func writeProtected(path string, data []byte, sddl string) error {
 // tokenListener hands out connections whose first bytes must be the token.
 type tokenListener struct {
 	net.Listener
+	path  string
 	token []byte
 	log   *slog.Logger
+}
+
+// removeOwned removes the control file if it still holds this listener's
+// token (not another arpbox's, written since).
+func (l *tokenListener) removeOwned() {
+	if ep, err := readEndpoint(l.path); err == nil && subtle.ConstantTimeCompare([]byte(ep.Token), l.token) == 1 {
+		_ = os.Remove(l.path)
+	}
 }
 
 func (l *tokenListener) Accept() (net.Conn, error) {
@@ -218,6 +249,3 @@ func dial(ctx context.Context, path string) (net.Conn, error) {
 	}
 	return c, nil
 }
-
-// removeEndpoint removes the control file once the server is done.
-func removeEndpoint(path string) { _ = os.Remove(path) }

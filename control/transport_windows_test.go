@@ -156,3 +156,54 @@ func TestWindowsStaleControlFile(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// TestWindowsWhatIsInTheWay: Listen replaces a stale control file (its
+// arpbox gone) or an empty one, and refuses a directory or a file that is
+// not arpbox's, leaving it in place; at exit it removes only its own.
+func TestWindowsWhatIsInTheWay(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		make    func(path string) error
+		wantErr string
+	}{
+		{"stale control file", func(p string) error {
+			return os.WriteFile(p, []byte(`{"addr":"127.0.0.1:1","token":"`+strings.Repeat("0", tokenLen)+`"}`), 0o600)
+		}, ""},
+		{"empty file", func(p string) error { return os.WriteFile(p, nil, 0o600) }, ""},
+		{"someone's file", func(p string) error { return os.WriteFile(p, []byte("keep me"), 0o600) }, "a file that is not arpbox's is in the way"},
+		{"directory", func(p string) error { return os.Mkdir(p, 0o700) }, "a directory is in the way"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "control.json")
+			if err := tc.make(path); err != nil {
+				t.Fatal(err)
+			}
+			s := NewServer(path, API{}, nil)
+			ln, err := s.Listen()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Listen = %v", err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel()
+				if err := s.Run(ctx, ln); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("control file left after Run: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				ln.Close()
+				t.Fatalf("Listen succeeded, want %q", tc.wantErr)
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), path) {
+				t.Errorf("Listen = %v, want %q and the path", err, tc.wantErr)
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("what was in the way is gone: %v", err)
+			}
+		})
+	}
+}

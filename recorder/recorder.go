@@ -66,8 +66,8 @@ type Recorder struct {
 	fleet   fleet // peers, Alertmanager (fleet.go)
 	ready   sync.Once
 	reload  reloader // the configuration in force and the reloads (reload.go)
-	// stopped is set when Run returns.
-	recording, stopped atomic.Bool
+	// stopped is set when Run returns; wasReady once it was ready.
+	recording, stopped, wasReady atomic.Bool
 
 	// uploader ships bundles to object storage; nil without upload: (upload.go).
 	uploader *upload.Uploader
@@ -101,6 +101,11 @@ func (r *Recorder) Run(ctx context.Context) error {
 	if err := r.build(); err != nil {
 		return &StartError{err}
 	}
+	if r.opts.Replay == "" {
+		if err := checkWritable("snapshots.dir", r.cfg.Snapshots.Dir); err != nil {
+			return &StartError{err}
+		}
+	}
 	if err := r.ring.w.Open(); err != nil {
 		return &StartError{err}
 	}
@@ -114,7 +119,8 @@ func (r *Recorder) Run(ctx context.Context) error {
 	var srv *control.Server
 	var tasks []task
 	if r.opts.Replay == "" {
-		srv = control.NewServer(r.cfg.Control.Socket, r.api(), r.log.With("part", "control"))
+		srv = control.NewServer(r.cfg.Control.Socket, r.api(), r.log.With("part", "control")).
+			WithAccess(control.Access{Group: r.cfg.Control.Group, Mode: r.cfg.Control.Mode})
 		l, err := srv.Listen()
 		if err != nil {
 			return &StartError{errors.Join(err, r.ring.w.Close())}
@@ -196,6 +202,11 @@ func (r *Recorder) Run(ctx context.Context) error {
 		return nil
 	})
 	err := g.Wait()
+	if err != nil && !r.wasReady.Load() && r.opts.Replay == "" {
+		// Failed before it was ever ready (say, capture not permitted):
+		// it never started.
+		return &StartError{err}
+	}
 	if r.opts.Replay == "" {
 		r.log.Info("arpbox stopped", "uptime", time.Since(r.started).Round(time.Second).String())
 	}
@@ -204,6 +215,7 @@ func (r *Recorder) Run(ctx context.Context) error {
 
 // markReady calls Options.Ready once.
 func (r *Recorder) markReady() {
+	r.wasReady.Store(true)
 	if r.opts.Ready != nil {
 		r.ready.Do(r.opts.Ready)
 	}

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,5 +124,41 @@ func TestFileSourceMissingDir(t *testing.T) {
 	err := src.Run(context.Background(), func(bundle.Event) {})
 	if err == nil {
 		t.Fatal("Run on a missing directory returned nil")
+	}
+}
+
+// TestFileSourceLeavesOthersAlone: at start, only a stale regular trigger
+// file is removed; a directory or symlink at the path stops Run with an
+// error naming the path and what is there, and is left in place.
+func TestFileSourceLeavesOthersAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name, kind string
+		make       func(path string) error
+	}{
+		{"directory", "directory", func(p string) error { return os.Mkdir(p, 0o700) }},
+		{"symlink", "symlink", func(p string) error { return os.Symlink(filepath.Join(filepath.Dir(p), "elsewhere"), p) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "trigger")
+			if err := tc.make(path); err != nil {
+				t.Skipf("skipping: cannot make a %s here: %v", tc.kind, err)
+			}
+			fi, err := os.Lstat(path)
+			if err != nil {
+				t.Skipf("skipping: the %s made here cannot be looked at (Wine's symlinks): %v", tc.kind, err)
+			}
+			if fileKind(fi.Mode()) != tc.kind {
+				t.Skipf("skipping: the %s made here reads as %v (Wine makes no symlinks)", tc.kind, fi.Mode())
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err = NewFileSource(path, nil).Run(ctx, func(bundle.Event) { t.Error("fired") })
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "a "+tc.kind+" is in the way") {
+				t.Errorf("Run = %v, want an error naming %s and a %s", err, path, tc.kind)
+			}
+			if _, err := os.Lstat(path); err != nil {
+				t.Errorf("the %s was removed: %v", tc.kind, err)
+			}
+		})
 	}
 }

@@ -79,7 +79,9 @@ func cmdSnapshot(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	fmt.Fprintln(stderr, "arpbox: snapshot requested; waiting for the post-trigger window to be recorded…")
+	ctx = control.OnConnect(ctx, func() {
+		fmt.Fprintln(stderr, "arpbox: snapshot requested; waiting for the post-trigger window to be recorded…")
+	})
 	rep, err := control.NewClient(path).Snapshot(ctx, *reason)
 	if err != nil {
 		fmt.Fprintf(stderr, "arpbox: %v\n", err)
