@@ -51,6 +51,8 @@ func (p *parser) fleet(r *rawFleet, c *Config) {
 		if j, dup := names[pc.Name]; dup && pc.Name != "" {
 			p.fail(field+".name", fmt.Errorf("%q is also the name of peers[%d]", pc.Name, j))
 		}
+		p.absPath(field+".token_file", pc.TokenFile)
+		p.absPath(field+".ca_file", pc.CAFile)
 		names[pc.Name] = i
 		c.Fleet.Peers = append(c.Fleet.Peers, pc)
 	}

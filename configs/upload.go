@@ -49,14 +49,11 @@ func (p *parser) upload(r *rawUpload, dataDir string) *upload.Config {
 	}
 	if c.QueueDir == "" {
 		c.QueueDir = filepath.Join(dataDir, "upload-queue")
-	} else if !filepath.IsAbs(c.QueueDir) {
-		p.fail("upload.queue_dir", fmt.Errorf("%q must be an absolute path", c.QueueDir))
+	} else {
+		p.absPath("upload.queue_dir", c.QueueDir)
 	}
-	for _, f := range []struct{ key, val string }{{"credentials_file", c.CredentialsFile}, {"ca_file", c.CAFile}} {
-		if f.val != "" && !filepath.IsAbs(f.val) {
-			p.fail("upload."+f.key, fmt.Errorf("%q must be an absolute path", f.val))
-		}
-	}
+	p.absPath("upload.credentials_file", c.CredentialsFile)
+	p.absPath("upload.ca_file", c.CAFile)
 	if err := c.Validate(); err != nil {
 		p.failValidate("upload", err)
 	}
