@@ -23,7 +23,8 @@ func TestStatusLiveUnderSustainedTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := newRingOwner(discard(), w, 1, nil)
-	rec := &Recorder{cfg: &configs.Config{}, ring: o}
+	rec := &Recorder{cfg: &configs.Config{}, ring: o, caps: newCaptures()}
+	rec.reload.cur.Store(rec.cfg)
 
 	captured := make(chan struct{})
 	tended := make(chan error, 1)
