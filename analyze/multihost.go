@@ -380,3 +380,55 @@ func (o *Options) clockOf(i, j int) *int64 {
 	d := *o.clock[j] - *o.clock[i]
 	return &d
 }
+
+// incident writes the INCIDENT section of the HTML report: the hosts, their
+// bundles and clock offsets, the peers whose bundles are absent, and the
+// failing directions.
+func (h *htmlWriter) incident() {
+	inc := h.r.Incident
+	if inc == nil {
+		return
+	}
+	h.p("<h2>Incident %s</h2>\n", esc(inc.ID))
+	if inc.Initiator != "" {
+		h.p("<p>Declared on <b>%s</b>; every host below froze the same window (on its own clock).</p>\n", esc(inc.Initiator))
+	}
+	if len(inc.Directions) == 0 {
+		h.p("<section class=\"verdict ok\"><div class=\"label\">Failing directions</div>No direction failed between these hosts.</section>\n")
+	} else {
+		h.p("<section class=\"verdict\"><div class=\"label\">Failing directions</div>")
+		for i, d := range inc.Directions {
+			if i > 0 {
+				h.p("<br>")
+			}
+			h.p("%s", esc(d.Text))
+		}
+		h.p("</section>\n")
+	}
+	h.p("<table><tr><th>Host</th><th>Bundle</th><th>Window (UTC, its clock)</th><th>Clock offset</th><th>How it is known</th></tr>\n")
+	for _, x := range inc.Hosts {
+		off := "–"
+		if x.OffsetMS != nil {
+			off = signedDur(*x.OffsetMS)
+		}
+		h.p("<tr><td><b>%s</b></td><td class=\"mono\">%s</td><td>%s – %s</td><td class=\"n\">%s</td><td>%s</td></tr>\n",
+			esc(x.Host), esc(x.Bundle), esc(x.Window.From.UTC().Format("2006-01-02 15:04:05")), esc(x.Window.To.UTC().Format("15:04:05")), esc(off), esc(x.OffsetBasis))
+	}
+	for _, a := range inc.Absent {
+		who := a.Name
+		if a.Host != "" {
+			who += " (" + a.Host + ")"
+		}
+		var why string
+		switch a.State {
+		case bundle.PeerOK:
+			why = "froze the incident, but its bundle is not among the inputs"
+		case bundle.PeerPending:
+			why = "still being asked when " + inc.Initiator + " wrote its bundle; look for its bundle of this incident (last error: " + a.Error + ")"
+		default:
+			why = "missing: " + a.Error
+		}
+		h.p("<tr><td class=\"bad\">%s</td><td colspan=\"4\">%s</td></tr>\n", esc(who), esc(why))
+	}
+	h.p("</table>\n")
+}
