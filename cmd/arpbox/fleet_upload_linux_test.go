@@ -130,6 +130,29 @@ upload:
 		}
 	}
 
+	// arpbox status on the gateway: the queue is empty, the server froze
+	// the last incident.
+	out, err = exec.Command(binPath, "status", "-config", gwCfg).Output()
+	if err != nil {
+		t.Fatalf("arpbox status: %v", err)
+	}
+	var st struct {
+		Upload *upload.QueueState `json:"upload"`
+		Peers  *struct {
+			Incident string                `json:"last_incident"`
+			States   []bundle.ManifestPeer `json:"states"`
+		} `json:"peers"`
+	}
+	if err := json.Unmarshal(out, &st); err != nil {
+		t.Fatalf("arpbox status: %v: %s", err, out)
+	}
+	if st.Upload == nil || st.Upload.Pending != 0 || st.Upload.LastError != "" || st.Upload.Store != "s3://arp-bundles/fleet/dc1" {
+		t.Errorf("arpbox status: upload %+v, want an empty queue without error", st.Upload)
+	}
+	if st.Peers == nil || st.Peers.Incident != inc || len(st.Peers.States) != 1 || st.Peers.States[0].State != bundle.PeerOK || st.Peers.States[0].Host != "fleet-srv" {
+		t.Errorf("arpbox status: peers %+v, want %s ok on fleet-srv", st.Peers, inc)
+	}
+
 	// arpbox bundles -remote: two hosts for the incident.
 	out, err = gw.Command(ctx, binPath, "bundles", "-remote", "-config", gwCfg, "-json").Output()
 	if err != nil {
