@@ -75,6 +75,9 @@ type incidentBundle struct {
 	m    *bundle.Manifest
 }
 
+// ErrNoIncidentBundle: no input is a bundle of the incident asked for.
+var ErrNoIncidentBundle = errors.New("no bundle of this incident among the inputs")
+
 // maxIncidentBundles bounds how many bundles are looked at.
 const maxIncidentBundles = 10000
 
@@ -96,6 +99,9 @@ func AnalyzeIncident(ctx context.Context, paths []string, id string, opts Option
 	inc, sel, err := pickIncident(bs, id)
 	if err != nil {
 		return nil, err
+	}
+	if len(sel) == 1 && len(inc.Absent) == 0 && inc.Initiator != "" {
+		return Analyze(ctx, []string{sel[0].path}, opts) // a host without peers: just its bundle
 	}
 	var ps []string
 	opts.clock = make([]*int64, len(sel))
@@ -236,7 +242,7 @@ func pickIncident(bs []incidentBundle, id string) (*Incident, []incidentBundle, 
 	}
 	sel := byID[id]
 	if len(sel) == 0 {
-		return nil, nil, fmt.Errorf("no bundle of incident %s among the inputs", id)
+		return nil, nil, fmt.Errorf("incident %s: %w", id, ErrNoIncidentBundle)
 	}
 	// The initiator first, then the peers by host; one bundle per host.
 	slices.SortStableFunc(sel, func(a, b incidentBundle) int {
@@ -360,6 +366,10 @@ func (r *Report) writeIncidentText(p func(format string, a ...any)) {
 			p("  %s: missing: %s\n", who, a.Error)
 		}
 	}
+	if len(inc.Hosts) < 2 {
+		p("  Only this host's bundle is among the inputs: no direction between hosts to check.\n\n")
+		return
+	}
 	if len(inc.Directions) == 0 {
 		p("  No direction failed between these hosts.\n\n")
 		return
@@ -393,9 +403,12 @@ func (h *htmlWriter) incident() {
 	if inc.Initiator != "" {
 		h.p("<p>Declared on <b>%s</b>; every host below froze the same window (on its own clock).</p>\n", esc(inc.Initiator))
 	}
-	if len(inc.Directions) == 0 {
+	switch {
+	case len(inc.Hosts) < 2:
+		h.p("<p>Only this host's bundle is among the inputs: no direction between hosts to check.</p>\n")
+	case len(inc.Directions) == 0:
 		h.p("<section class=\"verdict ok\"><div class=\"label\">Failing directions</div>No direction failed between these hosts.</section>\n")
-	} else {
+	default:
 		h.p("<section class=\"verdict\"><div class=\"label\">Failing directions</div>")
 		for i, d := range inc.Directions {
 			if i > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,63 @@ func TestIncidentJSON(t *testing.T) {
 		if _, ok := dirs[0][k]; !ok {
 			t.Errorf("direction lacks %q: %v", k, dirs[0])
 		}
+	}
+}
+
+// TestIncidentOneBundle: the initiator's bundle alone, its incident named
+// (as `arpbox report s3://…` does when only one host's bundle is in the
+// store), is reported as the incident: the peers without a bundle are
+// listed. An incident no input carries is ErrNoIncidentBundle.
+func TestIncidentOneBundle(t *testing.T) {
+	full := incidentReport(t, "gw", "srv")
+	gwPath := full.Incident.Hosts[0].Path
+	rep, err := analyze.AnalyzeIncident(context.Background(), []string{gwPath}, full.Incident.ID, analyze.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text, page bytes.Buffer
+	rep.WriteText(&text)
+	rep.WriteHTML(&page)
+	for _, want := range []string{
+		"INCIDENT 20261130T080000Z-gw-0a0b0c0d, declared on gw",
+		"server (srv): froze the incident, but its bundle is not among the inputs",
+		"Only this host's bundle is among the inputs",
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+	for _, want := range []string{
+		"<h2>Incident 20261130T080000Z-gw-0a0b0c0d</h2>",
+		`<td class="bad">server (srv)</td><td colspan="4">froze the incident, but its bundle is not among the inputs</td>`,
+		"<p>Only this host's bundle is among the inputs: no direction between hosts to check.</p>",
+	} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	if len(rep.Incident.Hosts) != 1 || len(rep.Incident.Absent) != 2 {
+		t.Errorf("incident %+v", rep.Incident)
+	}
+	if _, err := analyze.AnalyzeIncident(context.Background(), []string{gwPath}, "20261130T090000Z-gw-ffffffff", analyze.Options{}); !errors.Is(err, analyze.ErrNoIncidentBundle) {
+		t.Errorf("another incident's id: %v, want ErrNoIncidentBundle", err)
+	}
+}
+
+// TestIncidentWithoutPeers: a bundle whose host has no peers, named by its
+// incident id, is reported as a bundle: no INCIDENT section.
+func TestIncidentWithoutPeers(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	const id = "20261130T080000Z-gw-0a0b0c0d"
+	p := writeBundleZip(t, dir, &bundle.Manifest{Format: 1, ID: "20261130T080000Z-api", Host: "gw",
+		Trigger: bundle.Event{Trigger: "api", Check: "api", Time: t0, Incident: id}},
+		[]analyzetest.Frame{{Time: t0, Data: analyzetest.Request(analyzetest.MAC("02:00:00:00:00:01"), "10.0.0.1", "10.0.0.5")}})
+	rep, err := analyze.AnalyzeIncident(context.Background(), []string{p}, id, analyze.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Incident != nil || len(rep.Sides) != 1 {
+		t.Errorf("incident %+v, %d sides: want the bundle alone", rep.Incident, len(rep.Sides))
 	}
 }

@@ -240,4 +240,22 @@ upload:
 			t.Errorf("%s: the downloaded bundle %s is left behind", h.Host, h.Path)
 		}
 	}
+
+	// Only the gateway's bundle in the store (the server's not uploaded
+	// yet): still the incident, the server named as not among the inputs.
+	if err := os.RemoveAll(filepath.Join(store.Dir(), "arp-bundles", "fleet", "dc1", "fleet-srv")); err != nil {
+		t.Fatal(err)
+	}
+	out, err = gw.Command(ctx, binPath, "report", "-config", gwCfg, url).Output()
+	if err != nil {
+		t.Fatalf("arpbox report %s with one bundle: %v", url, err)
+	}
+	for _, want := range []string{
+		"INCIDENT " + inc + ", declared on fleet-gw",
+		"server (fleet-srv): froze the incident, but its bundle is not among the inputs",
+	} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("the report of the gateway's bundle alone lacks %q:\n%s", want, out)
+		}
+	}
 }
