@@ -36,7 +36,10 @@
 // Given captures from two or more capture points, it matches requests across
 // them (estimating the clock offset) and says for each unanswered exchange
 // whether the request never arrived, arrived but got no reply, or got a reply
-// that never arrived. See twoside.go for the method.
+// that never arrived. See twoside.go for the method. AnalyzeIncident does so
+// for the bundles of one incident from several hosts (arpbox peers), lined up
+// by their recorded clock offsets, and names each failing direction (the
+// report's incident key and INCIDENT section; see multihost.go).
 //
 // Analyze returns a Report; WriteText, WriteJSON and WriteHTML render it and
 // WriteReports writes all three into a bundle directory. Detector runs the
@@ -107,7 +110,18 @@
 //	      "asker", "target", "vlan", "asker_side", "other_side", "count",
 //	      "first", "last", "reply_mac", "evidence": [Evidence]}]
 //	  }],
-//	  "neighbor_events": [{"time", "ip", "state", "side"}]
+//	  "neighbor_events": [{"time", "ip", "state", "side"}],
+//	  "incident": {                         // only for one incident's bundles from several hosts
+//	    "id": "20261130T080000Z-gw-0a0b0c0d",   // trigger.incident, shared by the peers
+//	    "initiator": "gw",                  // host that declared it; absent if its bundle was not given
+//	    "hosts": [{"host", "bundle", "path",   // initiator first, then by host; one side each
+//	               "clock_offset_ms": 5000,    // this host's clock minus the initiator's; absent if not recorded
+//	               "clock_offset_basis": "measured by gw when it asked ...",
+//	               "window": {"from": T, "to": T}}],  // requested, on this host's clock
+//	    "absent": [{"name", "host", "state": "ok|pending|missing", "error"}],  // peers asked, bundle not given
+//	    "directions": [{"from", "to", "what": "requests|replies|no reply",  // most failures first
+//	                    "asker", "target", "count", "text"}]
+//	  }
 //	}
 //
 // Memory is bounded by the number of distinct addresses (Options.MaxTargets)

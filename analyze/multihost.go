@@ -75,6 +75,9 @@ type incidentBundle struct {
 	m    *bundle.Manifest
 }
 
+// ErrNoIncidentBundle: no input is a bundle of the incident asked for.
+var ErrNoIncidentBundle = errors.New("no bundle of this incident among the inputs")
+
 // maxIncidentBundles bounds how many bundles are looked at.
 const maxIncidentBundles = 10000
 
@@ -96,6 +99,9 @@ func AnalyzeIncident(ctx context.Context, paths []string, id string, opts Option
 	inc, sel, err := pickIncident(bs, id)
 	if err != nil {
 		return nil, err
+	}
+	if len(sel) == 1 && len(inc.Absent) == 0 && inc.Initiator != "" {
+		return Analyze(ctx, []string{sel[0].path}, opts) // a host without peers: just its bundle
 	}
 	var ps []string
 	opts.clock = make([]*int64, len(sel))
@@ -236,7 +242,7 @@ func pickIncident(bs []incidentBundle, id string) (*Incident, []incidentBundle, 
 	}
 	sel := byID[id]
 	if len(sel) == 0 {
-		return nil, nil, fmt.Errorf("no bundle of incident %s among the inputs", id)
+		return nil, nil, fmt.Errorf("incident %s: %w", id, ErrNoIncidentBundle)
 	}
 	// The initiator first, then the peers by host; one bundle per host.
 	slices.SortStableFunc(sel, func(a, b incidentBundle) int {
@@ -360,6 +366,10 @@ func (r *Report) writeIncidentText(p func(format string, a ...any)) {
 			p("  %s: missing: %s\n", who, a.Error)
 		}
 	}
+	if len(inc.Hosts) < 2 {
+		p("  Only this host's bundle is among the inputs: no direction between hosts to check.\n\n")
+		return
+	}
 	if len(inc.Directions) == 0 {
 		p("  No direction failed between these hosts.\n\n")
 		return
@@ -379,4 +389,59 @@ func (o *Options) clockOf(i, j int) *int64 {
 	}
 	d := *o.clock[j] - *o.clock[i]
 	return &d
+}
+
+// incident writes the INCIDENT section of the HTML report: the hosts, their
+// bundles and clock offsets, the peers whose bundles are absent, and the
+// failing directions.
+func (h *htmlWriter) incident() {
+	inc := h.r.Incident
+	if inc == nil {
+		return
+	}
+	h.p("<h2>Incident %s</h2>\n", esc(inc.ID))
+	if inc.Initiator != "" {
+		h.p("<p>Declared on <b>%s</b>; every host below froze the same window (on its own clock).</p>\n", esc(inc.Initiator))
+	}
+	switch {
+	case len(inc.Hosts) < 2:
+		h.p("<p>Only this host's bundle is among the inputs: no direction between hosts to check.</p>\n")
+	case len(inc.Directions) == 0:
+		h.p("<section class=\"verdict ok\"><div class=\"label\">Failing directions</div>No direction failed between these hosts.</section>\n")
+	default:
+		h.p("<section class=\"verdict\"><div class=\"label\">Failing directions</div>")
+		for i, d := range inc.Directions {
+			if i > 0 {
+				h.p("<br>")
+			}
+			h.p("%s", esc(d.Text))
+		}
+		h.p("</section>\n")
+	}
+	h.p("<table><tr><th>Host</th><th>Bundle</th><th>Window (UTC, its clock)</th><th>Clock offset</th><th>How it is known</th></tr>\n")
+	for _, x := range inc.Hosts {
+		off := "–"
+		if x.OffsetMS != nil {
+			off = signedDur(*x.OffsetMS)
+		}
+		h.p("<tr><td><b>%s</b></td><td class=\"mono\">%s</td><td>%s – %s</td><td class=\"n\">%s</td><td>%s</td></tr>\n",
+			esc(x.Host), esc(x.Bundle), esc(x.Window.From.UTC().Format("2006-01-02 15:04:05")), esc(x.Window.To.UTC().Format("15:04:05")), esc(off), esc(x.OffsetBasis))
+	}
+	for _, a := range inc.Absent {
+		who := a.Name
+		if a.Host != "" {
+			who += " (" + a.Host + ")"
+		}
+		var why string
+		switch a.State {
+		case bundle.PeerOK:
+			why = "froze the incident, but its bundle is not among the inputs"
+		case bundle.PeerPending:
+			why = "still being asked when " + inc.Initiator + " wrote its bundle; look for its bundle of this incident (last error: " + a.Error + ")"
+		default:
+			why = "missing: " + a.Error
+		}
+		h.p("<tr><td class=\"bad\">%s</td><td colspan=\"4\">%s</td></tr>\n", esc(who), esc(why))
+	}
+	h.p("</table>\n")
 }

@@ -117,6 +117,8 @@ func (h *htmlWriter) page() {
 	h.p("<div><b>Thresholds</b>reply timeout %d ms · storm %d requests/s per sender</div>", r.Settings.ReplyTimeoutMS, r.Settings.StormRate)
 	h.p("</div>\n")
 
+	h.incident() // multihost.go
+
 	if len(r.Verdict.Findings) > 0 {
 		h.p("<h2>Findings, most likely cause first</h2>\n")
 	}

@@ -203,6 +203,19 @@ func (f *Fleet) Status(incident string) []bundle.ManifestPeer {
 	return out
 }
 
+// Last returns the latest incident broadcast and what became of its peers
+// so far ("" and nil before the first).
+func (f *Fleet) Last() (incident string, peers []bundle.ManifestPeer) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.order)
+	if n == 0 {
+		return "", nil
+	}
+	incident = f.order[n-1]
+	return incident, append([]bundle.ManifestPeer(nil), f.status[incident]...)
+}
+
 // Run sends queued incidents until ctx is done, each peer on its own
 // goroutine with its own retries, and waits for them before returning nil.
 func (f *Fleet) Run(ctx context.Context) error {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"time"
 
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/capture"
 	"github.com/arpbox/arpbox/control"
 	"github.com/arpbox/arpbox/ring"
 	"github.com/arpbox/arpbox/snapshot"
 	"github.com/arpbox/arpbox/trigger"
+	"github.com/arpbox/arpbox/upload"
 )
 
 // api is what the control socket serves.
@@ -56,6 +58,17 @@ type Status struct {
 	ConfigDigest string `json:"config_digest"`
 	// LastReload is the last configuration reload's outcome; nil before one.
 	LastReload *ReloadStatus `json:"last_reload,omitempty"`
+	// Upload is the upload queue (with an upload: section).
+	Upload *upload.QueueState `json:"upload,omitempty"`
+	// Peers is the latest incident sent to the peers and each peer's
+	// state in it (with peers:).
+	Peers *PeersStatus `json:"peers,omitempty"`
+}
+
+// PeersStatus is the latest incident this host asked its peers to freeze.
+type PeersStatus struct {
+	Incident string                `json:"last_incident,omitempty"` // empty before the first
+	States   []bundle.ManifestPeer `json:"states,omitempty"`
 }
 
 // TriggerStatus is one trigger's state and its last probe.
@@ -102,6 +115,15 @@ func (r *Recorder) Status() Status {
 	}
 	if r.ring != nil {
 		st.Ring = r.ring.w.Stats() // safe for concurrent use
+	}
+	if r.uploader != nil {
+		us := r.uploader.State()
+		st.Upload = &us
+	}
+	if r.fleet.peers != nil {
+		ps := &PeersStatus{}
+		ps.Incident, ps.States = r.fleet.peers.Last()
+		st.Peers = ps
 	}
 	return st
 }

@@ -78,7 +78,8 @@ type Uploader struct {
 	wake  chan struct{}
 	// mu serialises Enqueue's writes with Run's start-up (cleaning and
 	// reconciling the queue).
-	mu sync.Mutex
+	mu   sync.Mutex
+	last lastError // state.go
 }
 
 // New returns an uploader for store whose queue lives in queueDir. It
@@ -153,6 +154,9 @@ func (u *Uploader) Run(ctx context.Context) error {
 				return nil
 			}
 			err := u.ship(ctx, id)
+			if err == nil || ctx.Err() == nil {
+				u.last.set(id, err)
+			}
 			if err == nil {
 				retry.Reset()
 				continue

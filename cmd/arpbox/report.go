@@ -28,7 +28,8 @@ PATH is one of:
   the .zip of a bundle
   a ring directory (arp-*.pcapng and arp-*.pcapng.part, read in name order)
   s3://bucket/prefix/<incident-id>: the incident's bundles from every host in
-    the object store of -config's upload: section
+    the object store of -config's upload: section (with one host's bundle
+    there so far, the report names the peers whose bundles are missing)
 
 Each PATH is one capture point (one host, one side). A ring directory or a
 bundle is one side, however many files it holds. Give two or more PATHs from
@@ -113,13 +114,22 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	// Every host's bundle of an s3:// incident is one more capture point.
-	paths, fetched, err := fetchRemote(ctx, fs.Args(), *config, stderr)
+	paths, remote, fetched, err := fetchRemote(ctx, fs.Args(), *config, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "arpbox report: %v\n", err)
 		return 1
 	}
 	defer fetched()
-	rep, err := analyze.AnalyzeIncident(ctx, paths, *incident, opts) // Analyze, unless the paths hold one incident's bundles from several hosts
+	id := *incident
+	if id == "" && len(remote) == 1 && len(paths) == 1 {
+		// One host's bundle of an incident in the store: still reported as
+		// the incident, so that peers whose bundles are not there are named.
+		id = remote[0]
+	}
+	rep, err := analyze.AnalyzeIncident(ctx, paths, id, opts) // Analyze, unless the paths hold one incident's bundles from several hosts
+	if errors.Is(err, analyze.ErrNoIncidentBundle) && id != *incident {
+		rep, err = analyze.AnalyzeIncident(ctx, paths, *incident, opts) // filed under its own id: a bundle from before peers
+	}
 	bar.clear()
 	if err != nil {
 		fmt.Fprintf(stderr, "arpbox report: %v\n", err)

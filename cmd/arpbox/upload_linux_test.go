@@ -87,10 +87,17 @@ func (u *uploadSetup) snapshot(t *testing.T, ctx context.Context, cfg string) (i
 	return filepath.Base(paths[0]), paths[1]
 }
 
-// stored is the file versitygw's posix backend keeps the zip of id in.
-func (u *uploadSetup) stored(id string) string {
+// incident is the id the bundle at zip is filed under in the store (its
+// incident id: every local trigger has one).
+func incident(t *testing.T, zip string) string {
+	t.Helper()
+	return upload.Incident(readManifest(t, strings.TrimSuffix(zip, ".zip")))
+}
+
+// stored is the file versitygw's posix backend keeps the zip of incident in.
+func (u *uploadSetup) stored(incident string) string {
 	host, _ := os.Hostname()
-	return filepath.Join(u.srv.Dir(), "arp-bundles", "fleet", "dc1", upload.HostDir(host), id+".zip")
+	return filepath.Join(u.srv.Dir(), "arp-bundles", "fleet", "dc1", upload.HostDir(host), incident+".zip")
 }
 
 // waitUploads waits until the daemon has logged n uploads.
@@ -126,12 +133,13 @@ func TestUploadToObjectStore(t *testing.T) {
 	store.Run("arping", "-c", "4", "-W", "0.05", "-i", u.ls.Name, "10.213.1.77")
 
 	id, zip := u.snapshot(t, ctx, cfg)
+	inc := incident(t, zip)
 	host, _ := os.Hostname()
 	waitUploads(t, d, 1, 60*time.Second)
 	local, _ := os.ReadFile(zip)
-	remote, err := os.ReadFile(u.stored(id))
+	remote, err := os.ReadFile(u.stored(inc))
 	if err != nil || !bytes.Equal(local, remote) {
-		t.Fatalf("the stored zip %s differs from %s (%d vs %d bytes, %v)", u.stored(id), zip, len(remote), len(local), err)
+		t.Fatalf("the stored zip %s differs from %s (%d vs %d bytes, %v)", u.stored(inc), zip, len(remote), len(local), err)
 	}
 	if _, err := os.Stat(filepath.Join(u.dir, "upload-queue", "pending", id+".json")); err == nil {
 		t.Error("the uploaded bundle is still in the queue")
@@ -146,23 +154,23 @@ func TestUploadToObjectStore(t *testing.T) {
 	if err := json.Unmarshal(out, &list); err != nil {
 		t.Fatalf("arpbox bundles -remote -json: %v: %s", err, out)
 	}
-	if len(list) != 1 || list[0].Incident != id || list[0].Host != host || list[0].Trigger != "api" || list[0].Size != int64(len(local)) || list[0].Time.IsZero() {
-		t.Errorf("arpbox bundles -remote = %+v, want %s from %s, trigger api, %d bytes", list, id, host, len(local))
+	if len(list) != 1 || list[0].Incident != inc || list[0].Host != host || list[0].Trigger != "api" || list[0].Size != int64(len(local)) || list[0].Time.IsZero() {
+		t.Errorf("arpbox bundles -remote = %+v, want %s from %s, trigger api, %d bytes", list, inc, host, len(local))
 	}
 	out, err = gw.Command(ctx, binPath, "bundles", "-remote", "-config", cfg).Output()
-	if err != nil || !strings.Contains(string(out), id) || !strings.Contains(string(out), "INCIDENT") {
+	if err != nil || !strings.Contains(string(out), inc) || !strings.Contains(string(out), "INCIDENT") {
 		t.Errorf("arpbox bundles -remote: %v\n%s", err, out)
 	}
 
 	// arpbox report s3://… reads the bundle straight from the store.
-	cmd := gw.Command(ctx, binPath, "report", "-config", cfg, "s3://arp-bundles/fleet/dc1/"+id)
+	cmd := gw.Command(ctx, binPath, "report", "-config", cfg, "s3://arp-bundles/fleet/dc1/"+inc)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err = cmd.Output()
 	if err != nil {
 		t.Fatalf("arpbox report s3://: %v\n%s", err, stderr.String())
 	}
-	if !strings.Contains(string(out), "10.213.1.77") || !strings.Contains(stderr.String(), "1 bundle(s) of incident "+id) {
+	if !strings.Contains(string(out), "10.213.1.77") || !strings.Contains(stderr.String(), "1 bundle(s) of incident "+inc) {
 		t.Errorf("arpbox report s3:// did not explain the unanswered requests for 10.213.1.77:\n%s\nstderr: %s", out, stderr.String())
 	}
 	t.Logf("report from the store:\n%s", out)
@@ -181,9 +189,9 @@ func TestUploadHoldsBundlesUntilUploaded(t *testing.T) {
 	if !d.waitLog("arpbox recording", 20*time.Second) {
 		t.Fatal("arpbox did not start recording")
 	}
-	id1, zip1 := u.snapshot(t, ctx, cfg)
+	_, zip1 := u.snapshot(t, ctx, cfg)
 	time.Sleep(1200 * time.Millisecond) // past the cooldown
-	id2, zip2 := u.snapshot(t, ctx, cfg)
+	_, zip2 := u.snapshot(t, ctx, cfg)
 	if !d.waitLog("upload failed; retrying", 30*time.Second) {
 		t.Fatal("no failed upload logged while the store is down")
 	}
@@ -195,9 +203,9 @@ func TestUploadHoldsBundlesUntilUploaded(t *testing.T) {
 
 	u.srv.Restart()
 	waitUploads(t, d, 2, 90*time.Second)
-	for _, id := range []string{id1, id2} {
-		if _, err := os.Stat(u.stored(id)); err != nil {
-			t.Errorf("%s not in the store: %v", id, err)
+	for _, zip := range []string{zip1, zip2} {
+		if _, err := os.Stat(u.stored(incident(t, zip))); err != nil {
+			t.Errorf("%s not in the store: %v", zip, err)
 		}
 	}
 	time.Sleep(1200 * time.Millisecond)
