@@ -149,4 +149,3 @@ func TestZipManyEntries(t *testing.T) {
 		t.Errorf("took %v", took)
 	}
 }
-
