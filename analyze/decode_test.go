@@ -203,3 +203,16 @@ func TestDecodeEncapsulations(t *testing.T) {
 		}
 	}
 }
+
+// TestDecode80211Control: 802.11 control frames (an ACK is 10 bytes) are
+// not resolution, not frames "too short" to read.
+func TestDecode80211Control(t *testing.T) {
+	ack := []byte{0xd4, 0, 0, 0, 2, 0, 0, 0, 0, 1}
+	var p Packet
+	if e := decode(105, ack, &p); e != errNotResolution {
+		t.Errorf("ACK: %v", e)
+	}
+	if e := decode(127, append([]byte{0, 0, 8, 0, 0, 0, 0, 0}, ack...), &p); e != errNotResolution {
+		t.Errorf("radiotap ACK: %v", e)
+	}
+}

@@ -144,16 +144,19 @@ func decodeOtherLink(link int, b []byte, p *Packet, depth int) decodeError {
 // Management and control frames and null data are not resolution; a
 // protected (encrypted) data frame is errEncrypted.
 func decode80211(b []byte, p *Packet, depth int) decodeError {
-	if len(b) < 24 {
+	if len(b) < 2 {
 		return errShort
 	}
 	fc, flags := b[0], b[1]
 	if fc&0x03 != 0 || (fc>>2)&3 != 2 { // protocol version 0, type data
-		return errNotResolution
+		return errNotResolution // management and control frames (an ACK is 10 bytes)
 	}
 	sub := fc >> 4
 	if sub&4 != 0 { // no data (null, CF-ack/poll only)
 		return errNotResolution
+	}
+	if len(b) < 24 {
+		return errShort
 	}
 	toDS, fromDS := flags&1 != 0, flags&2 != 0
 	n := 24
