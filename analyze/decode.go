@@ -228,7 +228,8 @@ func decodeEtherType(link int, et uint16, b []byte, p *Packet, depth int) decode
 	case et == arpwire.EtherTypeARP:
 		return decodeARP(b, p)
 	case et == arpwire.EtherTypeIPv6:
-		if e := decodeNDP(b, p); e != errNotResolution {
+		// An IPv6 packet cut short is not known to be NDP: not counted.
+		if e := decodeNDP(b, p); e != errNotResolution && e != errShort {
 			return e
 		}
 		return decodeIP(b, p, depth)
