@@ -177,6 +177,7 @@ func TestDecodeEncapsulations(t *testing.T) {
 		{"erspan i", LinkEthernet, eth(gre(0x88be, req)), errNone, 0},
 		{"erspan iii", LinkEthernet, eth(gre(0x22eb, append(make([]byte, 12), req...))), errNone, 0},
 		{"mpls pseudowire", LinkEthernet, mpls(req), errNone, 0},
+		{"802.1ah mac-in-mac", LinkEthernet, at.Ethernet(srv, gw, 0x88e7, append([]byte{0, 0, 0, 1}, req...)), errNone, 0},
 		{"nested too deep", LinkEthernet, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, req)))))))))))))))), errTunnel, tunnelNested},
 		{"radiotap 802.11", 127, at.Radiotap80211(at.Broadcast, gw, srv, 0x0806, reqBody, true), errNone, 0},
 		{"plain 802.11", 105, at.Radiotap80211(at.Broadcast, gw, srv, 0x0806, reqBody, false)[8:], errNone, 0},

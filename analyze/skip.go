@@ -195,6 +195,8 @@ func tunnelName(k uint32) string {
 		return "MPLS"
 	case tunnelNested:
 		return "nested too deep,"
+	case tunnelPBB:
+		return "802.1ah"
 	}
 	return "tunnel"
 }
