@@ -110,7 +110,7 @@ func Analyze(ctx context.Context, paths []string, opts Options) (*Report, error)
 	rep := &Report{
 		Schema:   Schema,
 		Settings: Settings{ReplyTimeoutMS: opts.ReplyTimeout.Milliseconds(), StormRate: opts.StormRate},
-		Trigger:  opts.Trigger,
+		Trigger:  cleanMark(opts.Trigger),
 	}
 	prog := &progress{fn: opts.Progress, total: total}
 	var sides []*sideRun
@@ -135,7 +135,7 @@ func Analyze(ctx context.Context, paths []string, opts Options) (*Report, error)
 		}
 		rep.Neighbor = append(rep.Neighbor, in.neighbor...)
 	}
-	rep.Neighbor = append(rep.Neighbor, opts.Neighbor...)
+	rep.Neighbor = append(rep.Neighbor, cleanNeighbor(opts.Neighbor)...)
 	slices.SortStableFunc(rep.Neighbor, func(a, b NeighborEvent) int { return a.Time.Compare(b.Time) })
 	for _, s := range sides {
 		rep.Sides = append(rep.Sides, s.report(opts))
@@ -198,10 +198,13 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 					break
 				}
 				if err != nil {
+					if cerr := ctx.Err(); cerr != nil {
+						return cerr
+					}
 					if fatal(err) {
 						return err
 					}
-					fr.Error = err.Error()
+					fr.Error = cleanText(err.Error())
 					break
 				}
 				fr.Packets++
@@ -236,9 +239,9 @@ func readInput(ctx context.Context, in *input, cfg engineConfig, prog *progress,
 				return nil, ctx.Err()
 			}
 			if fatal(err) {
-				return nil, fmt.Errorf("%s: %w", src.where, err)
+				return nil, fmt.Errorf("%s: %w", cleanText(src.where), err)
 			}
-			fr.Error = err.Error()
+			fr.Error = cleanText(err.Error())
 			log.Debug("input unreadable", "side", in.name, "file", src.name, "err", err)
 		} else {
 			read++
@@ -306,6 +309,26 @@ func (c ctxReader) Read(b []byte) (int, error) {
 var errEmpty = errors.New("empty file")
 
 func ts(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// cleanMark is a copy of m with its text cleaned (see escape.go).
+func cleanMark(m *Mark) *Mark {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	c.Label, c.Check, c.Target = cleanText(c.Label), cleanText(c.Check), cleanText(c.Target)
+	return &c
+}
+
+// cleanNeighbor is a copy of evs with their text cleaned.
+func cleanNeighbor(evs []NeighborEvent) []NeighborEvent {
+	out := make([]NeighborEvent, len(evs))
+	for i, e := range evs {
+		e.IP, e.State, e.Side = cleanText(e.IP), cleanText(e.State), cleanText(e.Side)
+		out[i] = e
+	}
+	return out
+}
 
 func vlanString(k uint32) string {
 	if k == 0 {

@@ -228,7 +228,8 @@ func decodeEtherType(link int, et uint16, b []byte, p *Packet, depth int) decode
 	case et == arpwire.EtherTypeARP:
 		return decodeARP(b, p)
 	case et == arpwire.EtherTypeIPv6:
-		if e := decodeNDP(b, p); e != errNotResolution {
+		// An IPv6 packet cut short is not known to be NDP: not counted.
+		if e := decodeNDP(b, p); e != errNotResolution && e != errShort {
 			return e
 		}
 		return decodeIP(b, p, depth)
@@ -238,6 +239,12 @@ func decodeEtherType(link int, et uint16, b []byte, p *Packet, depth int) decode
 		return errRARP
 	case et == etherTypeMPLS || et == etherTypeMPLSMulti:
 		return decodeMPLS(b, p, depth)
+	case et == etherTypePBB:
+		// IEEE 802.1ah: a 4-byte I-TAG, then the customer's frame.
+		if len(b) < 4 {
+			return errShort
+		}
+		return tunnel(tunnelPBB, b[4:], p, depth)
 	case et <= 1500 && link == LinkEthernet, et == sllProtoLLC && link != LinkEthernet:
 		// An IEEE 802.3 length field, or a cooked capture's ETH_P_802_2:
 		// an 802.2 LLC header follows.

@@ -177,6 +177,7 @@ func TestDecodeEncapsulations(t *testing.T) {
 		{"erspan i", LinkEthernet, eth(gre(0x88be, req)), errNone, 0},
 		{"erspan iii", LinkEthernet, eth(gre(0x22eb, append(make([]byte, 12), req...))), errNone, 0},
 		{"mpls pseudowire", LinkEthernet, mpls(req), errNone, 0},
+		{"802.1ah mac-in-mac", LinkEthernet, at.Ethernet(srv, gw, 0x88e7, append([]byte{0, 0, 0, 1}, req...)), errNone, 0},
 		{"nested too deep", LinkEthernet, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, eth(ip4(17, at.UDP(1, 4789, at.VXLAN(5, req)))))))))))))))), errTunnel, tunnelNested},
 		{"radiotap 802.11", 127, at.Radiotap80211(at.Broadcast, gw, srv, 0x0806, reqBody, true), errNone, 0},
 		{"plain 802.11", 105, at.Radiotap80211(at.Broadcast, gw, srv, 0x0806, reqBody, false)[8:], errNone, 0},
@@ -201,5 +202,18 @@ func TestDecodeEncapsulations(t *testing.T) {
 		if got == errNone && (p.Proto != ProtoARP || p.Op != OpRequest || !p.TargetIP.IsValid()) {
 			t.Errorf("%s: decoded as %+v", tc.name, p)
 		}
+	}
+}
+
+// TestDecode80211Control: 802.11 control frames (an ACK is 10 bytes) are
+// not resolution, not frames "too short" to read.
+func TestDecode80211Control(t *testing.T) {
+	ack := []byte{0xd4, 0, 0, 0, 2, 0, 0, 0, 0, 1}
+	var p Packet
+	if e := decode(105, ack, &p); e != errNotResolution {
+		t.Errorf("ACK: %v", e)
+	}
+	if e := decode(127, append([]byte{0, 0, 8, 0, 0, 0, 0, 0}, ack...), &p); e != errNotResolution {
+		t.Errorf("radiotap ACK: %v", e)
 	}
 }

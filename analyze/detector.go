@@ -68,9 +68,6 @@ func (d *Detector) ObserveLink(ts time.Time, link int, frame []byte) {
 	if len(d.eng.senders) >= d.eng.cfg.maxTargets {
 		clear(d.eng.senders)
 	}
-	if len(d.eng.claims) >= d.eng.cfg.maxTargets {
-		clear(d.eng.claims)
-	}
 	d.eng.observe(ts.UnixNano(), &d.pkt, Ref{})
 }
 

@@ -98,7 +98,7 @@
 //	    "mismatches": [{"ethernet_src", "sender_mac", "sender_ip", "first", "last", "evidence"}],
 //	    "top_senders": [{"mac", "ip", "requests"}],
 //	    "not_decoded": [{"kind": "link-type|short|arp-cut|arp-type|arp-opcode|rarp|
-//	                     tunnel|encrypted|ndp-malformed|other",
+//	                     tunnel|encrypted|ndp-malformed",
 //	                     "cause": "link type 107 (FRELAY)", "count", "evidence"}]
 //	  }],
 //	  "two_sided": [{

@@ -82,6 +82,7 @@ type macSeen struct {
 	first, last int64
 	count       uint64
 	ref         Ref
+	replied     bool // it answered a request for the address
 }
 
 type change struct {
@@ -105,24 +106,6 @@ type unsol struct {
 	mac, held MAC
 	to        netip.Addr
 	ref       Ref
-}
-
-// claims are the addresses one MAC answered for in replies (on one VLAN):
-// more than one means proxy ARP, a router, a host with several addresses,
-// or spoofing.
-type claims struct {
-	mac   MAC
-	vlan  uint32
-	ips   []netip.Addr // the first maxClaimIPs
-	n     int          // distinct addresses, counted up to maxClaimIPs+1
-	count uint64       // replies
-	ev    evidence
-	first int64 // when the second address was claimed
-}
-
-type claimKey struct {
-	mac  MAC
-	vlan uint32
 }
 
 type target struct {
@@ -258,7 +241,6 @@ type engine struct {
 	targets    map[tkey]*target
 	senders    map[MAC]*sender
 	mismatches map[[2]MAC]*mismatch
-	claims     map[claimKey]*claims
 	// queue holds targets with pending requests, roughly in the order their
 	// oldest request expires; at most one entry per target.
 	queue []*target
@@ -306,7 +288,6 @@ func newEngine(cfg engineConfig) *engine {
 		targets:    make(map[tkey]*target),
 		senders:    make(map[MAC]*sender),
 		mismatches: make(map[[2]MAC]*mismatch),
-		claims:     make(map[claimKey]*claims),
 	}
 }
 
@@ -458,7 +439,6 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 			}
 		}
 		e.reply(t, ts, p, ref)
-		e.claim(vlan, p, ref)
 		e.bind(t, p.SenderMAC, ts, ref, kind)
 	}
 }
@@ -533,30 +513,6 @@ func (e *engine) reply(t *target, ts int64, p *Packet, ref Ref) {
 	if matched > 0 && t.open != nil {
 		t.open.recovered = t.lastReply
 		t.closeEpisode()
-	}
-}
-
-// claim notes that p's sender MAC answered for p's sender address.
-func (e *engine) claim(vlan uint32, p *Packet, ref Ref) {
-	k := claimKey{p.SenderMAC, vlan}
-	c := e.claims[k]
-	if c == nil {
-		if len(e.claims) >= e.cfg.maxTargets {
-			return
-		}
-		c = &claims{mac: p.SenderMAC, vlan: vlan}
-		e.claims[k] = c
-	}
-	c.count++
-	if c.n <= maxClaimIPs && !slices.Contains(c.ips, p.SenderIP) {
-		c.n++
-		if c.n == 2 {
-			c.first = e.last
-		}
-		if len(c.ips) < maxClaimIPs {
-			c.ips = append(c.ips, p.SenderIP)
-		}
-		c.ev.add(ref)
 	}
 }
 
@@ -723,6 +679,10 @@ func (e *engine) bind(t *target, mac MAC, ts int64, ref Ref, kind Kind) {
 	if idx >= 0 {
 		t.macs[idx].last = ts
 		t.macs[idx].count++
+		if kind == KindReply && !t.macs[idx].replied {
+			t.macs[idx].replied = true
+			t.macs[idx].ref = ref // the first reply, the claim's evidence
+		}
 	}
 	if !t.hasMAC {
 		t.mac, t.hasMAC = mac, true

@@ -75,7 +75,7 @@ func openInput(path string) (*input, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &input{path: path, name: sideName(path)}
+	in := &input{path: cleanText(path), name: sideName(path)}
 	if st.IsDir() {
 		return in, in.fromDir(path)
 	}
@@ -95,7 +95,7 @@ func sideName(path string) string {
 	for _, ext := range []string{".zip", ".gz", ".part", ".pcapng", ".pcap", ".cap"} {
 		b = strings.TrimSuffix(b, ext)
 	}
-	return b
+	return cleanText(b)
 }
 
 func isZip(path string) bool {
@@ -142,7 +142,7 @@ func (in *input) fromDir(dir string) error {
 		if err != nil {
 			return err
 		}
-		in.sources = []source{fileSource(p, name, st.Size())}
+		in.sources = []source{fileSource(p, cleanText(name), st.Size())}
 		in.readMeta(func(name string) (io.ReadCloser, error) { return openRegular(filepath.Join(dir, name)) })
 		return nil
 	}
@@ -155,7 +155,7 @@ func (in *input) fromDir(dir string) error {
 		if err != nil {
 			continue // a segment removed by retention while we list
 		}
-		in.sources = append(in.sources, fileSource(p, n, st.Size()))
+		in.sources = append(in.sources, fileSource(p, cleanText(n), st.Size()))
 	}
 	if len(in.sources) == 0 {
 		return fmt.Errorf("%s: no capture.pcapng, arp-*.pcapng or *.pcap files", dir)
@@ -206,7 +206,7 @@ func (in *input) fromZip(path string) error {
 	slices.SortFunc(caps, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
 	for _, f := range caps {
 		in.sources = append(in.sources, source{
-			name:  pathBase(f.Name),
+			name:  cleanText(pathBase(f.Name)),
 			where: path + ": " + f.Name,
 			size:  int64(min(f.UncompressedSize64, 1<<62)),
 			open:  f.Open,
@@ -236,7 +236,7 @@ func pathBase(name string) string {
 func (in *input) readMeta(open func(name string) (io.ReadCloser, error)) {
 	if m, err := readWith(open, bundle.FileManifest, bundle.ReadManifest); err == nil {
 		if m.Host != "" {
-			in.name = m.Host
+			in.name = cleanText(m.Host)
 		}
 		if ev := m.Trigger; !ev.Time.IsZero() {
 			label := ev.Trigger
@@ -246,7 +246,7 @@ func (in *input) readMeta(open func(name string) (io.ReadCloser, error)) {
 			if ev.Reason != "" {
 				label += ": " + ev.Reason
 			}
-			in.trigger = &Mark{Time: ev.Time.UTC(), Label: strings.TrimSpace(label), Check: ev.Check, Target: ev.Target}
+			in.trigger = cleanMark(&Mark{Time: ev.Time.UTC(), Label: strings.TrimSpace(label), Check: ev.Check, Target: ev.Target})
 			end := m.Window.Requested.To
 			if m.Window.EndedEarly != nil && (end.IsZero() || m.Window.EndedEarly.Before(end)) {
 				end = *m.Window.EndedEarly
@@ -320,7 +320,7 @@ func neighborEvents(j []bundle.JournalEntry, side string) []NeighborEvent {
 		if e.Time.IsZero() || !e.IP.IsValid() || e.State == "" {
 			continue
 		}
-		out = append(out, NeighborEvent{Time: e.Time.UTC(), IP: e.IP.String(), State: e.State, Side: side})
+		out = append(out, NeighborEvent{Time: e.Time.UTC(), IP: e.IP.String(), State: cleanText(e.State), Side: side})
 		if len(out) >= 10000 {
 			break
 		}

@@ -17,7 +17,8 @@ import (
 //   - tunnels over IPv4 or IPv6: VXLAN (UDP 4789), VXLAN-GPE (4790),
 //     Geneve (6081), GRE carrying Ethernet (0x6558, NVGRE), ARP (0x0806) or
 //     ERSPAN types I, II (0x88BE) and III (0x22EB); MPLS with an Ethernet
-//     pseudowire (with or without the control word).
+//     pseudowire (with or without the control word); IEEE 802.1ah
+//     MAC-in-MAC (0x88E7).
 //
 // A tunnel whose inner frame cannot be read (cut by the snap length, an
 // unknown inner protocol, nested too deep) is errTunnel, counted as "ARP
@@ -45,6 +46,7 @@ const (
 	etherTypeRARP      = 0x8035
 	etherTypeMPLS      = 0x8847
 	etherTypeMPLSMulti = 0x8848
+	etherTypePBB       = 0x88e7 // IEEE 802.1ah provider backbone bridging (MAC-in-MAC)
 	etherTypeTEB       = 0x6558 // transparent Ethernet bridging
 	etherTypeERSPAN2   = 0x88be
 	etherTypeERSPAN3   = 0x22eb
@@ -71,6 +73,7 @@ const (
 	tunnelERSPAN
 	tunnelMPLS
 	tunnelNested
+	tunnelPBB
 )
 
 // maxDepth bounds tunnels inside tunnels.
@@ -144,16 +147,19 @@ func decodeOtherLink(link int, b []byte, p *Packet, depth int) decodeError {
 // Management and control frames and null data are not resolution; a
 // protected (encrypted) data frame is errEncrypted.
 func decode80211(b []byte, p *Packet, depth int) decodeError {
-	if len(b) < 24 {
+	if len(b) < 2 {
 		return errShort
 	}
 	fc, flags := b[0], b[1]
 	if fc&0x03 != 0 || (fc>>2)&3 != 2 { // protocol version 0, type data
-		return errNotResolution
+		return errNotResolution // management and control frames (an ACK is 10 bytes)
 	}
 	sub := fc >> 4
 	if sub&4 != 0 { // no data (null, CF-ack/poll only)
 		return errNotResolution
+	}
+	if len(b) < 24 {
+		return errShort
 	}
 	toDS, fromDS := flags&1 != 0, flags&2 != 0
 	n := 24

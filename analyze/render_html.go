@@ -27,7 +27,9 @@ type htmlWriter struct {
 
 func (h *htmlWriter) p(format string, a ...any) { fmt.Fprintf(h.w, format, a...) }
 
-func esc(s string) string { return html.EscapeString(s) }
+// esc escapes s for HTML text and attribute values, control characters
+// written as escapes (see escape.go).
+func esc(s string) string { return html.EscapeString(cleanText(s)) }
 
 const css = `
 :root{--ink:#1d2433;--mute:#5b6578;--line:#dfe3ea;--bg:#f6f7f9;--req:#7b8aa3;--rep:#2e9d5b;--bad:#d2362f;--warn:#c77800;--info:#3d6fb6;--mac:#7a3fb0}

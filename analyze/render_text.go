@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +21,15 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // WriteText writes r as plain text for people: verdict first, then the
 // evidence and per-address tables. All times are UTC.
 func (r *Report) WriteText(w io.Writer) error {
+	var buf bytes.Buffer
+	if err := r.writeText(&buf); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeControls(buf.Bytes()))
+	return err
+}
+
+func (r *Report) writeText(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }
 	p("arpbox report: neighbor resolution (ARP/NDP) diagnosis\n")

@@ -23,7 +23,6 @@ const (
 	SkipTunnel    = "tunnel"        // a tunnel whose inner frame could not be read
 	SkipEncrypted = "encrypted"     // an 802.11 protected data frame
 	SkipNDP       = "ndp-malformed" // an NDP message with a bad code or option
-	SkipOther     = "other"         // causes beyond the per-side limit
 )
 
 // NotDecoded is a count of frames not analysed, for one cause.
@@ -48,10 +47,11 @@ type skipCount struct {
 // maxSkipCauses bounds the causes kept per side; the rest are "other".
 const maxSkipCauses = 64
 
-// skips counts the frames of one side that were not analysed.
+// skips counts the frames of one side that were not analysed. Past
+// maxSkipCauses causes, frames are counted per reason without the detail.
 type skips struct {
 	m     map[skipKey]*skipCount
-	other skipCount
+	other [numDecodeErrors]skipCount
 	total uint64
 }
 
@@ -77,8 +77,10 @@ func (s *skips) add(e decodeError, why uint32, ref Ref) {
 			s.m = make(map[skipKey]*skipCount)
 		}
 		if len(s.m) >= maxSkipCauses {
-			s.other.count++
-			s.other.ev.add(ref)
+			o := &s.other[e]
+			o.key = skipKey{code: e, why: noDetail}
+			o.count++
+			o.ev.add(ref)
 			return
 		}
 		c = &skipCount{key: k}
@@ -108,13 +110,31 @@ func (s *skips) report(sr *sideRun) []NotDecoded {
 		kind, cause := skipCause(c.key)
 		out = append(out, NotDecoded{Kind: kind, Cause: cause, Count: c.count, Evidence: sr.evidence(&c.ev, "")})
 	}
-	if s.other.count > 0 {
-		out = append(out, NotDecoded{Kind: SkipOther, Cause: "other causes", Count: s.other.count, Evidence: sr.evidence(&s.other.ev, "")})
+	for i := range s.other {
+		if o := &s.other[i]; o.count > 0 {
+			kind, cause := skipCause(o.key)
+			out = append(out, NotDecoded{Kind: kind, Cause: cause, Count: o.count, Evidence: sr.evidence(&o.ev, "")})
+		}
 	}
 	return out
 }
 
+// noDetail marks the per-reason counts past maxSkipCauses.
+const noDetail = ^uint32(0)
+
 func skipCause(k skipKey) (kind, cause string) {
+	if k.why == noDetail {
+		switch k.code {
+		case errLinkType:
+			return SkipLinkType, "other link types"
+		case errARPType:
+			return SkipARPType, "ARP for other hardware or protocol types"
+		case errARPOp:
+			return SkipARPOpcode, "ARP with other opcodes"
+		case errTunnel:
+			return SkipTunnel, "ARP inside other tunnels, not decoded"
+		}
+	}
 	switch k.code {
 	case errLinkType:
 		return SkipLinkType, "link type " + linkTypeName(k.why)
@@ -135,7 +155,7 @@ func skipCause(k skipKey) (kind, cause string) {
 	case errBadNDP:
 		return SkipNDP, "malformed NDP"
 	}
-	return SkipOther, k.code.Error()
+	return "other", k.code.Error()
 }
 
 // notDecodedSentence says what was not read: "40 frames could not be
@@ -175,6 +195,8 @@ func tunnelName(k uint32) string {
 		return "MPLS"
 	case tunnelNested:
 		return "nested too deep,"
+	case tunnelPBB:
+		return "802.1ah"
 	}
 	return "tunnel"
 }

@@ -33,10 +33,10 @@ func NewStream(path string, opts Options) *Stream {
 			maxTargets:   opts.MaxTargets,
 			maxExchanges: maxExchanges,
 		}),
-		in:   input{name: sideName(path), path: path},
+		in:   input{name: sideName(path), path: cleanText(path)},
 		opts: opts,
 	}
-	s.fr = FileReport{Name: filepath.Base(path), Format: "pcapng"}
+	s.fr = FileReport{Name: cleanText(filepath.Base(path)), Format: "pcapng"}
 	return s
 }
 
@@ -71,8 +71,8 @@ func (s *Stream) Report(trigger *Mark, neighbor []NeighborEvent) *Report {
 	rep := &Report{
 		Schema:   Schema,
 		Settings: Settings{ReplyTimeoutMS: s.opts.ReplyTimeout.Milliseconds(), StormRate: s.opts.StormRate},
-		Trigger:  trigger,
-		Neighbor: slices.Clone(neighbor),
+		Trigger:  cleanMark(trigger),
+		Neighbor: cleanNeighbor(neighbor),
 	}
 	slices.SortStableFunc(rep.Neighbor, func(a, b NeighborEvent) int { return a.Time.Compare(b.Time) })
 	rep.Sides = append(rep.Sides, sr.report(s.opts))

@@ -340,7 +340,7 @@ func (s *sideRun) findings(trig *Mark) []Finding {
 		}
 	}
 	fs = append(fs, s.senderFindings(trig)...)
-	fs = append(fs, s.claimFindings()...)
+	fs = append(fs, s.claimFindings(keys)...)
 	if f, ok := s.bogonFinding(keys); ok {
 		fs = append(fs, f)
 	}
@@ -398,36 +398,80 @@ func (s *sideRun) spoofFinding(f Finding, t *target, gw bool, trig *Mark) Findin
 	return bumpTrigger(f, trig)
 }
 
-// claimFindings: one MAC answering for several IPv4 addresses.
-func (s *sideRun) claimFindings() []Finding {
-	var cs []*claims
-	for _, c := range s.eng.claims {
-		if c.n >= 2 && len(c.ips) > 0 && c.ips[0].Is4() {
-			cs = append(cs, c)
+// claimFindings: one MAC answering for several IPv4 addresses (on one
+// VLAN), found from the MACs each address was answered by.
+func (s *sideRun) claimFindings(keys []tkey) []Finding {
+	type claims struct {
+		ips   []netip.Addr
+		n     int
+		count uint64
+		first int64
+		refs  []Ref
+	}
+	type key struct {
+		mac  MAC
+		vlan uint32
+	}
+	byMAC := map[key]*claims{}
+	var order []key
+	for _, k := range keys { // in address order
+		if !k.ip.Is4() {
+			continue
+		}
+		for _, m := range s.eng.targets[k].macs {
+			if !m.replied {
+				continue
+			}
+			mk := key{m.mac, k.vlan}
+			c := byMAC[mk]
+			if c == nil {
+				c = &claims{first: m.first}
+				byMAC[mk] = c
+				order = append(order, mk)
+			}
+			c.n++
+			c.count += m.count
+			c.first = min(c.first, m.first)
+			if len(c.ips) < maxClaimIPs {
+				c.ips = append(c.ips, k.ip)
+				c.refs = append(c.refs, m.ref)
+			}
 		}
 	}
-	slices.SortFunc(cs, func(a, b *claims) int {
+	slices.SortFunc(order, func(a, b key) int {
 		if c := slices.Compare(a.mac[:], b.mac[:]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.vlan, b.vlan)
 	})
 	var fs []Finding
-	for _, c := range cs {
-		ips := make([]string, 0, len(c.ips))
+	for _, mk := range order {
+		c := byMAC[mk]
+		if c.n < 2 {
+			continue
+		}
+		ips := make([]string, 0, len(c.ips)+1)
 		for _, a := range c.ips {
 			ips = append(ips, a.String())
 		}
-		n := fmt.Sprint(c.n)
-		if c.n > maxClaimIPs {
-			n = fmt.Sprintf("more than %d", maxClaimIPs)
+		if c.n > len(c.ips) {
 			ips = append(ips, "…")
 		}
-		f := Finding{Side: s.in.name, Kind: FindMultiIP, Score: 25, Count: c.count, VLAN: vlanString(c.vlan), MACs: []string{c.mac.String()}}
-		f.Title = fmt.Sprintf("%s answers for %s addresses", c.mac, n)
-		f.Summary = fmt.Sprintf("%s answered ARP for %s addresses (%s). Proxy ARP or a router answering for the hosts behind it does this, and so does a host with several addresses; if the addresses belong to other machines, it is ARP spoofing.",
-			c.mac, n, strings.Join(ips, ", "))
-		f.Evidence = s.evidence(&c.ev, "a reply for each address")
+		f := Finding{Side: s.in.name, Kind: FindMultiIP, Score: 25, Count: c.count, VLAN: vlanString(mk.vlan), MACs: []string{mk.mac.String()}}
+		f.Title = fmt.Sprintf("%s answers for %d addresses", mk.mac, c.n)
+		f.Summary = fmt.Sprintf("%s answered ARP for %d addresses (%s). Proxy ARP or a router answering for the hosts behind it does this, and so does a host with several addresses; if the addresses belong to other machines, it is ARP spoofing.",
+			mk.mac, c.n, strings.Join(ips, ", "))
+		slices.SortFunc(c.refs, func(a, b Ref) int {
+			if x := cmp.Compare(a.File, b.File); x != 0 {
+				return x
+			}
+			return cmp.Compare(a.Frame, b.Frame)
+		})
+		var ev evidence
+		for _, r := range c.refs {
+			ev.add(r)
+		}
+		f.Evidence = s.evidence(&ev, "a reply for each address")
 		f.First, f.Last = ts(c.first), ts(c.first)
 		fs = append(fs, f)
 	}

@@ -16,6 +16,21 @@ const MaxReasonLen = 200
 // becomes one '?'. The result is trimmed and cut to MaxReasonLen runes,
 // ending in "..." when cut.
 func SanitizeReason(b []byte) string {
+	return sanitize(b, MaxReasonLen)
+}
+
+// MaxCheckReasonLen is the most characters SanitizeCheckReason returns.
+const MaxCheckReasonLen = 1000
+
+// SanitizeCheckReason makes a health check's failure (which can quote what
+// the checked server said, e.g. an HTTP status line) safe for a bundle's
+// README.txt, manifest, report and pcapng comments, as SanitizeReason
+// does, cut at MaxCheckReasonLen characters.
+func SanitizeCheckReason(s string) string {
+	return sanitize([]byte(s), MaxCheckReasonLen)
+}
+
+func sanitize(b []byte, maxLen int) string {
 	const (
 		other = iota
 		space
@@ -48,9 +63,9 @@ func SanitizeReason(b []byte) string {
 		prev = cls
 	}
 	s := strings.TrimSpace(sb.String())
-	if utf8.RuneCountInString(s) <= MaxReasonLen {
+	if utf8.RuneCountInString(s) <= maxLen {
 		return s
 	}
-	rs := []rune(s)[:MaxReasonLen-3]
+	rs := []rune(s)[:maxLen-3]
 	return strings.TrimRight(string(rs), " ") + "..."
 }

@@ -1,6 +1,8 @@
 package trigger
 
 import (
+	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +82,47 @@ func TestManual(t *testing.T) {
 	}
 	if ev := Manual("x", "api"); time.Since(ev.Time) > time.Minute {
 		t.Errorf("Manual time %v is not now", ev.Time)
+	}
+}
+
+// TestCheckReasonFromServer: a checked server's words reach the event's
+// reason (README.txt, manifest, report, pcapng comment): an HTTP status
+// line with escape sequences is made safe before it gets there.
+func TestCheckReasonFromServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4096)
+			c.Read(buf)
+			c.Write([]byte("HTTP/1.1 503 \x1b]0;pwned\x07\x1b[2JDown\u202e\r\nContent-Length: 0\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	hc, err := newHTTPCheck("http://"+ln.Addr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perr := hc.Probe(context.Background())
+	if perr == nil || !strings.Contains(perr.Error(), "\x1b") {
+		t.Fatalf("probe error %q: want the server's raw status line (the test's premise)", perr)
+	}
+	h := newHarness(t, Spec{Name: "web1", Check: CheckHTTP, Target: "http://x/", FailAfter: 1, Interval: 100 * time.Millisecond, Timeout: 10 * time.Millisecond}, false)
+	h.step(&perr, time.Second)
+	evs := h.Events()
+	if len(evs) != 1 {
+		t.Fatalf("events %+v", evs)
+	}
+	for _, s := range []string{evs[0].Reason, h.r.Status()[0].LastError} {
+		if strings.ContainsAny(s, "\x1b\x07\r\n\u202e") || !strings.Contains(s, "503") {
+			t.Errorf("not sanitised: %q", s)
+		}
 	}
 }

@@ -269,7 +269,7 @@ func (t *tracked) observe(err error, now time.Time) *bundle.Event {
 	}
 	st.ConsecutiveFailures++
 	st.ConsecutiveSuccesses = 0
-	st.LastError = err.Error()
+	st.LastError = SanitizeCheckReason(err.Error())
 	st.LastErrorTime = now
 	if st.State == StateDown {
 		return nil
@@ -283,7 +283,7 @@ func (t *tracked) observe(err error, now time.Time) *bundle.Event {
 	if st.ConsecutiveFailures == 1 {
 		noun = "failure"
 	}
-	reason := fmt.Sprintf("%d consecutive %s: %v", st.ConsecutiveFailures, noun, err)
+	reason := SanitizeCheckReason(fmt.Sprintf("%d consecutive %s: %v", st.ConsecutiveFailures, noun, err))
 	if t.spec.Cooldown > 0 && !t.lastFire.IsZero() && now.Sub(t.lastFire) < t.spec.Cooldown {
 		st.Suppressed++
 		t.log.Warn("check down; event suppressed by cooldown", "reason", reason,

@@ -23,13 +23,18 @@ words, why neighbor resolution failed: unanswered requests, MAC flip-flops,
 duplicate addresses, gratuitous ARP, Ethernet/ARP mismatches, storms.
 
 PATH is one of:
-  a .pcap or .pcapng file
-  a bundle directory (capture.pcapng, manifest.json, journal.json)
+  a .pcap or .pcapng file, or either gzip-compressed (.gz)
+  a bundle directory (capture.pcapng.gz, manifest.json, journal.json, netstate.json)
   the .zip of a bundle
   a ring directory (arp-*.pcapng and arp-*.pcapng.part, read in name order)
   s3://bucket/prefix/<incident-id>: the incident's bundles from every host in
     the object store of -config's upload: section (with one host's bundle
     there so far, the report names the peers whose bundles are missing)
+
+Besides Ethernet and Linux cooked captures it reads ARP in 802.11 (radiotap,
+PPI), IP over InfiniBand, LLC/SNAP, VXLAN, Geneve, GRE/ERSPAN and MPLS;
+frames it cannot read are counted by cause and named in the verdict. FIFOs
+and devices are not read.
 
 Each PATH is one capture point (one host, one side). A ring directory or a
 bundle is one side, however many files it holds. Give two or more PATHs from
@@ -48,7 +53,9 @@ holding several incidents needs -incident ID.
 Output is text on stdout; -json prints the arpbox.report/v1 JSON instead.
 -html writes a self-contained page (verdict, timeline, tables) to FILE.
 
-Exit status: 0 report written (whatever it found), 1 error, 2 usage.
+Exit status: 0 report written (whatever it found), 1 error (including a
+capture with a malformed header or block, or of a version no reader knows:
+the message names the file, the offset and why), 2 usage. Ctrl-C stops it.
 
 Flags:
 `
@@ -132,7 +139,11 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	}
 	bar.clear()
 	if err != nil {
-		fmt.Fprintf(stderr, "arpbox report: %v\n", err)
+		if ctx.Err() != nil {
+			fmt.Fprintln(stderr, "arpbox report: interrupted")
+			return 1
+		}
+		fmt.Fprintf(stderr, "arpbox report: %s\n", analyze.EscapeText(err.Error()))
 		return 1
 	}
 	if *htmlFile != "" {
