@@ -373,3 +373,10 @@ func (p *Packet) Kind() Kind {
 	}
 	return KindReply
 }
+
+// LinkDecoded reports whether Decode reads frames of a link type
+// (LINKTYPE_*): replay records what the report reads, no more, no less.
+func LinkDecoded(link int) bool {
+	var p Packet
+	return decode(link, nil, &p) != errLinkType
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/arpbox/arpbox/analyze"
 	"github.com/arpbox/arpbox/internal/arpwire"
 	"github.com/arpbox/arpbox/internal/pcapng"
 )
@@ -16,8 +17,8 @@ import (
 // gzip-compressed; the format is told by its magic number) that pass filter
 // to out, in batches, as fast as out takes them; the zero Filter passes all.
 // Batch.Iface indexes the interfaces of every section in file order (see
-// ReadFileInfo). The frames of every link type internal/arpwire decodes
-// (LinkReadable: Ethernet, Linux cooked captures SLL and SLL2, …) are read,
+// ReadFileInfo). The frames of every link type the report decodes
+// (LinkReadable: Ethernet, Linux cooked captures SLL and SLL2, 802.11, IPoIB, …) are read,
 // those of other link types skipped; a file with none is an error. The
 // filter applies to Ethernet frames, and to the other link types' by their
 // EtherType; a `bpf:` filter, written for Ethernet, passes the other link
@@ -108,16 +109,14 @@ func (f Filter) matchLink(link uint16, data []byte) bool {
 	if link == arpwire.LinkEthernet {
 		return f.Match(data)
 	}
-	var fr arpwire.Frame
-	switch err := arpwire.DecodeFrame(int(link), data, &fr); {
-	case errors.Is(err, arpwire.ErrLinkType):
+	if !LinkReadable(link) {
 		return false // neither replay nor the report reads it
-	case err != nil:
+	}
+	var p analyze.Packet
+	if analyze.Decode(int(link), data, &p) != nil {
 		return f.kind == kindAll
 	}
-	arp := fr.EtherType == etherTypeARP
-	ndp := fr.EtherType == etherTypeIPv6 && len(fr.Payload) > 40 && fr.Payload[6] == protoICMPv6 &&
-		(fr.Payload[40] == icmp6NS || fr.Payload[40] == icmp6NA)
+	arp, ndp := p.Proto == analyze.ProtoARP, p.Proto == analyze.ProtoNDP
 	switch f.kind {
 	case kindARP:
 		return arp

@@ -18,6 +18,9 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/arpbox/arpbox/analyze"
+	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
 type replayed struct {
@@ -257,12 +260,12 @@ func TestReplayFileErrors(t *testing.T) {
 			t.Errorf("ReplayFile(%s) = %v, want an error containing %q", filepath.Base(tt.path), err, tt.wantErr)
 		}
 	}
-	// Not Ethernet: a raw-IP pcap.
+	// A link type neither replay nor the report reads: a Frame Relay pcap.
 	var buf bytes.Buffer
 	w := pcapgo.NewWriter(&buf)
-	w.WriteFileHeader(65535, layers.LinkTypeRaw)
-	if _, err := replay(t, write("raw", buf.Bytes()), Filter{}); err == nil || !strings.Contains(err.Error(), "link type 101: no interface of a link type arpbox reads") {
-		t.Errorf("ReplayFile(raw IP pcap) = %v, want a link type error", err)
+	w.WriteFileHeader(65535, layers.LinkType(107))
+	if _, err := replay(t, write("frelay", buf.Bytes()), Filter{}); err == nil || !strings.Contains(err.Error(), "link type 107: no interface of a link type arpbox reads") {
+		t.Errorf("ReplayFile(Frame Relay pcap) = %v, want a link type error", err)
 	}
 }
 
@@ -413,13 +416,14 @@ func TestReplayFileLinkTypes(t *testing.T) {
 		os.WriteFile(path, buf.Bytes(), 0o644)
 		return path
 	}
-	got, err := replay(t, write(layers.LinkTypeEthernet, layers.LinkTypeRaw), Filter{})
+	const frameRelay = layers.LinkType(107) // neither replay nor the report reads it
+	got, err := replay(t, write(layers.LinkTypeEthernet, frameRelay), Filter{})
 	if err != nil || len(got) != 2 || got[0].Time != t0 || got[1].Time != t0.Add(2*time.Second) {
-		t.Errorf("Ethernet then raw IP: %d frames %v, %v; want the 2 Ethernet ones", len(got), got, err)
+		t.Errorf("Ethernet then Frame Relay: %d frames %v, %v; want the 2 Ethernet ones", len(got), got, err)
 	}
-	got, err = replay(t, write(layers.LinkTypeRaw, layers.LinkTypeEthernet), Filter{})
+	got, err = replay(t, write(frameRelay, layers.LinkTypeEthernet), Filter{})
 	if err != nil || len(got) != 1 || got[0].Iface != 1 || got[0].Time != t0.Add(time.Second) {
-		t.Errorf("raw IP then Ethernet: %d frames %v, %v; want the Ethernet one, on interface 1", len(got), got, err)
+		t.Errorf("Frame Relay then Ethernet: %d frames %v, %v; want the Ethernet one, on interface 1", len(got), got, err)
 	}
 	path := write(layers.LinkTypeEthernet, layers.LinkTypeEthernet)
 	b, _ := os.ReadFile(path)
@@ -428,4 +432,58 @@ func TestReplayFileLinkTypes(t *testing.T) {
 	if _, err := replay(t, path, Filter{}); err == nil || !strings.Contains(err.Error(), "version 2.0") {
 		t.Errorf("section version 2.0: %v, want a version error", err)
 	}
+}
+
+// TestReplayReadsWhatTheReportReads: replay keeps, of every link type the
+// report decodes (802.11 behind radiotap, IPoIB, SLL2, …), the ARP frames
+// the report reads, and nothing of a link type it does not (Frame Relay).
+func TestReplayReadsWhatTheReportReads(t *testing.T) {
+	const path = "../analyze/testdata/encap.pcapng"
+	fi, err := ReadFileInfo(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arp, err := ParseFilter("arp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := replay(t, path, arp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed := map[int]int{}
+	for _, f := range got {
+		replayed[f.Iface]++
+	}
+	// What the report reads, per interface, straight from the file.
+	r, err := openReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	want := map[int]int{}
+	var p pcapng.Packet
+	for r.Next(&p) == nil {
+		var ap analyze.Packet
+		if p.LinkType != uint16(layers.LinkTypeEthernet) && analyze.Decode(int(p.LinkType), p.Data, &ap) == nil && ap.Proto == analyze.ProtoARP {
+			want[fi.iface(p.Section, p.Interface)]++
+		}
+	}
+	nonEthernet := 0
+	for i, in := range fi.Interfaces {
+		if in.LinkType == uint16(layers.LinkTypeEthernet) {
+			continue
+		}
+		nonEthernet++
+		if replayed[i] != want[i] {
+			t.Errorf("interface %d (link type %d): %d frames replayed, the report reads %d ARP", i, in.LinkType, replayed[i], want[i])
+		}
+		if in.LinkType == 107 && replayed[i] != 0 {
+			t.Errorf("Frame Relay: %d frames replayed, want none", replayed[i])
+		}
+	}
+	if nonEthernet < 3 {
+		t.Fatalf("%s has %d non-Ethernet interfaces, want the corpus's several", path, nonEthernet)
+	}
+	t.Logf("replayed per interface %v; the report reads (non-Ethernet) %v", replayed, want)
 }

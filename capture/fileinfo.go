@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/arpbox/arpbox/internal/arpwire"
+	"github.com/arpbox/arpbox/analyze"
 	"github.com/arpbox/arpbox/internal/pcapng"
 )
 
@@ -135,15 +135,13 @@ func (fi *FileInfo) checkLinks(path string) error {
 	if len(fi.Interfaces) == 0 {
 		return nil // nothing to replay
 	}
-	return fmt.Errorf("replay %s: link type %d: no interface of a link type arpbox reads (Ethernet, Linux cooked SLL and SLL2, …)", path, fi.Interfaces[0].LinkType)
+	return fmt.Errorf("replay %s: link type %d: no interface of a link type arpbox reads (Ethernet, Linux cooked SLL and SLL2, 802.11, IPoIB, …)", path, fi.Interfaces[0].LinkType)
 }
 
 // LinkReadable reports whether frames of a link type (LINKTYPE_*) are read
-// by replay and the report: those internal/arpwire decodes.
-func LinkReadable(link uint16) bool {
-	var fr arpwire.Frame
-	return !errors.Is(arpwire.DecodeFrame(int(link), nil, &fr), arpwire.ErrLinkType)
-}
+// by replay: those the report decodes (analyze.LinkDecoded), so a replayed
+// ring holds what `arpbox report` reads of the file.
+func LinkReadable(link uint16) bool { return analyze.LinkDecoded(int(link)) }
 
 // FileInterfaces names the interfaces of a capture file, in the order of
 // the Batch.Iface values ReplayFile gives their frames (see ReadFileInfo).

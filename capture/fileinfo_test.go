@@ -37,7 +37,7 @@ func sll2(eth []byte) []byte {
 	return append(b, eth[14:]...)
 }
 
-// A pcapng of two sections, with Ethernet, SLL, SLL2 and raw-IP interfaces:
+// A pcapng of two sections, with Ethernet, SLL, SLL2 and Frame Relay interfaces:
 // ReadFileInfo lists every interface as its block says, Batch.Iface
 // indexes that list across sections, and the arp filter keeps the ARP
 // frames of every link type arpwire decodes.
@@ -62,7 +62,7 @@ func TestReplayFileSectionsAndLinkTypes(t *testing.T) {
 	must(w.WritePacket(1, ns(1*time.Millisecond), 0, sll(arp), ""))
 	must(w.WritePacket(1, ns(2*time.Millisecond), 0, sll(ip), "")) // not ARP
 	must(w.WriteSection(pcapng.Section{}))
-	_, err = w.WriteInterface(pcapng.Interface{LinkType: 101, Name: "tun0"}) // raw IP: skipped
+	_, err = w.WriteInterface(pcapng.Interface{LinkType: 107, Name: "fr0"}) // Frame Relay: skipped
 	must(err)
 	_, err = w.WriteInterface(pcapng.Interface{LinkType: 276, OS: "Linux 6.1"}) // no name
 	must(err)
@@ -78,7 +78,7 @@ func TestReplayFileSectionsAndLinkTypes(t *testing.T) {
 	want := []FileInterface{
 		{Name: "eth0", Description: "uplink", OS: "Linux 5.10.0-28-amd64", LinkType: 1, SnapLen: 1500},
 		{Name: "any", LinkType: 113},
-		{Name: "tun0", LinkType: 101},
+		{Name: "fr0", LinkType: 107},
 		{Name: "if3", OS: "Linux 6.1", LinkType: 276},
 	}
 	if diff := cmp.Diff(want, fi.Interfaces); diff != "" {
@@ -100,7 +100,7 @@ func TestReplayFileSectionsAndLinkTypes(t *testing.T) {
 	got, err = replay(t, path, Filter{})
 	must(err)
 	if len(got) != 5 {
-		t.Errorf("unfiltered: %d frames, want the 5 not on the raw-IP interface", len(got))
+		t.Errorf("unfiltered: %d frames, want the 5 not on the Frame Relay interface", len(got))
 	}
 }
 
