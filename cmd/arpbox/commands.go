@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/arpbox/arpbox/analyze"
 	"github.com/arpbox/arpbox/configs"
 	"github.com/arpbox/arpbox/control"
 	"github.com/arpbox/arpbox/snapshot"
@@ -136,7 +137,8 @@ func cmdSnapshots(args []string, stdout, stderr io.Writer) int {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTIME\tTRIGGER\tSIZE\tPATH")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.Time.Local().Format(time.DateTime), s.Trigger, configs.FormatSize(s.Size), s.Path)
+		esc := analyze.EscapeText // a bundle's text may come from elsewhere
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", esc(s.ID), s.Time.Local().Format(time.DateTime), esc(s.Trigger), configs.FormatSize(s.Size), esc(s.Path))
 	}
 	tw.Flush()
 	return 0

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -37,5 +39,27 @@ func TestCLI(t *testing.T) {
 				t.Errorf("arpbox %v = %d\nstdout: %s\nstderr: %s\nwant %d, stdout ∋ %q, stderr ∋ %q", tt.args, code, out.String(), errb.String(), tt.code, tt.out, tt.err)
 			}
 		})
+	}
+}
+
+// TestSnapshotsListingEscapes: a bundle's manifest is text from wherever
+// the bundle came from; the listing never passes its escape sequences to
+// the terminal.
+func TestSnapshotsListingEscapes(t *testing.T) {
+	dir := t.TempDir()
+	b := filepath.Join(dir, "20261130T080000Z-evil")
+	if err := os.Mkdir(b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	manifest := `{"format":1,"id":"20261130T080000Z-evil","trigger":{"name":"evil\u001b[2J\u001b]0;pwned\u0007","time":"2026-11-30T08:00:00Z"}}`
+	if err := os.WriteFile(filepath.Join(b, "manifest.json"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := dispatch([]string{"snapshots", "-dir", dir}, &out, &errb); code != 0 {
+		t.Fatalf("arpbox snapshots = %d: %s", code, errb.String())
+	}
+	if strings.ContainsAny(out.String(), "\x1b\x07") || !strings.Contains(out.String(), `evil\x1b[2J`) {
+		t.Errorf("listing passes or loses the escape sequences:\n%q", out.String())
 	}
 }

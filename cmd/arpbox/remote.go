@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/arpbox/arpbox/analyze"
 	"github.com/arpbox/arpbox/configs"
 	"github.com/arpbox/arpbox/upload"
 )
@@ -55,7 +56,8 @@ func cmdBundles(args []string, stdout, stderr io.Writer) int {
 		if r.Time.IsZero() {
 			when = "?"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Incident, r.Host, when, r.Trigger, configs.FormatSize(r.Size), r.Err)
+		esc := analyze.EscapeText // manifests written by other hosts
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", esc(r.Incident), esc(r.Host), when, esc(r.Trigger), configs.FormatSize(r.Size), esc(r.Err))
 	}
 	tw.Flush()
 	return 0
