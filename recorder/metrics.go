@@ -31,6 +31,10 @@ const (
 	MetricRingWriteErrors = "arpbox_ring_write_errors_total"
 	MetricRingOldestAge   = "arpbox_ring_oldest_frame_age_seconds"
 	MetricDiskFree        = "arpbox_ring_disk_free_bytes"
+	MetricRingRecreated   = "arpbox_ring_dir_recreated_total"
+	MetricRingSegLost     = "arpbox_ring_segments_lost_total"
+	MetricClockSteps      = "arpbox_clock_steps_total"
+	MetricRingHeld        = "arpbox_ring_held_bytes"
 	MetricTriggerState    = "arpbox_trigger_state"
 	MetricTriggerFires    = "arpbox_trigger_fires_total"
 	MetricCheckDuration   = "arpbox_check_duration_seconds"
@@ -71,6 +75,8 @@ type metrics struct {
 	triggerState, triggerFires                  *prometheus.Desc
 	bundles, bundleBytes, configInfo, buildInfo *prometheus.Desc
 	reloads, reloadOK, reloadAt                 *prometheus.Desc
+	ringRecreated, ringSegLost, clockSteps      *prometheus.Desc
+	ringHeld                                    *prometheus.Desc
 }
 
 // probeResult is a trigger's last probe.
@@ -117,6 +123,10 @@ func newMetrics(r *Recorder, reg prometheus.Registerer) (*metrics, error) {
 		ringWriteErrors: prometheus.NewDesc(MetricRingWriteErrors, "Failed creates, writes, flushes, syncs and renames of ring segments.", nil, nil),
 		oldest:          prometheus.NewDesc(MetricRingOldestAge, "Age of the oldest segment's start: how far back the ring reaches.", nil, nil),
 		diskFree:        prometheus.NewDesc(MetricDiskFree, "Bytes free (to unprivileged users) on the file system holding the ring.", nil, nil),
+		ringRecreated:   prometheus.NewDesc(MetricRingRecreated, "Times the ring directory was found removed and was recreated, with its lock.", nil, nil),
+		ringSegLost:     prometheus.NewDesc(MetricRingSegLost, "Sealed ring segments lost to something else removing them (the ring directory deleted).", nil, nil),
+		clockSteps:      prometheus.NewDesc(MetricClockSteps, "Steps of the wall clock against the monotonic clock seen by the ring (recorded in .arpbox-clock.jsonl).", nil, nil),
+		ringHeld:        prometheus.NewDesc(MetricRingHeld, "Bytes of ring segments also held by snapshots (hard links): pruning them frees nothing until the snapshot lets go.", nil, nil),
 		triggerState:    prometheus.NewDesc(MetricTriggerState, "1 for the trigger's current state (unknown, up, down: fired, disabled), 0 for the others.", []string{"trigger", "check", "state"}, nil),
 		triggerFires:    prometheus.NewDesc(MetricTriggerFires, "Outages a trigger fired for (events emitted).", []string{"trigger"}, nil),
 		bundles:         prometheus.NewDesc(MetricBundles, "Incident bundles kept in the snapshots directory.", nil, nil),
@@ -176,6 +186,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 		m.ringBytes, m.ringSegments, m.ringWritten, m.ringLost, m.ringWriteErrors, m.oldest, m.diskFree,
 		m.triggerState, m.triggerFires, m.bundles, m.bundleBytes, m.configInfo, m.buildInfo,
 		m.reloads, m.reloadOK, m.reloadAt,
+		m.ringRecreated, m.ringSegLost, m.clockSteps, m.ringHeld,
 	} {
 		ch <- d
 	}
@@ -212,6 +223,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.ringWritten, float64(st.Ring.BytesWritten))
 	counter(m.ringLost, float64(st.Ring.PacketsDropped))
 	counter(m.ringWriteErrors, float64(st.Ring.WriteErrors))
+	counter(m.ringRecreated, float64(st.Ring.DirRecreated))
+	counter(m.ringSegLost, float64(st.Ring.SegmentsLost))
+	counter(m.clockSteps, float64(st.Ring.ClockSteps))
+	gauge(m.ringHeld, float64(st.Ring.HeldBytes))
 	if segs, err := ring.List(r.cfg.Ring.Dir); err == nil && len(segs) > 0 {
 		gauge(m.oldest, time.Since(segs[0].Start).Seconds())
 	}
