@@ -9,6 +9,7 @@ package bundle
 
 import (
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -69,4 +70,21 @@ type Event struct {
 type Window struct {
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
+}
+
+// ValidID reports whether id can name a bundle or an incident: 1 to 128 bytes of
+// letters, digits, '-', '_' and '.', not starting with '.', no "..". So it
+// never names a path outside the snapshots directory ('/', '\\', NUL and
+// ".." are refused before any file is looked at).
+func ValidID(id string) bool {
+	if id == "" || len(id) > 128 || id[0] == '.' || strings.Contains(id, "..") {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

@@ -37,6 +37,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // SnapshotRequest asks the daemon for an incident bundle.
@@ -61,7 +63,7 @@ type API struct {
 	// Status reports the daemon's state; the value is sent as JSON.
 	Status func() any
 	// Bundle returns the path of the zip of the bundle id, an error
-	// wrapping ErrNotFound when there is none. id has passed ValidID; the
+	// wrapping ErrNotFound when there is none. id has passed bundle.ValidID; the
 	// function must still only name zips it knows (not join id to a path).
 	Bundle func(id string) (path string, err error)
 	// Healthz returns nil while the daemon works.
@@ -261,23 +263,6 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // ErrNotFound means no bundle has the requested id.
 var ErrNotFound = errors.New("no such bundle")
 
-// ValidID reports whether id can name a bundle: 1 to 128 bytes of
-// letters, digits, '-', '_' and '.', not starting with '.', no "..". So it
-// never names a path outside the snapshots directory ('/', '\\', NUL and
-// ".." are refused before any file is looked at).
-func ValidID(id string) bool {
-	if id == "" || len(id) > 128 || id[0] == '.' || strings.Contains(id, "..") {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 // serveBundle sends the zip of the bundle named by the path's {file},
 // "<id>.zip".
 func serveBundle(w http.ResponseWriter, r *http.Request, api API, log *slog.Logger) {
@@ -286,7 +271,7 @@ func serveBundle(w http.ResponseWriter, r *http.Request, api API, log *slog.Logg
 		return
 	}
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".zip")
-	if !ok || !ValidID(id) {
+	if !ok || !bundle.ValidID(id) {
 		httpError(w, http.StatusBadRequest, errors.New("want /v1/snapshots/<bundle id>.zip, with an id as listed by /v1/snapshots"))
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/control/controltest"
 )
 
@@ -295,7 +296,7 @@ func TestValidID(t *testing.T) {
 		"": false, ".": false, "..": false, "a..b": false, "../x": false, "a/b": false, `a\b`: false,
 		"a\x00b": false, ".x": false, "a b": false, "é": false, strings.Repeat("a", 129): false,
 	} {
-		if got := ValidID(id); got != want {
+		if got := bundle.ValidID(id); got != want {
 			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
 		}
 	}

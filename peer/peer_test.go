@@ -276,7 +276,7 @@ func TestRequestRefused(t *testing.T) {
 
 func TestNewIncidentID(t *testing.T) {
 	id := NewIncidentID("gw 1/x", time.Date(2026, 11, 30, 8, 0, 5, 0, time.UTC))
-	if !validID(id) || !strings.HasPrefix(id, "20261130T080005Z-gw_1_x-") || len(id) != len("20261130T080005Z-gw_1_x-")+8 {
+	if !bundle.ValidID(id) || !strings.HasPrefix(id, "20261130T080005Z-gw_1_x-") || len(id) != len("20261130T080005Z-gw_1_x-")+8 {
 		t.Errorf("id %q", id)
 	}
 	if NewIncidentID("h", time.Now()) == NewIncidentID("h", time.Now()) {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // Path is where a peer's HTTP API takes Requests.
@@ -60,7 +62,7 @@ func parseRequest(body []byte) (Request, error) {
 		return rq, fmt.Errorf("%w: %w", ErrRequest, err)
 	}
 	var errs []error
-	if !validID(rq.Incident) {
+	if !bundle.ValidID(rq.Incident) {
 		errs = append(errs, fmt.Errorf("incident %q: want 1 to 128 letters, digits, '-', '_' or '.'", rq.Incident))
 	}
 	if !rq.FromPeer {
@@ -77,20 +79,6 @@ func parseRequest(body []byte) (Request, error) {
 		return rq, fmt.Errorf("%w: %w", ErrRequest, errors.Join(errs...))
 	}
 	return rq, nil
-}
-
-// validID is control.ValidID's rule: safe in a file name and a URL.
-func validID(id string) bool {
-	if id == "" || len(id) > 128 || id[0] == '.' || strings.Contains(id, "..") {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // NewIncidentID returns a fresh incident id: T in UTC, the host name (made

@@ -6,6 +6,8 @@ import (
 	"path"
 	"strings"
 	"testing"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // A credentials file of any content parses or fails without panicking; a
@@ -54,7 +56,7 @@ func FuzzZipManifest(f *testing.F) {
 	f.Add(validZip(f))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, raw, err := zipManifest(bytes.NewReader(b), int64(len(b)))
-		if err == nil && (m == nil || len(raw) == 0 || !validID(m.ID)) {
+		if err == nil && (m == nil || len(raw) == 0 || !bundle.ValidID(m.ID)) {
 			t.Fatalf("accepted a zip without a valid manifest: %+v", m)
 		}
 	})

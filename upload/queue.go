@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/arpbox/arpbox/bundle"
 )
 
 // The queue is a directory of small JSON files, one per bundle:
@@ -74,24 +76,9 @@ func (q queue) clean() {
 	}
 }
 
-// validID accepts a bundle id as a file name: [A-Za-z0-9._-], not
-// starting with '.', at most 128 bytes.
-func validID(id string) bool {
-	if id == "" || len(id) > 128 || id[0] == '.' {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 // add queues e durably.
 func (q queue) add(e entry) error {
-	if !validID(e.ID) {
+	if !bundle.ValidID(e.ID) {
 		return fmt.Errorf("upload queue: %q is not a bundle id", e.ID)
 	}
 	return writeDurable(filepath.Join(q.dir, pendingDir), e.ID, e)
@@ -115,7 +102,7 @@ func (q queue) remove(id string) error {
 
 // isPending reports whether id waits to be uploaded.
 func (q queue) isPending(id string) bool {
-	if !validID(id) {
+	if !bundle.ValidID(id) {
 		return false
 	}
 	_, err := os.Lstat(q.path(pendingDir, id))
@@ -124,7 +111,7 @@ func (q queue) isPending(id string) bool {
 
 // isDone reports whether id has been uploaded.
 func (q queue) isDone(id string) bool {
-	if !validID(id) {
+	if !bundle.ValidID(id) {
 		return false
 	}
 	_, err := os.Lstat(q.path(doneDir, id))
@@ -146,7 +133,7 @@ func (q queue) ids(sub string) ([]string, error) {
 	var ids []string
 	for _, n := range names {
 		id, ok := strings.CutSuffix(n, entryExt)
-		if ok && validID(id) {
+		if ok && bundle.ValidID(id) {
 			ids = append(ids, id)
 		}
 	}

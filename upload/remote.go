@@ -71,7 +71,7 @@ func (s *Store) objects(ctx context.Context, keep func(host, incident string) bo
 			continue
 		}
 		inc, ok := strings.CutSuffix(name, ZipExt)
-		if !ok || !validID(inc) || (keep != nil && !keep(host, inc)) {
+		if !ok || !bundle.ValidID(inc) || (keep != nil && !keep(host, inc)) {
 			continue
 		}
 		obj := &object{info: o, host: host, incident: inc}
@@ -136,7 +136,7 @@ var ErrNoIncident = errors.New("no bundle of this incident in the store")
 // <host>-<incident>.zip, checks each against the SHA-256 the server
 // reports for it, and returns their paths in host order.
 func (s *Store) Fetch(ctx context.Context, incident, dir string) ([]string, error) {
-	if !validID(incident) {
+	if !bundle.ValidID(incident) {
 		return nil, fmt.Errorf("%q is not an incident id", incident)
 	}
 	objs, err := s.objects(ctx, func(_, inc string) bool { return inc == incident })
@@ -220,7 +220,7 @@ func ParseURL(u string) (bucket, prefix, incident string, err error) {
 		incident = key
 	}
 	incident = strings.TrimSuffix(incident, ZipExt)
-	if key == "" || !validID(incident) {
+	if key == "" || !bundle.ValidID(incident) {
 		return "", "", "", fmt.Errorf("%q: want s3://bucket/prefix/<incident-id>", u)
 	}
 	if err := checkPrefix(prefix); err != nil {

@@ -126,7 +126,7 @@ func HostDir(host string) string {
 // a safe object name, else the bundle's own id. Bundles of one incident
 // from several hosts share it.
 func Incident(m *bundle.Manifest) string {
-	if id := m.Trigger.Incident; validID(id) {
+	if id := m.Trigger.Incident; bundle.ValidID(id) {
 		return id
 	}
 	return m.ID
@@ -271,7 +271,7 @@ func zipManifest(r io.ReaderAt, size int64) (*bundle.Manifest, []byte, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if m.ID == "" || !validID(m.ID) {
+		if m.ID == "" || !bundle.ValidID(m.ID) {
 			return nil, nil, fmt.Errorf("%s: bundle id %q", f.Name, m.ID)
 		}
 		return m, b, nil

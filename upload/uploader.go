@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/arpbox/arpbox/bundle"
 	"github.com/arpbox/arpbox/internal/backoff"
 )
 
@@ -247,7 +248,7 @@ func (u *Uploader) reconcile() {
 	onDisk := map[string]bool{}
 	for _, e := range ents {
 		id, ok := strings.CutSuffix(e.Name(), ZipExt)
-		if !ok || !e.Type().IsRegular() || !validID(id) || strings.HasPrefix(id, ".") {
+		if !ok || !e.Type().IsRegular() || !bundle.ValidID(id) || strings.HasPrefix(id, ".") {
 			continue
 		}
 		onDisk[id] = true
