@@ -70,6 +70,7 @@ func TestInputReadsBundle(t *testing.T) {
 		if d := cmp.Diff(wantNeighbor, in.neighbor); d != "" {
 			t.Errorf("%s: neighbor events (-want +got):\n%s", path, d)
 		}
+		in.close() // the zip stays open while its capture is read
 	}
 
 	os.WriteFile(filepath.Join(dir, bundle.FileManifest), []byte(`{"format":99,"host":"future"}`), 0o644)
@@ -77,6 +78,7 @@ func TestInputReadsBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer in.close()
 	if in.name != "20261126T120010Z-web1" || in.trigger != nil || len(in.sources) != 1 {
 		t.Errorf("newer manifest format: side %q, trigger %v; want the directory's name and no trigger", in.name, in.trigger)
 	}

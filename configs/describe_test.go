@@ -8,6 +8,7 @@ import (
 
 // TestDescribe: check-config says what a file means, the HTTP API included.
 func TestDescribe(t *testing.T) {
+	unixPaths(t)
 	cfg, err := Parse("t.yaml", []byte(`capture:
   interfaces: [eth1]
 ring:

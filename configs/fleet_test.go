@@ -12,6 +12,7 @@ import (
 )
 
 func TestFleetSections(t *testing.T) {
+	unixPaths(t)
 	c, err := Parse("fleet.yaml", []byte(`capture:
   interfaces: [eth0]
 control:

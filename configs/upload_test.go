@@ -12,6 +12,7 @@ import (
 )
 
 func TestUploadSection(t *testing.T) {
+	unixPaths(t)
 	tests := []struct {
 		name string
 		yaml string
