@@ -151,7 +151,7 @@ func TestAliveSeesStuckWriter(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "held its lock") {
 		t.Fatalf("stuck ring: alive = %v, want an error saying the lock is held", err)
 	}
-	rec := New(parseConfig(t, "ring:\n  dir: /nonexistent\n"), nil, Options{})
+	rec := New(parseConfig(t, fmt.Sprintf("ring:\n  dir: %s\n", filepath.ToSlash(filepath.Join(t.TempDir(), "never-opened")))), nil, Options{})
 	if err := rec.Alive(); err != nil {
 		t.Errorf("a recorder still starting is not alive: %v", err)
 	}

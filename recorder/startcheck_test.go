@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestUnwritableSnapshotsDir: a snapshots.dir that cannot be written stops
@@ -35,7 +36,10 @@ func TestUnwritableSnapshotsDir(t *testing.T) {
 			}
 			cfg := parseConfig(t, fmt.Sprintf("capture:\n  interfaces: [lo]\nring:\n  dir: %s/ring\nsnapshots:\n  dir: %s\ncontrol:\n  socket: %s/arpbox.sock\n", dir, tc.snaps, dir))
 			rec := New(cfg, nil, Options{Ready: func() { t.Error("Ready called by a recorder that did not start") }})
-			err := rec.Run(context.Background())
+			// Bounded: a recorder that wrongly starts records until this ends.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err := rec.Run(ctx)
 			var se *StartError
 			if !errors.As(err, &se) || !strings.Contains(err.Error(), "snapshots.dir "+tc.snaps) {
 				t.Fatalf("Run = %v, want a *StartError naming snapshots.dir %s", err, tc.snaps)

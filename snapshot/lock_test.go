@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +91,12 @@ func TestSecondInstanceOnSnapshotsDir(t *testing.T) {
 	}
 	staging, _ = filepath.Glob(filepath.Join(snapDir, ".freeze-*"))
 	for _, s := range staging {
-		os.RemoveAll(s)
+		if err := os.RemoveAll(s); err != nil {
+			if runtime.GOOS == "windows" {
+				t.Skipf("skipping the removed-staging half on Windows: the frozen segments cannot be removed there while open: %v", err)
+			}
+			t.Fatal(err)
+		}
 	}
 	close(release2)
 	res = <-ch
