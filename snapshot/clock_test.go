@@ -107,9 +107,14 @@ func TestClockStep(t *testing.T) {
 			cfg.Before, cfg.After = 6*time.Minute, time.Minute
 			release := make(chan struct{})
 			var wokeAt []time.Duration // monotonic time each sleep was to end
+			sleeping := make(chan struct{}, 1)
 			snaps, stop := startSnapshotter(t, cfg, ringDir, Options{Now: clk.Now, Mono: clk.Mono,
 				Sleep: func(ctx context.Context, d time.Duration) error {
 					wokeAt = append(wokeAt, clk.Mono()+d)
+					select {
+					case sleeping <- struct{}{}:
+					default:
+					}
 					<-release
 					return nil
 				}})
@@ -118,6 +123,14 @@ func TestClockStep(t *testing.T) {
 			ch, err := snaps.Request(bundle.Event{Trigger: "step", Check: "manual", Reason: "clock step", Time: T})
 			if err != nil {
 				t.Fatal(err)
+			}
+			// The clock stands still until the snapshotter waits for the
+			// after-window: the wait it computed is then read on the same
+			// monotonic reading.
+			select {
+			case <-sleeping:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the snapshotter never waited for the after-window")
 			}
 			run(Tmono+cfg.After+5*time.Second, 0)
 			if err := w.Flush(); err != nil {
