@@ -63,6 +63,11 @@ func replayInfo(ctx context.Context, path string, filter Filter, fi *FileInfo, o
 			b.Release()
 		}
 	}()
+	// Which interfaces' link types are read, decided once per file.
+	readable := make([]bool, len(fi.Interfaces))
+	for i, in := range fi.Interfaces {
+		readable[i] = LinkReadable(in.LinkType)
+	}
 	var p pcapng.Packet
 	for n := 0; ; n++ {
 		if err := r.Next(&p); err != nil {
@@ -82,7 +87,7 @@ func replayInfo(ctx context.Context, path string, filter Filter, fi *FileInfo, o
 			continue // declared after ReadFileInfo read the file: it changed since
 		}
 		data := p.Data
-		if !filter.matchLink(p.LinkType, data) {
+		if !readable[iface] || !filter.matchLink(p.LinkType, data) {
 			continue
 		}
 		if len(data) > pool.bufSize {
@@ -103,14 +108,11 @@ func replayInfo(ctx context.Context, path string, filter Filter, fi *FileInfo, o
 	}
 }
 
-// matchLink applies the filter to a frame of the given link type (see
-// ReplayFile).
+// matchLink applies the filter to a frame of a link type replay reads
+// (LinkReadable; see ReplayFile).
 func (f Filter) matchLink(link uint16, data []byte) bool {
 	if link == arpwire.LinkEthernet {
 		return f.Match(data)
-	}
-	if !LinkReadable(link) {
-		return false // neither replay nor the report reads it
 	}
 	var p analyze.Packet
 	if analyze.Decode(int(link), data, &p) != nil {
