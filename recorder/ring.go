@@ -28,7 +28,6 @@ type ringOwner struct {
 
 	mu       sync.Mutex
 	tendAt   time.Time     // when tend next wakes to tick the ring; guarded by mu
-	lastTick time.Time     // when the ring last ticked; guarded by mu
 	poke     chan struct{} // a writer made the ring's next tick earlier than tendAt
 	badWrite atomic.Bool
 }
@@ -87,10 +86,12 @@ func (o *ringOwner) write(b *capture.Batch) {
 	if b.Drained {
 		o.w.Drained(now)
 	}
-	if due := o.w.NextTick(now); !due.IsZero() && (!now.Before(due) || now.Sub(o.lastTick) >= liveEvery) {
+	due := o.w.NextTick(now)
+	if !due.IsZero() && !now.Before(due) {
 		o.tickLocked(now)
+		due = o.w.NextTick(now)
 	}
-	sooner := o.soonerLocked(now)
+	sooner := !due.IsZero() && due.Before(o.tendAt)
 	o.mu.Unlock()
 	b.Release()
 	if sooner {
@@ -113,15 +114,7 @@ func (o *ringOwner) pokeTend() {
 	}
 }
 
-// liveEvery is how often, at least, batches that keep coming tick the
-// ring even when its NextTick says later: sustained traffic rotating by
-// size keeps postponing the ring's own next tick (up to its minute of
-// retention), and with it the counters `status` shows (published on each
-// tick) and retention itself. A tick early is harmless.
-const liveEvery = time.Second
-
 func (o *ringOwner) tickLocked(now time.Time) {
-	o.lastTick = now
 	if err := o.w.Tick(now); err != nil {
 		o.log.Warn("ring", "err", err)
 	}

@@ -141,6 +141,7 @@ type Writer struct {
 	sealerExited chan struct{}
 	sealedBytes  int64
 	retryAt      time.Time // when to try starting a segment again
+	reapAt       time.Time // when Tick next looks whether pending seals finished
 	lastTick     time.Time // when Tick last ran (retention included)
 	backoff      time.Duration
 	opened       bool
@@ -161,6 +162,12 @@ type Writer struct {
 	st  Stats
 	mu  sync.Mutex
 	pub Stats
+	// pubWritten and pubMono are st.PacketsWritten and the monotonic
+	// clock when st was last published: packets written since then make
+	// a Tick due within FlushInterval of it (NextTick), so Stats stays
+	// live under traffic that never lets the owner drain.
+	pubWritten uint64
+	pubMono    time.Duration
 }
 
 // segment is the current segment.
@@ -422,6 +429,9 @@ func (w *Writer) Tick(now time.Time) error {
 		return ErrClosed
 	}
 	_ = w.reapPending(false) // errors logged and counted
+	if len(w.pending) > 0 {
+		w.reapAt = now.Add(w.cfg.FlushInterval)
+	}
 	w.checkDir(now, true)
 	w.checkClock(now)
 	w.release(now, false)
@@ -445,8 +455,11 @@ func (w *Writer) Tick(now time.Time) error {
 
 // NextTick returns when Tick next has work, as of now: the flush of
 // buffered packets, the current segment's age rotation, a retry to start a
-// segment, a background seal to account for, or the periodic retention
-// check, whichever comes first. Writing packets can make it earlier (the
+// segment, a background seal to account for, counters to publish (packets
+// written since Stats was last refreshed), or the periodic retention
+// check, whichever comes first. Each of these is a fixed time, not one
+// relative to now: an owner that asks after every batch is not put off
+// for ever by traffic that keeps coming. Writing packets can make it earlier (the
 // buffer fills, a segment is rotated by size, a disk error drops one), so
 // an owner sleeping until NextTick asks again after writing. The zero Time
 // means never (the Writer is not open).
@@ -459,7 +472,10 @@ func (w *Writer) NextTick(now time.Time) time.Time {
 		next = now
 	}
 	if len(w.pending) > 0 {
-		next = earliest(next, now.Add(w.cfg.FlushInterval))
+		next = earliest(next, w.reapAt)
+	}
+	if w.st.PacketsWritten != w.pubWritten {
+		next = earliest(next, now.Add(w.pubMono+w.cfg.FlushInterval-w.mono()))
 	}
 	if w.cur == nil {
 		// The retry to start a segment, at most once per retryMin even
@@ -579,6 +595,7 @@ func (w *Writer) Stats() Stats {
 }
 
 func (w *Writer) publish() {
+	w.pubWritten, w.pubMono = w.st.PacketsWritten, w.mono()
 	st := w.st
 	st.Segments = len(w.sealed)
 	st.RingBytes = w.sealedBytes
@@ -707,6 +724,9 @@ func (w *Writer) seal(now time.Time, wait bool) error {
 	rs := w.addSealed(s, now, s.written)
 	w.log.Debug("ring: sealing segment", "file", filepath.Base(rs.Path), "packets", s.packets, "bytes", s.written)
 	rs.job = &sealJob{f: s.f, part: s.path, final: rs.Path, done: make(chan struct{})}
+	if len(w.pending) == 0 {
+		w.reapAt = now.Add(w.cfg.FlushInterval)
+	}
 	w.pending = append(w.pending, rs)
 	w.jobs <- rs.job
 	if wait {
