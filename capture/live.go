@@ -495,11 +495,15 @@ func (l *Live) watchLink() linkWatcher {
 }
 
 // The OS counters (they change only when frames arrive) are read at most
-// every statsEvery while frames keep coming, and when the buffer runs dry
-// if the last read is half that old: trickling ARP, one block a second,
-// gets them read on its own wakeup. Only the end of a burst that was read
-// less than that ago costs a wakeup of its own, statsLinger after the last
-// read. idleWake bounds any wait anyway.
+// every statsEvery while a burst lasts (more than one unit was waiting:
+// the traffic that can fill the buffer and drop frames), when the buffer
+// runs dry after a burst or on a wakeup that brought nothing if the last
+// read is half that old, and while counted frames are awaited (the
+// watchdog). Trickling ARP, one unit a second, has them read every
+// statsLinger on its own wakeups: a read is a system call, and on an idle
+// host those are what its CPU time is made of. Only the end of a burst
+// that was read less than statsLinger ago costs a wakeup of its own.
+// idleWake bounds any wait anyway.
 const (
 	statsEvery  = time.Second
 	statsLinger = 9 * time.Second
@@ -541,9 +545,11 @@ func (l *Live) read(ctx context.Context, h handle, fl *filler, emit func(*Batch)
 		return nil
 	}
 	for {
+		units := 0 // read on this wakeup
 		for h.ready() {
 			ok := h.next(fl, emit)
 			dirty = true
+			units++
 			if !ok || ctx.Err() != nil {
 				return nil
 			}
@@ -551,7 +557,7 @@ func (l *Live) read(ctx context.Context, h handle, fl *filler, emit func(*Batch)
 			if fl.age(now) >= maxBatchAge && !fl.flush(emit, !h.ready()) {
 				return nil
 			}
-			if now.Sub(lastStats) >= statsEvery {
+			if units > 1 && now.Sub(lastStats) >= statsEvery {
 				_ = check(now) // dirty: no stall
 			}
 		}
@@ -560,9 +566,12 @@ func (l *Live) read(ctx context.Context, h handle, fl *filler, emit func(*Batch)
 			return nil
 		}
 		now := time.Now()
-		// Read the counters after a burst (as before), while counted
-		// frames are awaited, and on a wakeup that brought nothing.
-		if since := now.Sub(lastStats); (dirty || unseen.n > 0) && since >= statsEvery/2 || since >= statsEvery {
+		// Read the counters after a burst, on a wakeup that brought
+		// nothing (the watchdog's evidence), while counted frames are
+		// awaited, and now and then while frames trickle in.
+		since := now.Sub(lastStats)
+		burst := dirty && units > 1
+		if (burst || units == 0 || unseen.n > 0) && since >= statsEvery/2 || since >= statsLinger {
 			if err := check(now); err != nil {
 				return err
 			}
