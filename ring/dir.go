@@ -14,20 +14,29 @@ import (
 // would otherwise swallow every frame: the current segment is an unlinked
 // file that still takes writes, new segments cannot be created, and the lock
 // went with the directory, so a second arpbox could start on the same ring.
-// The writer therefore checks, at most once per FlushInterval while it
-// records (and on every Tick), that its lock file is still the one it
-// locked; when it is not, it recreates the directory, takes a new lock,
-// counts what was lost and starts a new segment.
+// The writer therefore checks that its lock file is still the one it
+// locked: on every Tick, and while it records, whenever the directory or
+// the lock file had an event (Linux: inotify, see dirWatch) or, where
+// there are no such events, at most once per FlushInterval. When it is
+// not, it recreates the directory, takes a new lock, counts what was lost
+// and starts a new segment.
 
-// checkDir looks for a removed ring directory (at most once per
-// FlushInterval unless always) and recreates it.
+// checkDir looks for a removed ring directory (unless always: after an
+// event, or at most once per FlushInterval without events) and recreates
+// it.
 func (w *Writer) checkDir(now time.Time, always bool) {
 	if w.lockF == nil || w.recreating {
 		return
 	}
 	m := w.mono()
-	if !always && m-w.dirChecked < w.cfg.FlushInterval && m >= w.dirChecked {
-		return
+	if !always {
+		if w.dirw != nil {
+			if !w.dirw.takeChanged() {
+				return
+			}
+		} else if m-w.dirChecked < w.cfg.FlushInterval && m >= w.dirChecked {
+			return
+		}
 	}
 	w.dirChecked = m
 	if w.dirGone() {

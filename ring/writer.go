@@ -152,6 +152,7 @@ type Writer struct {
 	freeErrLog   bool
 	lockF        *os.File    // the directory lock, held open; nil when not held
 	lockInfo     os.FileInfo // identity of the lock file, to notice the directory going away
+	dirw         *dirWatch   // events on the directory and the lock file; nil: look every FlushInterval
 	dirChecked   time.Duration
 	heldLog      time.Time
 	mono         func() time.Duration
@@ -194,6 +195,8 @@ func (s *segment) nameStart() time.Time {
 }
 
 func (w *Writer) unlockDir() {
+	w.dirw.close()
+	w.dirw = nil
 	if w.lockF != nil {
 		_ = w.lockF.Close()
 		w.lockF, w.lockInfo = nil, nil
@@ -213,6 +216,7 @@ func (w *Writer) lockRing() error {
 		return fmt.Errorf("ring: lock %s: %w", w.cfg.Dir, err)
 	}
 	w.lockF, w.lockInfo = f, fi
+	w.dirw = watchDir(w.cfg.Dir, lockPath(w.cfg.Dir))
 	return nil
 }
 
@@ -537,6 +541,12 @@ func (w *Writer) Drained(now time.Time) {
 		return
 	}
 	w.release(now, false)
+	if w.dirw != nil && w.dirw.pending() {
+		// An event on the directory or its lock: look now, not only
+		// when a flush is due.
+		w.checkDir(now, false)
+		w.publish()
+	}
 	if w.cur == nil || len(w.buf) == 0 {
 		return
 	}
