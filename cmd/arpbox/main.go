@@ -8,6 +8,7 @@
 package main
 
 import (
+	_ "embed"
 	"fmt"
 	"io"
 	"os"
@@ -17,33 +18,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
-const usage = `arpbox — a flight recorder for ARP
-
-Usage:
-  arpbox run [-config FILE] [-replay FILE]   record (foreground; SIGINT/SIGTERM stop cleanly)
-  arpbox check-config [-config FILE]         check a configuration and print what it means
-  arpbox snapshot [-reason TEXT]             ask the running arpbox for an incident bundle now
-  arpbox snapshots                           list incident bundles
-  arpbox bundles -remote [-config FILE]      list the bundles in the object store (upload:)
-  arpbox status                              show what the running arpbox is doing
-  arpbox report [-json] [-html FILE] PATH... explain the ARP in captures, bundles or a ring
-  arpbox service install [-config FILE] | uninstall | start | stop
-                                             run arpbox as a Windows service
-  arpbox version                             print the version
-
-Without -config, arpbox runs on its embedded default: ARP on the interface
-of the default route, a 256 MiB ring under /var/lib/arpbox, and triggers on
-the default gateway. Print it with: arpbox check-config -print-default
-
-Examples:
-  sudo arpbox run
-  sudo arpbox run -config /etc/arpbox/arpbox.yaml
-  arpbox check-config -config /etc/arpbox/arpbox.yaml
-  sudo arpbox snapshot -reason "HAProxy says web1 is DOWN"
-  arpbox report /var/lib/arpbox/snapshots/20261126T120311Z-web1
-  arpbox report -html gw.html gateway-bundle.zip server-bundle.zip
-  arpbox report -config /etc/arpbox/arpbox.yaml s3://arp-bundles/fleet/20261126T120311Z-web1
-`
+// usage is the help "arpbox -h" prints.
+//
+//go:embed usage.txt
+var usage string
 
 func main() {
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))

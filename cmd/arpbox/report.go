@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,49 +17,10 @@ import (
 	"github.com/arpbox/arpbox/analyze"
 )
 
-const reportUsage = `Usage: arpbox report [-json] [-html FILE] [flags] PATH...
-
-Reads ARP and IPv6 neighbor discovery from captures and explains, in plain
-words, why neighbor resolution failed: unanswered requests, MAC flip-flops,
-duplicate addresses, gratuitous ARP, Ethernet/ARP mismatches, storms.
-
-PATH is one of:
-  a .pcap or .pcapng file, or either gzip-compressed (.gz)
-  a bundle directory (capture.pcapng.gz, manifest.json, journal.json, netstate.json)
-  the .zip of a bundle
-  a ring directory (arp-*.pcapng and arp-*.pcapng.part, read in name order)
-  s3://bucket/prefix/<incident-id>: the incident's bundles from every host in
-    the object store of -config's upload: section (with one host's bundle
-    there so far, the report names the peers whose bundles are missing)
-
-Besides Ethernet and Linux cooked captures it reads ARP in 802.11 (radiotap,
-PPI), IP over InfiniBand, LLC/SNAP, VXLAN, Geneve, GRE/ERSPAN and MPLS;
-frames it cannot read are counted by cause and named in the verdict. FIFOs
-and devices are not read.
-
-Each PATH is one capture point (one host, one side). A ring directory or a
-bundle is one side, however many files it holds. Give two or more PATHs from
-different hosts for the same time window (e.g. the gateway's bundle and the
-server's bundle) and the report adds a two-sided analysis: it estimates the
-clock offset between the hosts, matches each request across the captures and
-says for every unanswered one whether the request never arrived, arrived but
-got no reply, or got a reply that never arrived.
-
-Bundles of one incident from several hosts (arpbox peers: a directory of
-their zips, also with one subdirectory per host, or the zips themselves)
-are lined up by the clock offsets recorded when the peers were asked; the
-report then names each failing direction between the hosts. A directory
-holding several incidents needs -incident ID.
-
-Output is text on stdout; -json prints the arpbox.report/v1 JSON instead.
--html writes a self-contained page (verdict, timeline, tables) to FILE.
-
-Exit status: 0 report written (whatever it found), 1 error (including a
-capture with a malformed header or block, or of a version no reader knows:
-the message names the file, the offset and why), 2 usage. Ctrl-C stops it.
-
-Flags:
-`
+// reportUsage is the help "arpbox report -h" prints before the flags.
+//
+//go:embed report-usage.txt
+var reportUsage string
 
 // cmdReport implements "arpbox report".
 func cmdReport(args []string, stdout, stderr io.Writer) int {
