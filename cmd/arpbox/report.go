@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/arpbox/arpbox/analyze"
+	"github.com/arpbox/arpbox/upload"
 )
 
 // reportUsage is the help "arpbox report -h" prints before the flags.
@@ -83,12 +84,21 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	// Every host's bundle of an s3:// incident is one more capture point.
-	paths, remote, fetched, err := fetchRemote(ctx, fs.Args(), *config, stderr)
+	open := func() (*upload.Store, error) {
+		if store, _ := openStore(*config, stderr); store != nil {
+			return store, nil
+		}
+		return nil, errors.New("s3:// paths need -config FILE with an upload: section")
+	}
+	fetched, err := upload.FetchURLs(ctx, fs.Args(), open, func(url, incident string, zips []string) {
+		fmt.Fprintf(stderr, "arpbox report: %s: %d bundle(s) of incident %s\n", url, len(zips), incident)
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "arpbox report: %v\n", err)
 		return 1
 	}
-	defer fetched()
+	defer fetched.Remove()
+	paths, remote := fetched.Paths, fetched.Incidents
 	id := *incident
 	if id == "" && len(remote) == 1 && len(paths) == 1 {
 		// One host's bundle of an incident in the store: still reported as
