@@ -11,10 +11,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/arpbox/arpbox/analyze"
+	"github.com/arpbox/arpbox/internal/progress"
 	"github.com/arpbox/arpbox/upload"
 )
 
@@ -64,10 +64,11 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Trigger = &analyze.Mark{Time: t.UTC(), Label: *trigLabel}
 	}
-	var bar *progressBar
-	if f, ok := stderr.(*os.File); ok && !*quiet && isTerminal(f) {
-		bar = &progressBar{w: f}
-		opts.Progress = bar.update
+	var bar *progress.Bar
+	if !*quiet {
+		if bar = progress.OnTerminal(stderr); bar != nil {
+			opts.Progress = bar.Update
+		}
 	}
 	// One input's analysis holds state per address and sender, bounded by
 	// MaxTargets, and makes no garbage per packet; what it allocates is that
@@ -109,7 +110,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, analyze.ErrNoIncidentBundle) && id != *incident {
 		rep, err = analyze.AnalyzeIncident(ctx, paths, *incident, opts) // filed under its own id: a bundle from before peers
 	}
-	bar.clear()
+	bar.Clear()
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(stderr, "arpbox report: interrupted")
@@ -139,36 +140,4 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// progressBar draws on a terminal once the input is big enough to wait for.
-type progressBar struct {
-	w     io.Writer
-	shown bool
-	last  time.Time
-}
-
-func (p *progressBar) update(done, total int64) {
-	if total < 16<<20 || time.Since(p.last) < 100*time.Millisecond {
-		return
-	}
-	p.last = time.Now()
-	p.shown = true
-	const width = 30
-	n := int(float64(width) * float64(done) / float64(total))
-	n = max(0, min(width, n))
-	fmt.Fprintf(p.w, "\rreading [%s%s] %3d%%  %d/%d MB ", strings.Repeat("#", n), strings.Repeat(" ", width-n),
-		done*100/total, done>>20, total>>20)
-}
-
-func (p *progressBar) clear() {
-	if p == nil || !p.shown {
-		return
-	}
-	fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 70))
 }
