@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/arpbox/arpbox/configs"
@@ -30,7 +28,15 @@ func cmdService(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch verb {
 	case "install":
-		err = installService(*configPath)
+		// Under the service manager, arpbox runs "run -service" with the
+		// (checked) configuration at its absolute path.
+		err = service.InstallSelf([]string{"run", "-service"}, *configPath, func(path string) (string, error) {
+			cfg, err := configs.Load(path)
+			if err != nil {
+				return "", err
+			}
+			return cfg.DataDir, nil
+		})
 	case "uninstall":
 		err = service.Uninstall()
 	case "start":
@@ -47,34 +53,6 @@ func cmdService(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "arpbox service %s: done\n", verb)
 	return 0
-}
-
-// installService registers this executable as the service, running
-// "run -service" with the (checked) configuration at its absolute path.
-func installService(configPath string) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	args := []string{"run", "-service"}
-	if configPath != "" {
-		if configPath, err = filepath.Abs(configPath); err != nil {
-			return err
-		}
-		args = append(args, "-config", configPath)
-	}
-	cfg, err := configs.Load(configPath)
-	if err != nil {
-		return err
-	}
-	// The data directory (ring, bundles) and the log's hold evidence: only
-	// SYSTEM and Administrators may read them or create files there.
-	for _, dir := range []string{cfg.DataDir, filepath.Dir(service.LogFile())} {
-		if err := service.SecureDir(dir); err != nil {
-			return err
-		}
-	}
-	return service.Install(exe, args)
 }
 
 // runWindowsService runs the recorder under the Windows service manager,
