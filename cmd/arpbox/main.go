@@ -12,7 +12,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
+
+	"github.com/arpbox/arpbox/internal/buildinfo"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -53,7 +54,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	case "service":
 		return cmdService(rest, stdout, stderr)
 	case "version", "-version", "--version":
-		fmt.Fprintf(stdout, "arpbox %s\n", appVersion())
+		fmt.Fprintf(stdout, "arpbox %s\n", buildinfo.Version(version))
 		return 0
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
@@ -62,38 +63,4 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "arpbox: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
-}
-
-// appVersion is the -ldflags version, else the module version or VCS
-// revision the binary was built from.
-func appVersion() string {
-	if version != "" {
-		return version
-	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "dev"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	rev, dirty := "", false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if rev == "" {
-		return "dev"
-	}
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	if dirty {
-		rev += "-dirty"
-	}
-	return "dev-" + rev
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/arpbox/arpbox/configs"
+	"github.com/arpbox/arpbox/internal/buildinfo"
 	"github.com/arpbox/arpbox/recorder"
 	"github.com/arpbox/arpbox/service"
 )
@@ -64,7 +65,7 @@ func runWindowsService(cfg *configs.Config, stderr io.Writer) int {
 		log.Warn("the configuration does not fit the disk", "warning", w)
 	}
 	err := service.RunWindows(func(ctx context.Context, ready func()) error {
-		err := recorder.New(cfg, log, recorder.Options{Version: appVersion(), Ready: ready}).Run(ctx)
+		err := recorder.New(cfg, log, recorder.Options{Version: buildinfo.Version(version), Ready: ready}).Run(ctx)
 		logOutcome(log, err)
 		return err
 	})
