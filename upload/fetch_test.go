@@ -110,7 +110,7 @@ func TestFetchURLsFails(t *testing.T) {
 		store bool // the store opens
 		want  error
 	}{
-		{"malformed URL", "s3://bundles/fleet/not-an-incident", true, nil},
+		{"malformed URL", "s3://b/fleet/" + inc, true, nil}, // a bucket name has 3 to 63 characters
 		{"unknown incident", "s3://bundles/fleet/20261130T100000Z-gw-none", true, upload.ErrNoIncident},
 		{"no store", "s3://bundles/fleet/" + inc, false, errNoStore},
 	}
