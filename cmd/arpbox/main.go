@@ -8,42 +8,21 @@
 package main
 
 import (
+	_ "embed"
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
+
+	"github.com/arpbox/arpbox/internal/buildinfo"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
-const usage = `arpbox — a flight recorder for ARP
-
-Usage:
-  arpbox run [-config FILE] [-replay FILE]   record (foreground; SIGINT/SIGTERM stop cleanly)
-  arpbox check-config [-config FILE]         check a configuration and print what it means
-  arpbox snapshot [-reason TEXT]             ask the running arpbox for an incident bundle now
-  arpbox snapshots                           list incident bundles
-  arpbox bundles -remote [-config FILE]      list the bundles in the object store (upload:)
-  arpbox status                              show what the running arpbox is doing
-  arpbox report [-json] [-html FILE] PATH... explain the ARP in captures, bundles or a ring
-  arpbox service install [-config FILE] | uninstall | start | stop
-                                             run arpbox as a Windows service
-  arpbox version                             print the version
-
-Without -config, arpbox runs on its embedded default: ARP on the interface
-of the default route, a 256 MiB ring under /var/lib/arpbox, and triggers on
-the default gateway. Print it with: arpbox check-config -print-default
-
-Examples:
-  sudo arpbox run
-  sudo arpbox run -config /etc/arpbox/arpbox.yaml
-  arpbox check-config -config /etc/arpbox/arpbox.yaml
-  sudo arpbox snapshot -reason "HAProxy says web1 is DOWN"
-  arpbox report /var/lib/arpbox/snapshots/20261126T120311Z-web1
-  arpbox report -html gw.html gateway-bundle.zip server-bundle.zip
-  arpbox report -config /etc/arpbox/arpbox.yaml s3://arp-bundles/fleet/20261126T120311Z-web1
-`
+// usage is the help "arpbox -h" prints.
+//
+//go:embed usage.txt
+var usage string
 
 func main() {
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
@@ -75,7 +54,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	case "service":
 		return cmdService(rest, stdout, stderr)
 	case "version", "-version", "--version":
-		fmt.Fprintf(stdout, "arpbox %s\n", appVersion())
+		fmt.Fprintf(stdout, "arpbox %s\n", buildinfo.Version(version))
 		return 0
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
@@ -84,38 +63,4 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "arpbox: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
-}
-
-// appVersion is the -ldflags version, else the module version or VCS
-// revision the binary was built from.
-func appVersion() string {
-	if version != "" {
-		return version
-	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "dev"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	rev, dirty := "", false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if rev == "" {
-		return "dev"
-	}
-	if len(rev) > 12 {
-		rev = rev[:12]
-	}
-	if dirty {
-		rev += "-dirty"
-	}
-	return "dev-" + rev
 }

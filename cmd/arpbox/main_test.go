@@ -63,3 +63,13 @@ func TestSnapshotsListingEscapes(t *testing.T) {
 		t.Errorf("listing passes or loses the escape sequences:\n%q", out.String())
 	}
 }
+
+// TestUsageTexts: the embedded help texts are printed as they are, so a
+// checkout that turned their line ends into CRLF would show in every help.
+func TestUsageTexts(t *testing.T) {
+	for name, text := range map[string]string{"usage.txt": usage, "report-usage.txt": reportUsage} {
+		if !strings.Contains(text, "Usage:") || !strings.HasSuffix(text, "\n") || strings.Contains(text, "\r") {
+			t.Errorf("%s: want a help text with a Usage: line, ending in LF, no CR:\n%q", name, text)
+		}
+	}
+}

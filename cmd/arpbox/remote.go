@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -81,50 +79,4 @@ func openStore(config string, stderr io.Writer) (*upload.Store, int) {
 		return nil, 1
 	}
 	return store, 0
-}
-
-// fetchRemote replaces each s3://bucket/prefix/<incident-id> in paths with
-// the incident's bundle zips from every host, downloaded into a temporary
-// directory that done removes; incidents are the ids of those URLs. The
-// endpoint and credentials come from config's upload: section.
-func fetchRemote(ctx context.Context, paths []string, config string, stderr io.Writer) (out, incidents []string, done func(), err error) {
-	var tmps []string
-	done = func() {
-		for _, d := range tmps {
-			os.RemoveAll(d)
-		}
-	}
-	var store *upload.Store
-	for _, p := range paths {
-		if !upload.IsURL(p) {
-			out = append(out, p)
-			continue
-		}
-		bucket, prefix, incident, err := upload.ParseURL(p)
-		if err != nil {
-			done()
-			return nil, nil, nil, err
-		}
-		incidents = append(incidents, incident)
-		if store == nil {
-			if store, _ = openStore(config, stderr); store == nil {
-				done()
-				return nil, nil, nil, errors.New("s3:// paths need -config FILE with an upload: section")
-			}
-		}
-		tmp, err := os.MkdirTemp("", "arpbox-report-")
-		if err != nil {
-			done()
-			return nil, nil, nil, err
-		}
-		tmps = append(tmps, tmp)
-		zips, err := store.At(bucket, prefix).Fetch(ctx, incident, tmp)
-		if err != nil {
-			done()
-			return nil, nil, nil, err
-		}
-		fmt.Fprintf(stderr, "arpbox report: %s: %d bundle(s) of incident %s\n", p, len(zips), incident)
-		out = append(out, zips...)
-	}
-	return out, incidents, done, nil
 }

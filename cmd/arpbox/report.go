@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,55 +11,17 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/arpbox/arpbox/analyze"
+	"github.com/arpbox/arpbox/internal/progress"
+	"github.com/arpbox/arpbox/upload"
 )
 
-const reportUsage = `Usage: arpbox report [-json] [-html FILE] [flags] PATH...
-
-Reads ARP and IPv6 neighbor discovery from captures and explains, in plain
-words, why neighbor resolution failed: unanswered requests, MAC flip-flops,
-duplicate addresses, gratuitous ARP, Ethernet/ARP mismatches, storms.
-
-PATH is one of:
-  a .pcap or .pcapng file, or either gzip-compressed (.gz)
-  a bundle directory (capture.pcapng.gz, manifest.json, journal.json, netstate.json)
-  the .zip of a bundle
-  a ring directory (arp-*.pcapng and arp-*.pcapng.part, read in name order)
-  s3://bucket/prefix/<incident-id>: the incident's bundles from every host in
-    the object store of -config's upload: section (with one host's bundle
-    there so far, the report names the peers whose bundles are missing)
-
-Besides Ethernet and Linux cooked captures it reads ARP in 802.11 (radiotap,
-PPI), IP over InfiniBand, LLC/SNAP, VXLAN, Geneve, GRE/ERSPAN and MPLS;
-frames it cannot read are counted by cause and named in the verdict. FIFOs
-and devices are not read.
-
-Each PATH is one capture point (one host, one side). A ring directory or a
-bundle is one side, however many files it holds. Give two or more PATHs from
-different hosts for the same time window (e.g. the gateway's bundle and the
-server's bundle) and the report adds a two-sided analysis: it estimates the
-clock offset between the hosts, matches each request across the captures and
-says for every unanswered one whether the request never arrived, arrived but
-got no reply, or got a reply that never arrived.
-
-Bundles of one incident from several hosts (arpbox peers: a directory of
-their zips, also with one subdirectory per host, or the zips themselves)
-are lined up by the clock offsets recorded when the peers were asked; the
-report then names each failing direction between the hosts. A directory
-holding several incidents needs -incident ID.
-
-Output is text on stdout; -json prints the arpbox.report/v1 JSON instead.
--html writes a self-contained page (verdict, timeline, tables) to FILE.
-
-Exit status: 0 report written (whatever it found), 1 error (including a
-capture with a malformed header or block, or of a version no reader knows:
-the message names the file, the offset and why), 2 usage. Ctrl-C stops it.
-
-Flags:
-`
+// reportUsage is the help "arpbox report -h" prints before the flags.
+//
+//go:embed report-usage.txt
+var reportUsage string
 
 // cmdReport implements "arpbox report".
 func cmdReport(args []string, stdout, stderr io.Writer) int {
@@ -101,10 +64,11 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Trigger = &analyze.Mark{Time: t.UTC(), Label: *trigLabel}
 	}
-	var bar *progressBar
-	if f, ok := stderr.(*os.File); ok && !*quiet && isTerminal(f) {
-		bar = &progressBar{w: f}
-		opts.Progress = bar.update
+	var bar *progress.Bar
+	if !*quiet {
+		if bar = progress.OnTerminal(stderr); bar != nil {
+			opts.Progress = bar.Update
+		}
 	}
 	// One input's analysis holds state per address and sender, bounded by
 	// MaxTargets, and makes no garbage per packet; what it allocates is that
@@ -121,12 +85,21 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	// Every host's bundle of an s3:// incident is one more capture point.
-	paths, remote, fetched, err := fetchRemote(ctx, fs.Args(), *config, stderr)
+	open := func() (*upload.Store, error) {
+		if store, _ := openStore(*config, stderr); store != nil {
+			return store, nil
+		}
+		return nil, errors.New("s3:// paths need -config FILE with an upload: section")
+	}
+	fetched, err := upload.FetchURLs(ctx, fs.Args(), open, func(url, incident string, zips []string) {
+		fmt.Fprintf(stderr, "arpbox report: %s: %d bundle(s) of incident %s\n", url, len(zips), incident)
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "arpbox report: %v\n", err)
 		return 1
 	}
-	defer fetched()
+	defer fetched.Remove()
+	paths, remote := fetched.Paths, fetched.Incidents
 	id := *incident
 	if id == "" && len(remote) == 1 && len(paths) == 1 {
 		// One host's bundle of an incident in the store: still reported as
@@ -137,7 +110,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, analyze.ErrNoIncidentBundle) && id != *incident {
 		rep, err = analyze.AnalyzeIncident(ctx, paths, *incident, opts) // filed under its own id: a bundle from before peers
 	}
-	bar.clear()
+	bar.Clear()
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Fprintln(stderr, "arpbox report: interrupted")
@@ -167,36 +140,4 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// progressBar draws on a terminal once the input is big enough to wait for.
-type progressBar struct {
-	w     io.Writer
-	shown bool
-	last  time.Time
-}
-
-func (p *progressBar) update(done, total int64) {
-	if total < 16<<20 || time.Since(p.last) < 100*time.Millisecond {
-		return
-	}
-	p.last = time.Now()
-	p.shown = true
-	const width = 30
-	n := int(float64(width) * float64(done) / float64(total))
-	n = max(0, min(width, n))
-	fmt.Fprintf(p.w, "\rreading [%s%s] %3d%%  %d/%d MB ", strings.Repeat("#", n), strings.Repeat(" ", width-n),
-		done*100/total, done>>20, total>>20)
-}
-
-func (p *progressBar) clear() {
-	if p == nil || !p.shown {
-		return
-	}
-	fmt.Fprintf(p.w, "\r%s\r", strings.Repeat(" ", 70))
 }

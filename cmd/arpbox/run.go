@@ -14,6 +14,7 @@ import (
 
 	"github.com/arpbox/arpbox/capture"
 	"github.com/arpbox/arpbox/configs"
+	"github.com/arpbox/arpbox/internal/buildinfo"
 	"github.com/arpbox/arpbox/recorder"
 	"github.com/arpbox/arpbox/service"
 )
@@ -59,7 +60,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "arpbox: %v\n", err)
 		return 2
 	}
-	rec := recorder.New(cfg, log, recorder.Options{Version: appVersion(), Replay: *replay, Ready: func() {
+	rec := recorder.New(cfg, log, recorder.Options{Version: buildinfo.Version(version), Replay: *replay, Ready: func() {
 		svc.Ready(fmt.Sprintf("recording %s on %s into %s (at most %s); %d triggers",
 			cfg.Capture.Filter.Text, strings.Join(cfg.Capture.Interfaces, ", "), cfg.Ring.Dir, configs.FormatSize(cfg.Ring.MaxBytes), len(cfg.Triggers)))
 	}})

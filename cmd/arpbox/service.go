@@ -5,11 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/arpbox/arpbox/configs"
+	"github.com/arpbox/arpbox/internal/buildinfo"
 	"github.com/arpbox/arpbox/recorder"
 	"github.com/arpbox/arpbox/service"
 )
@@ -30,7 +29,15 @@ func cmdService(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch verb {
 	case "install":
-		err = installService(*configPath)
+		// Under the service manager, arpbox runs "run -service" with the
+		// (checked) configuration at its absolute path.
+		err = service.InstallSelf([]string{"run", "-service"}, *configPath, func(path string) (string, error) {
+			cfg, err := configs.Load(path)
+			if err != nil {
+				return "", err
+			}
+			return cfg.DataDir, nil
+		})
 	case "uninstall":
 		err = service.Uninstall()
 	case "start":
@@ -49,34 +56,6 @@ func cmdService(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// installService registers this executable as the service, running
-// "run -service" with the (checked) configuration at its absolute path.
-func installService(configPath string) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	args := []string{"run", "-service"}
-	if configPath != "" {
-		if configPath, err = filepath.Abs(configPath); err != nil {
-			return err
-		}
-		args = append(args, "-config", configPath)
-	}
-	cfg, err := configs.Load(configPath)
-	if err != nil {
-		return err
-	}
-	// The data directory (ring, bundles) and the log's hold evidence: only
-	// SYSTEM and Administrators may read them or create files there.
-	for _, dir := range []string{cfg.DataDir, filepath.Dir(service.LogFile())} {
-		if err := service.SecureDir(dir); err != nil {
-			return err
-		}
-	}
-	return service.Install(exe, args)
-}
-
 // runWindowsService runs the recorder under the Windows service manager,
 // logging to the event log and to service.LogFile().
 func runWindowsService(cfg *configs.Config, stderr io.Writer) int {
@@ -86,7 +65,7 @@ func runWindowsService(cfg *configs.Config, stderr io.Writer) int {
 		log.Warn("the configuration does not fit the disk", "warning", w)
 	}
 	err := service.RunWindows(func(ctx context.Context, ready func()) error {
-		err := recorder.New(cfg, log, recorder.Options{Version: appVersion(), Ready: ready}).Run(ctx)
+		err := recorder.New(cfg, log, recorder.Options{Version: buildinfo.Version(version), Ready: ready}).Run(ctx)
 		logOutcome(log, err)
 		return err
 	})
