@@ -185,6 +185,35 @@ if [[ ",$RECORDERS," == *,arpbox,* ]]; then
 	[[ -x $ARPBOX ]] || die "arpbox $ARPBOX: not executable"
 fi
 
+# The idle mode's third reference: the Go runtime's own cost of waking once
+# a second (an empty program in time.Sleep, built with arpbox's Go version and
+# its GODEBUG), measured in the same windows. Without a Go toolchain it is
+# left out.
+GOFLOOR=""
+if [[ $MODE == idle ]]; then
+	GO=$(command -v go || echo /usr/local/go/bin/go)
+	if [[ -x $GO ]]; then
+		mkdir -p "$WORK/gofloor"
+		printf 'module gofloor\n\n%s\n' "$(grep -m1 '^go ' "$REPO/go.mod")" >"$WORK/gofloor/go.mod"
+		cat >"$WORK/gofloor/main.go" <<'GO'
+//go:debug updatemaxprocs=0
+
+// Command gofloor wakes once a second and does nothing else.
+package main
+
+import "time"
+
+func main() {
+	for {
+		time.Sleep(time.Second)
+	}
+}
+GO
+		(cd "$WORK/gofloor" && CGO_ENABLED=0 "$GO" build -o "$WORK/bin/gofloor" .) && GOFLOOR=$WORK/bin/gofloor ||
+			log "warning: could not build the Go floor reference; left out"
+	fi
+fi
+
 # --- namespaces ------------------------------------------------------------
 
 ip netns add "$NS_TX"
@@ -465,6 +494,13 @@ run_idle_mode() {
 		pid[$name]=$REC_PID
 		tpid[$name]=$REC_TIME_PID
 	done
+	local -a cols=("${RECS[@]}")
+	if [[ -n $GOFLOOR ]]; then
+		"$GOFLOOR" &
+		pid[go-floor]=$!
+		PIDS+=("${pid[go-floor]}")
+		cols+=(go-floor)
+	fi
 	sleep 2 # let start-up work finish; the windows below are steady state
 	rx0=$(rx_packets)
 	storm 10 "$DURATION" 1 "$WORK/idle" &
@@ -478,12 +514,12 @@ run_idle_mode() {
 	ROWS=()
 	for ((w = 0; w < n; w++)); do
 		c0=()
-		for name in "${RECS[@]}"; do c0+=("$(cpu_ns "${pid[$name]}")"); done
+		for name in "${cols[@]}"; do c0+=("$(cpu_ns "${pid[$name]}")"); done
 		sleep 10
 		c1=()
-		for name in "${RECS[@]}"; do c1+=("$(cpu_ns "${pid[$name]}")"); done
+		for name in "${cols[@]}"; do c1+=("$(cpu_ns "${pid[$name]}")"); done
 		local line="" i=0
-		for name in "${RECS[@]}"; do
+		for name in "${cols[@]}"; do
 			line+=" $name $((c1[i] - c0[i]))"
 			i=$((i + 1))
 		done
@@ -496,12 +532,14 @@ run_idle_mode() {
 		hwm[$name]=$(status_kb "${pid[$name]}" VmHWM)
 		rss[$name]=$(status_kb "${pid[$name]}" VmRSS)
 	done
+	[[ -n $GOFLOOR ]] && kill -TERM "${pid[go-floor]}" 2>/dev/null
 	sleep 2 # a lone frame may wait in a kernel ring block until its timeout
 	echo
 	echo "Idle: 1 sender at 10 ARP/s for ${DURATION}s, ${RECS[*]} recording side by side on the same veth;"
 	echo "CPU (schedstat, all threads) per 10 s window, excluding start-up"
+	[[ -n $GOFLOOR ]] && echo "(go-floor: an empty Go program waking once a second, the Go runtime's own cost of that)"
 	printf '%-7s' window
-	for name in "${RECS[@]}"; do printf ' %12s' "${name}_ms"; done
+	for name in "${cols[@]}"; do printf ' %12s' "${name}_ms"; done
 	[[ ${#RECS[@]} -eq 2 ]] && printf ' %8s' ratio
 	echo
 	w=0
@@ -534,6 +572,11 @@ run_idle_mode() {
 	if [[ ${#RECS[@]} -eq 2 ]]; then
 		for line in "${ROWS[@]}"; do echo "$line"; done | awk '$4 > 0 {print $2 / $4}' | sort -g |
 			awk -v a="${RECS[0]}" -v b="${RECS[1]}" '{v[NR] = $1} END {if (NR) printf "ratio %s/%s CPU per window: median %.2fx (min %.2fx, max %.2fx, %d windows)\n", a, b, v[int((NR + 1) / 2)], v[1], v[NR], NR}'
+	fi
+	if [[ -n $GOFLOOR ]]; then
+		local fc=$((2 * ${#cols[@]}))
+		for line in "${ROWS[@]}"; do echo "$line"; done | awk -v fc="$fc" '$fc > 0 {print $2 / $fc}' | sort -g |
+			awk -v a="${RECS[0]}" '{v[NR] = $1} END {if (NR) printf "ratio %s/go-floor CPU per window: median %.2fx (min %.2fx, max %.2fx)\n", a, v[int((NR + 1) / 2)], v[1], v[NR]}'
 	fi
 	echo "targets (arpbox): median window <= 2 ms CPU per 10 s (issue 8), peak RSS < 32 MB"
 }
