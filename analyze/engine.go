@@ -31,7 +31,10 @@ func (e *evidence) add(r Ref) {
 }
 
 func (e *evidence) refs() []Ref {
-	out := slices.Clone(e.first[:e.n])
+	if e.n == 0 {
+		return nil
+	}
+	out := append(make([]Ref, 0, e.n+1), e.first[:e.n]...)
 	if e.count > uint64(e.n) {
 		out = append(out, e.last)
 	}
@@ -59,6 +62,13 @@ type seen struct {
 	ref Ref
 	to  netip.Addr
 	ok  bool
+}
+
+// set records a packet. Field by field, on the packet path: a composite
+// literal assigned to a struct that holds pointers is built on the stack and
+// copied, and the copy's wide loads stall on the narrow stores just made.
+func (s *seen) set(ts int64, mac MAC, ref Ref, to netip.Addr) {
+	s.ts, s.mac, s.ref, s.to, s.ok = ts, mac, ref, to, true
 }
 
 type asker struct {
@@ -360,7 +370,7 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 		if kind != KindProbe {
 			if s := e.target(tkey{vlan, p.SenderIP}, p.Proto, ts); s != nil {
 				s.last = ts
-				s.lastSent = seen{ts: ts, mac: p.SenderMAC, ref: ref, ok: true}
+				s.lastSent.set(ts, p.SenderMAC, ref, netip.Addr{})
 				e.bind(s, p.SenderMAC, ts, ref, kind)
 			}
 		}
@@ -388,11 +398,10 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 			}
 			t.tl.add(e.first, ts, tlRequest)
 		}
-		pd := pending{ts: ts, sender: p.SenderIP, smac: p.SenderMAC, ref: ref,
-			unicast: !p.Broadcast && !p.EthDst.IsZero(), probe: kind == KindProbe, exch: -1}
+		exch := int32(-1)
 		if kind == KindRequest && e.cfg.exchanges {
 			if len(e.exch) < e.cfg.maxExchanges {
-				pd.exch = int32(len(e.exch))
+				exch = int32(len(e.exch))
 				e.exch = append(e.exch, exchange{ts: ts, vlan: vlan, from: p.SenderIP, to: p.TargetIP, mac: p.SenderMAC, ref: ref})
 			} else {
 				e.exchTruncated = true
@@ -410,7 +419,11 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 				t.untracked++
 			}
 		}
-		t.pending = append(t.pending, pd)
+		// Appended in place, field by field (see seen.set).
+		t.pending = append(t.pending, pending{})
+		pd := &t.pending[len(t.pending)-1]
+		pd.ts, pd.sender, pd.smac, pd.ref = ts, p.SenderIP, p.SenderMAC, ref
+		pd.unicast, pd.probe, pd.exch = !p.Broadcast && !p.EthDst.IsZero(), kind == KindProbe, exch
 		if !t.queued {
 			t.queued = true
 			e.queue = append(e.queue, t)
@@ -455,14 +468,18 @@ func (e *engine) reply(t *target, ts int64, p *Packet, ref Ref) {
 		}
 		t.noteConflict(ts)
 	}
-	t.lastReply = seen{ts: ts, mac: p.SenderMAC, ref: ref, to: p.TargetIP, ok: true}
+	t.lastReply.set(ts, p.SenderMAC, ref, p.TargetIP)
 
 	var earliest int64 = -1
-	kept := t.pending[:0]
+	kept := 0
 	matched := 0
-	for _, pd := range t.pending {
+	for i := range t.pending {
+		pd := &t.pending[i]
 		if pd.sender != p.TargetIP || ts < pd.ts || ts > pd.ts+e.cfg.timeout {
-			kept = append(kept, pd)
+			if kept != i {
+				t.pending[kept] = *pd
+			}
+			kept++
 			continue
 		}
 		matched++
@@ -488,7 +505,7 @@ func (e *engine) reply(t *target, ts int64, p *Packet, ref Ref) {
 			earliest = pd.ts
 		}
 	}
-	t.pending = kept
+	t.pending = t.pending[:kept]
 	if earliest >= 0 {
 		t.lat.add(ts - earliest)
 	}
@@ -531,6 +548,11 @@ func (t *target) closeEpisode() {
 	// the next episode gets the askers of the one the copy replaces.
 	var askers []asker
 	if len(t.episodes) < maxEpisodes {
+		if len(t.episodes) == cap(t.episodes) && len(t.episodes) > 0 {
+			// Most addresses have one outage, if any; one that has a
+			// second is likely to have all that are kept.
+			t.episodes = slices.Grow(t.episodes, maxEpisodes-len(t.episodes))
+		}
 		t.episodes = append(t.episodes, *t.open)
 	} else {
 		// Keep the latest episode in the last slot: it is the one closest to
@@ -633,6 +655,9 @@ func (e *engine) unanswered(t *target, pd pending) {
 		}
 	}
 	if len(ep.askers) < maxAskers {
+		if len(ep.askers) == cap(ep.askers) && len(ep.askers) > 0 {
+			ep.askers = slices.Grow(ep.askers, maxAskers-len(ep.askers)) // as the episodes
+		}
 		ep.askers = append(ep.askers, asker{ip: pd.sender, mac: pd.smac, count: 1})
 	}
 }

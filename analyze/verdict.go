@@ -15,7 +15,11 @@ import (
 func verdict(rep *Report, sides []*sideRun) Verdict {
 	var fs []Finding
 	for _, s := range sides {
-		fs = append(fs, mergeNever(s.findings(rep.Trigger))...)
+		if x := mergeNever(s.findings(rep.Trigger)); fs == nil && len(x) > 0 {
+			fs = x // one side: no copy
+		} else {
+			fs = append(fs, x...)
+		}
 	}
 	for _, p := range rep.TwoSided {
 		for _, f := range p.Exchanges {
