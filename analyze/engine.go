@@ -170,11 +170,17 @@ type target struct {
 	episodes  []episode
 	episodesN uint64 // all episodes, including those not kept
 
-	// recent unanswered request times and conflict times, for the live Detector.
-	recentUnans    [64]int64
-	recentUnansN   int
-	recentConflict [16]int64
-	recentConfN    int
+	recent *recent // nil unless engineConfig.recent (the live Detector)
+}
+
+// recent holds an address's latest unanswered request times and conflict
+// times, for the live Detector's queries. A report has no use for them: it
+// does not keep them, and its targets are 640 bytes smaller.
+type recent struct {
+	unans     [64]int64
+	unansN    int
+	conflict  [16]int64
+	conflictN int
 }
 
 const (
@@ -240,6 +246,7 @@ type engineConfig struct {
 	maxTargets   int
 	maxSenders   int
 	evict        bool // live mode: evict idle targets instead of refusing new ones
+	recent       bool // live mode: keep each target's recent times (target.recent)
 	exchanges    bool
 	maxExchanges int
 }
@@ -317,6 +324,9 @@ func (e *engine) target(k tkey, p Proto, ts int64) *target {
 		}
 	}
 	t := &target{key: k, proto: p, first: ts, last: ts}
+	if e.cfg.recent {
+		t.recent = new(recent)
+	}
 	e.targets[k] = t
 	e.tcache[slot] = t
 	return t
@@ -534,8 +544,10 @@ func (e *engine) reply(t *target, ts int64, p *Packet, ref Ref) {
 }
 
 func (t *target) noteConflict(ts int64) {
-	t.recentConflict[t.recentConfN%len(t.recentConflict)] = ts
-	t.recentConfN++
+	if r := t.recent; r != nil {
+		r.conflict[r.conflictN%len(r.conflict)] = ts
+		r.conflictN++
+	}
 }
 
 func (t *target) closeEpisode() {
@@ -624,8 +636,10 @@ func (e *engine) expireTarget(t *target, now int64) {
 
 func (e *engine) unanswered(t *target, pd pending) {
 	t.unanswered++
-	t.recentUnans[t.recentUnansN%len(t.recentUnans)] = pd.ts
-	t.recentUnansN++
+	if r := t.recent; r != nil {
+		r.unans[r.unansN%len(r.unans)] = pd.ts
+		r.unansN++
+	}
 	t.tl.add(e.first, pd.ts, tlUnanswered)
 	ep := t.open
 	if ep == nil {
