@@ -250,11 +250,15 @@ func quietTarget(sides []*sideRun, targets []netip.Addr) string {
 }
 
 func (s *sideRun) findings(trig *Mark) []Finding {
-	var fs []Finding
 	keys := make([]tkey, 0, len(s.eng.targets))
-	for k := range s.eng.targets {
+	n := 0 // about as many findings as addresses of interest: room for them at once
+	for k, t := range s.eng.targets {
 		keys = append(keys, k)
+		if interest(t) > 0 {
+			n++
+		}
 	}
+	fs := make([]Finding, 0, n+1)
 	slices.SortFunc(keys, func(a, b tkey) int {
 		if c := a.ip.Compare(b.ip); c != 0 {
 			return c
