@@ -354,10 +354,14 @@ func (s *sideRun) seen(x seen) *Seen {
 // evidence groups a sample of refs by file.
 func (s *sideRun) evidence(e *evidence, note string) []Evidence {
 	var out []Evidence
-	for _, r := range e.refs() {
+	refs := e.refs()
+	for i, r := range refs {
 		name := s.fileName(r)
 		if len(out) == 0 || out[len(out)-1].File != name {
-			out = append(out, Evidence{Side: s.in.name, File: name, Note: note})
+			if out == nil {
+				out = make([]Evidence, 0, 1) // one file, nearly always
+			}
+			out = append(out, Evidence{Side: s.in.name, File: name, Note: note, Frames: make([]uint64, 0, len(refs)-i)})
 		}
 		out[len(out)-1].Frames = append(out[len(out)-1].Frames, r.Frame)
 	}
@@ -367,7 +371,7 @@ func (s *sideRun) evidence(e *evidence, note string) []Evidence {
 		out[i].Total = uint64(len(out[i].Frames))
 	}
 	if len(out) > 0 {
-		out[len(out)-1].Total = e.count - uint64(len(e.refs())) + uint64(len(out[len(out)-1].Frames))
+		out[len(out)-1].Total = e.count - uint64(len(refs)) + uint64(len(out[len(out)-1].Frames))
 	}
 	return out
 }
@@ -398,12 +402,18 @@ func (s *sideRun) report(opts Options) SideReport {
 		}
 		return cmp.Compare(a.key.vlan, b.key.vlan)
 	})
+	shown := len(targets)
 	for i, t := range targets {
 		if i >= opts.MaxTargetsShown && interest(t) == 0 {
-			r.TargetsOmitted = len(targets) - i
+			r.TargetsOmitted, shown = len(targets)-i, i
 			break
 		}
-		r.Targets = append(r.Targets, s.targetReport(t))
+	}
+	if shown > 0 {
+		r.Targets = make([]TargetReport, shown)
+		for i, t := range targets[:shown] {
+			s.targetReport(&r.Targets[i], t)
+		}
 	}
 	senders := make([]*sender, 0, len(e.senders))
 	for _, x := range e.senders {
@@ -468,9 +478,11 @@ func interest(t *target) int {
 	return n
 }
 
-func (s *sideRun) targetReport(t *target) TargetReport {
+// targetReport fills tr (zero) with t's report, in place: a TargetReport
+// is large, and a report holds hundreds.
+func (s *sideRun) targetReport(tr *TargetReport, t *target) {
 	t.tl.flush()
-	tr := TargetReport{
+	*tr = TargetReport{
 		IP: t.key.ip.String(), VLAN: vlanString(t.key.vlan), Proto: t.proto.String(),
 		Requests: t.requests, Broadcast: t.broadcast, Unicast: t.unicast, Replies: t.replies,
 		Answered: t.answered, Unanswered: t.unanswered, Probes: t.probes,
@@ -481,19 +493,28 @@ func (s *sideRun) targetReport(t *target) TargetReport {
 	if t.lat.n > 0 {
 		tr.Latency = &LatencyReport{Count: t.lat.n, P50MS: ms(t.lat.quantile(0.5)), P99MS: ms(t.lat.quantile(0.99)), MaxMS: ms(t.lat.max)}
 	}
+	if len(t.macs) > 0 {
+		tr.MACs = make([]MACReport, 0, len(t.macs))
+	}
 	for _, m := range t.macs {
 		tr.MACs = append(tr.MACs, MACReport{MAC: m.mac.String(), First: ts(m.first), Last: ts(m.last), Count: m.count})
 	}
-	for _, ep := range t.episodeList() {
-		er := EpisodeReport{
-			Start: ts(ep.start), End: ts(ep.end), Count: ep.count, Unicast: ep.unicast,
-			LastReplyBefore: s.seen(ep.lastReplyBefore), RecoveredAt: s.seen(ep.recovered),
-			Evidence: s.evidence(&ep.ev, "unanswered requests"),
+	if eps := t.episodeList(); len(eps) > 0 {
+		tr.Episodes = make([]EpisodeReport, len(eps))
+		for i, ep := range eps {
+			er := &tr.Episodes[i]
+			*er = EpisodeReport{
+				Start: ts(ep.start), End: ts(ep.end), Count: ep.count, Unicast: ep.unicast,
+				LastReplyBefore: s.seen(ep.lastReplyBefore), RecoveredAt: s.seen(ep.recovered),
+				Evidence: s.evidence(&ep.ev, "unanswered requests"),
+			}
+			if len(ep.askers) > 0 {
+				er.Askers = make([]AskerReport, 0, len(ep.askers))
+			}
+			for _, a := range ep.askers {
+				er.Askers = append(er.Askers, AskerReport{IP: addrString(a.ip), MAC: a.mac.String(), Count: a.count})
+			}
 		}
-		for _, a := range ep.askers {
-			er.Askers = append(er.Askers, AskerReport{IP: addrString(a.ip), MAC: a.mac.String(), Count: a.count})
-		}
-		tr.Episodes = append(tr.Episodes, er)
 	}
 	for _, c := range t.changeLog {
 		tr.MACChanges = append(tr.MACChanges, MACChange{Time: ts(c.ts), From: c.from.String(), To: c.to.String(), Via: c.kind.String(), File: s.fileName(c.ref), Frame: c.ref.Frame})
@@ -510,7 +531,6 @@ func (s *sideRun) targetReport(t *target) TargetReport {
 	for _, d := range t.conflictLog {
 		tr.ProbeConflicts = append(tr.ProbeConflicts, Conflict{Time: ts(d.ts), MACs: [2]string{d.a.String(), d.b.String()}, File: s.fileName(d.refB), Frames: [2]uint64{d.refA.Frame, d.refB.Frame}})
 	}
-	return tr
 }
 
 func ms(ns int64) float64 { return float64(ns/1000) / 1000 }

@@ -167,20 +167,19 @@ func decode(link int, b []byte, p *Packet) decodeError {
 		// 4, operation 1 (request) or 2 (reply)
 		if a := b[14 : 14+arpwire.ARPLen]; a[0] == 0 && a[1] == 1 && a[2] == 0x08 && a[3] == 0x00 &&
 			a[4] == 6 && a[5] == 4 && a[6] == 0 && (a[7] == 1 || a[7] == 2) {
-			*p = Packet{
-				Proto:     ProtoARP,
-				Op:        OpRequest,
-				EthDst:    MAC(b[0:6]),
-				EthSrc:    MAC(b[6:12]),
-				SenderMAC: MAC(a[8:14]),
-				SenderIP:  netip.AddrFrom4([4]byte(a[14:18])),
-				TargetMAC: MAC(a[18:24]),
-				TargetIP:  netip.AddrFrom4([4]byte(a[24:28])),
-				Broadcast: b[0]&1 == 1,
-			}
+			// Field by field: a composite literal is built on the stack
+			// and copied, and that copy's loads wait on the stores just
+			// made (a store-forwarding stall per packet).
+			p.Proto, p.Op, p.Solicited = ProtoARP, OpRequest, false
 			if a[7] == 2 {
 				p.Op, p.Solicited = OpReply, true
 			}
+			p.EthDst, p.EthSrc = MAC(b[0:6]), MAC(b[6:12])
+			p.VLAN, p.Tags = [2]uint16{}, 0
+			p.SenderMAC, p.TargetMAC = MAC(a[8:14]), MAC(a[18:24])
+			p.SenderIP = netip.AddrFrom4([4]byte(a[14:18]))
+			p.TargetIP = netip.AddrFrom4([4]byte(a[24:28]))
+			p.NoSenderMAC, p.Broadcast, p.why = false, b[0]&1 == 1, 0
 			return errNone
 		}
 	}

@@ -109,7 +109,11 @@ func TestDecodeFast(t *testing.T) {
 	var fast int
 	check := func(link int, b []byte) {
 		t.Helper()
-		var p, w Packet
+		// p holds the previous frame's leftovers: the fast path sets every
+		// field, as decodeWire does.
+		p := Packet{Proto: ProtoNDP, Op: OpReply, VLAN: [2]uint16{7, 8}, Tags: 2, NoSenderMAC: true,
+			Solicited: true, Broadcast: true, SenderIP: netip.IPv6Loopback(), TargetMAC: MAC{1}, why: 9}
+		var w Packet
 		err, werr := decode(link, b, &p), decodeWire(link, b, &w)
 		if err != werr || p != w {
 			t.Fatalf("link %d frame %x:\ndecode     %v %+v\ndecodeWire %v %+v", link, b, err, p, werr, w)

@@ -48,6 +48,7 @@ func NewDetector(cfg DetectorConfig) *Detector {
 		stormRate:  1 << 30, // storms are a report matter, not a trigger
 		maxTargets: cfg.MaxAddresses,
 		evict:      true,
+		recent:     true,
 	})}
 }
 
@@ -87,9 +88,10 @@ func (d *Detector) Unanswered(ip netip.Addr, now time.Time, window time.Duration
 			continue
 		}
 		d.eng.expireTarget(t, nowNS)
-		cnt := min(t.recentUnansN, len(t.recentUnans))
+		r := t.recent
+		cnt := min(r.unansN, len(r.unans))
 		for i := range cnt {
-			x := t.recentUnans[i]
+			x := r.unans[i]
 			if x <= from || x > nowNS {
 				continue
 			}
@@ -136,9 +138,10 @@ func (d *Detector) Conflict(ip netip.Addr, since time.Time) (n int, last time.Ti
 		if k.ip != ip {
 			continue
 		}
-		cnt := min(t.recentConfN, len(t.recentConflict))
+		r := t.recent
+		cnt := min(r.conflictN, len(r.conflict))
 		for i := range cnt {
-			x := t.recentConflict[i]
+			x := r.conflict[i]
 			if x < s {
 				continue
 			}

@@ -31,7 +31,10 @@ func (e *evidence) add(r Ref) {
 }
 
 func (e *evidence) refs() []Ref {
-	out := slices.Clone(e.first[:e.n])
+	if e.n == 0 {
+		return nil
+	}
+	out := append(make([]Ref, 0, e.n+1), e.first[:e.n]...)
 	if e.count > uint64(e.n) {
 		out = append(out, e.last)
 	}
@@ -59,6 +62,13 @@ type seen struct {
 	ref Ref
 	to  netip.Addr
 	ok  bool
+}
+
+// set records a packet. Field by field, on the packet path: a composite
+// literal assigned to a struct that holds pointers is built on the stack and
+// copied, and the copy's wide loads stall on the narrow stores just made.
+func (s *seen) set(ts int64, mac MAC, ref Ref, to netip.Addr) {
+	s.ts, s.mac, s.ref, s.to, s.ok = ts, mac, ref, to, true
 }
 
 type asker struct {
@@ -160,11 +170,17 @@ type target struct {
 	episodes  []episode
 	episodesN uint64 // all episodes, including those not kept
 
-	// recent unanswered request times and conflict times, for the live Detector.
-	recentUnans    [64]int64
-	recentUnansN   int
-	recentConflict [16]int64
-	recentConfN    int
+	recent *recent // nil unless engineConfig.recent (the live Detector)
+}
+
+// recent holds an address's latest unanswered request times and conflict
+// times, for the live Detector's queries. A report has no use for them: it
+// does not keep them, and its targets are 640 bytes smaller.
+type recent struct {
+	unans     [64]int64
+	unansN    int
+	conflict  [16]int64
+	conflictN int
 }
 
 const (
@@ -230,6 +246,7 @@ type engineConfig struct {
 	maxTargets   int
 	maxSenders   int
 	evict        bool // live mode: evict idle targets instead of refusing new ones
+	recent       bool // live mode: keep each target's recent times (target.recent)
 	exchanges    bool
 	maxExchanges int
 }
@@ -307,6 +324,9 @@ func (e *engine) target(k tkey, p Proto, ts int64) *target {
 		}
 	}
 	t := &target{key: k, proto: p, first: ts, last: ts}
+	if e.cfg.recent {
+		t.recent = new(recent)
+	}
 	e.targets[k] = t
 	e.tcache[slot] = t
 	return t
@@ -360,7 +380,7 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 		if kind != KindProbe {
 			if s := e.target(tkey{vlan, p.SenderIP}, p.Proto, ts); s != nil {
 				s.last = ts
-				s.lastSent = seen{ts: ts, mac: p.SenderMAC, ref: ref, ok: true}
+				s.lastSent.set(ts, p.SenderMAC, ref, netip.Addr{})
 				e.bind(s, p.SenderMAC, ts, ref, kind)
 			}
 		}
@@ -388,11 +408,10 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 			}
 			t.tl.add(e.first, ts, tlRequest)
 		}
-		pd := pending{ts: ts, sender: p.SenderIP, smac: p.SenderMAC, ref: ref,
-			unicast: !p.Broadcast && !p.EthDst.IsZero(), probe: kind == KindProbe, exch: -1}
+		exch := int32(-1)
 		if kind == KindRequest && e.cfg.exchanges {
 			if len(e.exch) < e.cfg.maxExchanges {
-				pd.exch = int32(len(e.exch))
+				exch = int32(len(e.exch))
 				e.exch = append(e.exch, exchange{ts: ts, vlan: vlan, from: p.SenderIP, to: p.TargetIP, mac: p.SenderMAC, ref: ref})
 			} else {
 				e.exchTruncated = true
@@ -410,7 +429,11 @@ func (e *engine) observe(ts int64, p *Packet, ref Ref) {
 				t.untracked++
 			}
 		}
-		t.pending = append(t.pending, pd)
+		// Appended in place, field by field (see seen.set).
+		t.pending = append(t.pending, pending{})
+		pd := &t.pending[len(t.pending)-1]
+		pd.ts, pd.sender, pd.smac, pd.ref = ts, p.SenderIP, p.SenderMAC, ref
+		pd.unicast, pd.probe, pd.exch = !p.Broadcast && !p.EthDst.IsZero(), kind == KindProbe, exch
 		if !t.queued {
 			t.queued = true
 			e.queue = append(e.queue, t)
@@ -455,14 +478,18 @@ func (e *engine) reply(t *target, ts int64, p *Packet, ref Ref) {
 		}
 		t.noteConflict(ts)
 	}
-	t.lastReply = seen{ts: ts, mac: p.SenderMAC, ref: ref, to: p.TargetIP, ok: true}
+	t.lastReply.set(ts, p.SenderMAC, ref, p.TargetIP)
 
 	var earliest int64 = -1
-	kept := t.pending[:0]
+	kept := 0
 	matched := 0
-	for _, pd := range t.pending {
+	for i := range t.pending {
+		pd := &t.pending[i]
 		if pd.sender != p.TargetIP || ts < pd.ts || ts > pd.ts+e.cfg.timeout {
-			kept = append(kept, pd)
+			if kept != i {
+				t.pending[kept] = *pd
+			}
+			kept++
 			continue
 		}
 		matched++
@@ -488,7 +515,7 @@ func (e *engine) reply(t *target, ts int64, p *Packet, ref Ref) {
 			earliest = pd.ts
 		}
 	}
-	t.pending = kept
+	t.pending = t.pending[:kept]
 	if earliest >= 0 {
 		t.lat.add(ts - earliest)
 	}
@@ -517,8 +544,10 @@ func (e *engine) reply(t *target, ts int64, p *Packet, ref Ref) {
 }
 
 func (t *target) noteConflict(ts int64) {
-	t.recentConflict[t.recentConfN%len(t.recentConflict)] = ts
-	t.recentConfN++
+	if r := t.recent; r != nil {
+		r.conflict[r.conflictN%len(r.conflict)] = ts
+		r.conflictN++
+	}
 }
 
 func (t *target) closeEpisode() {
@@ -531,6 +560,11 @@ func (t *target) closeEpisode() {
 	// the next episode gets the askers of the one the copy replaces.
 	var askers []asker
 	if len(t.episodes) < maxEpisodes {
+		if len(t.episodes) == cap(t.episodes) && len(t.episodes) > 0 {
+			// Most addresses have one outage, if any; one that has a
+			// second is likely to have all that are kept.
+			t.episodes = slices.Grow(t.episodes, maxEpisodes-len(t.episodes))
+		}
 		t.episodes = append(t.episodes, *t.open)
 	} else {
 		// Keep the latest episode in the last slot: it is the one closest to
@@ -602,8 +636,10 @@ func (e *engine) expireTarget(t *target, now int64) {
 
 func (e *engine) unanswered(t *target, pd pending) {
 	t.unanswered++
-	t.recentUnans[t.recentUnansN%len(t.recentUnans)] = pd.ts
-	t.recentUnansN++
+	if r := t.recent; r != nil {
+		r.unans[r.unansN%len(r.unans)] = pd.ts
+		r.unansN++
+	}
 	t.tl.add(e.first, pd.ts, tlUnanswered)
 	ep := t.open
 	if ep == nil {
@@ -633,6 +669,9 @@ func (e *engine) unanswered(t *target, pd pending) {
 		}
 	}
 	if len(ep.askers) < maxAskers {
+		if len(ep.askers) == cap(ep.askers) && len(ep.askers) > 0 {
+			ep.askers = slices.Grow(ep.askers, maxAskers-len(ep.askers)) // as the episodes
+		}
 		ep.askers = append(ep.askers, asker{ip: pd.sender, mac: pd.smac, count: 1})
 	}
 }

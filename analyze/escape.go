@@ -74,18 +74,28 @@ func unsafeRune(r rune) bool {
 // escapeControls escapes control characters in rendered text, keeping its
 // own line breaks and tabs: the text report's last line of defence.
 func escapeControls(b []byte) []byte {
-	safe := true
-	for _, c := range b {
-		if c < 0x20 && c != '\n' && c != '\t' || c >= 0x7f {
-			safe = false
+	// Most reports need nothing escaped, though they are not ASCII (…, –,
+	// ↔): find the first character that does, and copy only if there is one.
+	i := 0
+	for i < len(b) {
+		if c := b[i]; c < 0x80 {
+			if c < 0x20 && c != '\n' && c != '\t' || c == 0x7f {
+				break
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 || unsafeRune(r) {
 			break
 		}
+		i += n
 	}
-	if safe {
+	if i == len(b) {
 		return b
 	}
-	var out []byte
-	for i := 0; i < len(b); {
+	out := append(make([]byte, 0, len(b)+len(b)/8), b[:i]...)
+	for i < len(b) {
 		r, n := utf8.DecodeRune(b[i:])
 		switch {
 		case r == '\n' || r == '\t':

@@ -22,6 +22,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 // evidence and per-address tables. All times are UTC.
 func (r *Report) WriteText(w io.Writer) error {
 	var buf bytes.Buffer
+	n := 0
+	for _, s := range r.Sides {
+		n += len(s.Targets)
+	}
+	buf.Grow(8<<10 + 256*(len(r.Verdict.Findings)+n)) // about what it takes
 	if err := r.writeText(&buf); err != nil {
 		return err
 	}
@@ -216,16 +221,17 @@ func frames(fs []uint64, total uint64) string {
 
 // wrap writes s word-wrapped at 78 columns with the given indent.
 func wrap(w io.Writer, indent, s string) {
-	line := indent
-	for _, word := range strings.Fields(s) {
+	var b [128]byte
+	line := append(b[:0], indent...)
+	for word := range strings.FieldsSeq(s) {
 		if len(line) > len(indent) && len(line)+1+len(word) > 78 {
-			fmt.Fprintln(w, line)
-			line = indent
+			w.Write(append(line, '\n'))
+			line = append(line[:0], indent...)
 		}
 		if len(line) > len(indent) {
-			line += " "
+			line = append(line, ' ')
 		}
-		line += word
+		line = append(line, word...)
 	}
-	fmt.Fprintln(w, line)
+	w.Write(append(line, '\n'))
 }

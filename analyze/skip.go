@@ -230,29 +230,39 @@ func etherTypeName(t uint16) string {
 
 // linkTypeName names a LINKTYPE_* as "107 (FRELAY)".
 func linkTypeName(lt uint32) string {
-	if n, ok := linkTypeNames[lt]; ok {
-		return fmt.Sprintf("%d (%s)", lt, n)
+	i, ok := slices.BinarySearchFunc(linkTypeNames[:], lt, func(e linkTypeEntry, lt uint32) int { return cmp.Compare(e.lt, lt) })
+	if ok {
+		return fmt.Sprintf("%d (%s)", lt, linkTypeNames[i].name)
 	}
 	return fmt.Sprint(lt)
 }
 
+type linkTypeEntry struct {
+	lt   uint32
+	name string
+}
+
 // linkTypeNames are the LINKTYPE_ names of tcpdump.org's list, for the
-// link types most often met.
-var linkTypeNames = map[uint32]string{
-	0: "NULL", 1: "ETHERNET", 3: "AX25", 6: "IEEE802_5", 7: "ARCNET_BSD", 8: "SLIP", 9: "PPP", 10: "FDDI",
-	50: "PPP_HDLC", 51: "PPP_ETHER", 100: "ATM_RFC1483", 101: "RAW", 104: "C_HDLC", 105: "IEEE802_11",
-	107: "FRELAY", 108: "LOOP", 113: "LINUX_SLL", 114: "LTALK", 117: "PFLOG", 119: "IEEE802_11_PRISM",
-	122: "IP_OVER_FC", 123: "SUNATM", 127: "IEEE802_11_RADIOTAP", 129: "ARCNET_LINUX", 138: "APPLE_IP_OVER_IEEE1394",
-	139: "MTP2_WITH_PHDR", 140: "MTP2", 141: "MTP3", 142: "SCCP", 143: "DOCSIS", 144: "LINUX_IRDA",
-	147: "USER0", 163: "IEEE802_11_AVS", 165: "BACNET_MS_TP", 166: "PPP_PPPD", 169: "GPRS_LLC",
-	177: "LINUX_LAPD", 187: "BLUETOOTH_HCI_H4", 189: "USB_LINUX", 192: "PPI", 195: "IEEE802_15_4_WITHFCS",
-	196: "SITA", 197: "ERF", 201: "BLUETOOTH_HCI_H4_WITH_PHDR", 202: "AX25_KISS", 204: "PPP_WITH_DIR",
-	215: "IEEE802_15_4_NONASK_PHY", 220: "USB_LINUX_MMAPPED", 224: "FC_2", 225: "FC_2_WITH_FRAME_DELIMS",
-	226: "IPNET", 227: "CAN_SOCKETCAN", 228: "IPV4", 229: "IPV6", 230: "IEEE802_15_4_NOFCS", 231: "DBUS",
-	235: "DVB_CI", 239: "NFLOG", 240: "NETANALYZER", 241: "NETANALYZER_TRANSPARENT", 242: "IPOIB",
-	247: "INFINIBAND", 249: "USBPCAP", 251: "BLUETOOTH_LE_LL", 252: "WIRESHARK_UPPER_PDU", 253: "NETLINK",
-	254: "BLUETOOTH_LINUX_MONITOR", 256: "BLUETOOTH_LE_LL_WITH_PHDR", 263: "IEEE802_15_4_TAP", 264: "NORDIC_BLE",
-	266: "DISPLAYPORT_AUX", 274: "EBHSCR", 276: "LINUX_SLL2",
-	279: "ZBOSS_NCP", 281: "USB_2_0", 283: "AUERSWALD_LOG", 285: "ZWAVE_TAP", 286: "SILABS_DEBUG_CHANNEL",
-	290: "FIRA_UCI",
+// link types most often met, in order. An array, not a map: it is static
+// data, where a map is built when the program starts.
+var linkTypeNames = [...]linkTypeEntry{
+	{0, "NULL"}, {1, "ETHERNET"}, {3, "AX25"}, {6, "IEEE802_5"}, {7, "ARCNET_BSD"}, {8, "SLIP"},
+	{9, "PPP"}, {10, "FDDI"}, {50, "PPP_HDLC"}, {51, "PPP_ETHER"}, {100, "ATM_RFC1483"}, {101, "RAW"},
+	{104, "C_HDLC"}, {105, "IEEE802_11"}, {107, "FRELAY"}, {108, "LOOP"}, {113, "LINUX_SLL"},
+	{114, "LTALK"}, {117, "PFLOG"}, {119, "IEEE802_11_PRISM"}, {122, "IP_OVER_FC"}, {123, "SUNATM"},
+	{127, "IEEE802_11_RADIOTAP"}, {129, "ARCNET_LINUX"}, {138, "APPLE_IP_OVER_IEEE1394"},
+	{139, "MTP2_WITH_PHDR"}, {140, "MTP2"}, {141, "MTP3"}, {142, "SCCP"}, {143, "DOCSIS"},
+	{144, "LINUX_IRDA"}, {147, "USER0"}, {163, "IEEE802_11_AVS"}, {165, "BACNET_MS_TP"},
+	{166, "PPP_PPPD"}, {169, "GPRS_LLC"}, {177, "LINUX_LAPD"}, {187, "BLUETOOTH_HCI_H4"},
+	{189, "USB_LINUX"}, {192, "PPI"}, {195, "IEEE802_15_4_WITHFCS"}, {196, "SITA"}, {197, "ERF"},
+	{201, "BLUETOOTH_HCI_H4_WITH_PHDR"}, {202, "AX25_KISS"}, {204, "PPP_WITH_DIR"},
+	{215, "IEEE802_15_4_NONASK_PHY"}, {220, "USB_LINUX_MMAPPED"}, {224, "FC_2"},
+	{225, "FC_2_WITH_FRAME_DELIMS"}, {226, "IPNET"}, {227, "CAN_SOCKETCAN"}, {228, "IPV4"},
+	{229, "IPV6"}, {230, "IEEE802_15_4_NOFCS"}, {231, "DBUS"}, {235, "DVB_CI"}, {239, "NFLOG"},
+	{240, "NETANALYZER"}, {241, "NETANALYZER_TRANSPARENT"}, {242, "IPOIB"}, {247, "INFINIBAND"},
+	{249, "USBPCAP"}, {251, "BLUETOOTH_LE_LL"}, {252, "WIRESHARK_UPPER_PDU"}, {253, "NETLINK"},
+	{254, "BLUETOOTH_LINUX_MONITOR"}, {256, "BLUETOOTH_LE_LL_WITH_PHDR"}, {263, "IEEE802_15_4_TAP"},
+	{264, "NORDIC_BLE"}, {266, "DISPLAYPORT_AUX"}, {274, "EBHSCR"}, {276, "LINUX_SLL2"},
+	{279, "ZBOSS_NCP"}, {281, "USB_2_0"}, {283, "AUERSWALD_LOG"}, {285, "ZWAVE_TAP"},
+	{286, "SILABS_DEBUG_CHANNEL"}, {290, "FIRA_UCI"},
 }

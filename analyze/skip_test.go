@@ -35,3 +35,18 @@ func TestSkipsBounded(t *testing.T) {
 		t.Errorf("%d causes listed", got)
 	}
 }
+
+// TestLinkTypeName looks names up in the sorted table: first, last, one in
+// between, and numbers it does not hold.
+func TestLinkTypeName(t *testing.T) {
+	for lt, want := range map[uint32]string{0: "0 (NULL)", 107: "107 (FRELAY)", 290: "290 (FIRA_UCI)", 2: "2", 291: "291", 1 << 31: "2147483648"} {
+		if got := linkTypeName(lt); got != want {
+			t.Errorf("linkTypeName(%d) = %q, want %q", lt, got, want)
+		}
+	}
+	for i := 1; i < len(linkTypeNames); i++ {
+		if linkTypeNames[i-1].lt >= linkTypeNames[i].lt {
+			t.Fatalf("linkTypeNames not in order at %d: %d then %d", i, linkTypeNames[i-1].lt, linkTypeNames[i].lt)
+		}
+	}
+}

@@ -12,12 +12,16 @@ type latency struct {
 	n       uint64
 	max     int64
 	samples []int64 // exact, up to maxSamples
-	hist    *[histSize]uint32
+	// hist covers the buckets up to the largest latency seen, in steps of
+	// histStep (at most histSize): latencies are at most the reply
+	// timeout, so most addresses need a quarter of the buckets.
+	hist []uint32
 }
 
 const (
 	maxSamples = 32
 	histSize   = 512
+	histStep   = 64
 )
 
 func (l *latency) add(ns int64) {
@@ -36,7 +40,7 @@ func (l *latency) add(ns int64) {
 		if l.n <= maxSamples {
 			return
 		}
-		l.hist = new([histSize]uint32)
+		l.growHist(histBucket(uint64(l.max)))
 		for _, s := range l.samples {
 			l.hist[histBucket(uint64(s))]++
 		}
@@ -45,9 +49,20 @@ func (l *latency) add(ns int64) {
 		}
 	}
 	b := histBucket(uint64(ns))
+	if b >= len(l.hist) {
+		l.growHist(b)
+	}
 	if l.hist[b] < ^uint32(0) {
 		l.hist[b]++
 	}
+}
+
+// growHist makes bucket b part of the histogram.
+func (l *latency) growHist(b int) {
+	n := min((b/histStep+1)*histStep, histSize)
+	h := make([]uint32, n)
+	copy(h, l.hist)
+	l.hist = h
 }
 
 // histBucket maps v to 8 sub-buckets per power of two.
@@ -166,15 +181,38 @@ func (tl *timeline) add(origin, ts int64, f tlField) {
 		tl.hit = pos - 1
 		return
 	}
-	var b tlBucket
-	b.idx = idx
-	b.n[f] = 1
-	tl.buckets = slices.Insert(tl.buckets, pos, b)
+	if len(tl.buckets) == cap(tl.buckets) {
+		tl.grow()
+	}
+	tl.buckets = tl.buckets[:len(tl.buckets)+1]
+	copy(tl.buckets[pos+1:], tl.buckets[pos:])
+	tl.buckets[pos] = tlBucket{idx: idx}
+	tl.buckets[pos].n[f] = 1
 	tl.hit = pos
 	if len(tl.buckets) > maxBuckets {
 		tl.coarsen()
 		tl.hi = tl.lo // the buckets moved
 	}
+}
+
+// grow makes room for more buckets: a few at first, then maxBuckets and one
+// more (the one that makes coarsen merge them). Most addresses are seen in a
+// few buckets; one that fills them does so at once, without the copies and
+// the garbage of doubling. Buckets far apart in time merge only after more
+// than one coarsen: then there may be more.
+func (tl *timeline) grow() {
+	n := 4
+	switch {
+	case cap(tl.buckets) > maxBuckets:
+		n = 2 * cap(tl.buckets)
+	case cap(tl.buckets) >= 16:
+		n = maxBuckets + 1
+	case cap(tl.buckets) >= 4:
+		n = 16
+	}
+	b := make([]tlBucket, len(tl.buckets), n)
+	copy(b, tl.buckets)
+	tl.buckets = b
 }
 
 func (tl *timeline) coarsen() {

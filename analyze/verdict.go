@@ -15,7 +15,11 @@ import (
 func verdict(rep *Report, sides []*sideRun) Verdict {
 	var fs []Finding
 	for _, s := range sides {
-		fs = append(fs, mergeNever(s.findings(rep.Trigger))...)
+		if x := mergeNever(s.findings(rep.Trigger)); fs == nil && len(x) > 0 {
+			fs = x // one side: no copy
+		} else {
+			fs = append(fs, x...)
+		}
 	}
 	for _, p := range rep.TwoSided {
 		for _, f := range p.Exchanges {
@@ -246,11 +250,15 @@ func quietTarget(sides []*sideRun, targets []netip.Addr) string {
 }
 
 func (s *sideRun) findings(trig *Mark) []Finding {
-	var fs []Finding
 	keys := make([]tkey, 0, len(s.eng.targets))
-	for k := range s.eng.targets {
+	n := 0 // about as many findings as addresses of interest: room for them at once
+	for k, t := range s.eng.targets {
 		keys = append(keys, k)
+		if interest(t) > 0 {
+			n++
+		}
 	}
+	fs := make([]Finding, 0, n+1)
 	slices.SortFunc(keys, func(a, b tkey) int {
 		if c := a.ip.Compare(b.ip); c != 0 {
 			return c

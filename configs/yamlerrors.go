@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -19,13 +20,17 @@ type nodeAt struct {
 	depth int
 }
 
-var (
-	yamlLine    = regexp.MustCompile(`^line (\d+): (.*)$`)
-	yamlSyntax  = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-	yamlUnknown = regexp.MustCompile(`^field (\S+) not found in type configs\.raw(\w*)$`)
-	// yamlType is yaml.v3's "cannot unmarshal !!str `lots` into int".
-	yamlType = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
-)
+// yamlRE are the patterns of yaml.v3's messages, compiled when an error
+// first needs them: not when the program starts, where every run of every
+// subcommand would pay for them.
+var yamlRE = sync.OnceValue(func() (re struct{ line, syntax, unknown, typ *regexp.Regexp }) {
+	re.line = regexp.MustCompile(`^line (\d+): (.*)$`)
+	re.syntax = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	re.unknown = regexp.MustCompile(`^field (\S+) not found in type configs\.raw(\w*)$`)
+	// typ is yaml.v3's "cannot unmarshal !!str `lots` into int".
+	re.typ = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
+	return re
+})
 
 // sections maps raw type names to YAML keys, for unknown-field errors.
 var sections = map[string]string{
@@ -41,20 +46,20 @@ func (p *parser) yamlError(err error) error {
 	if errors.As(err, &te) {
 		var errs []error
 		for _, s := range te.Errors {
-			m := yamlLine.FindStringSubmatch(s)
+			m := yamlRE().line.FindStringSubmatch(s)
 			if m == nil {
 				errs = append(errs, &Error{File: p.file, Err: errors.New(s)})
 				continue
 			}
 			line, _ := strconv.Atoi(m[1])
 			e := &Error{File: p.file, Line: line, Err: errors.New(m[2])}
-			if u := yamlUnknown.FindStringSubmatch(m[2]); u != nil {
+			if u := yamlRE().unknown.FindStringSubmatch(m[2]); u != nil {
 				e.Field = u[1]
 				if sec := sections[u[2]]; sec != "" {
 					e.Field = sec + "." + u[1]
 				}
 				e.Err = errors.New("unknown key")
-			} else if t := yamlType.FindStringSubmatch(m[2]); t != nil {
+			} else if t := yamlRE().typ.FindStringSubmatch(m[2]); t != nil {
 				e.Field = p.fieldAt(line, t[1], t[2])
 				e.Err = fmt.Errorf("want %s, got %s", wantType(t[3]), gotType(t[1], t[2]))
 			}
@@ -62,7 +67,7 @@ func (p *parser) yamlError(err error) error {
 		}
 		return errors.Join(errs...)
 	}
-	if m := yamlSyntax.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlRE().syntax.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &Error{File: p.file, Line: line, Err: errors.New(m[2])}
 	}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -39,6 +41,7 @@ func FuzzReader(f *testing.F) {
 			return
 		}
 		g := drain(r)
+		sameAsGeneral(t, b, g, r.Offset())
 		var te *TruncatedError
 		var ie *InvalidError
 		if g.Err != nil && !errors.As(g.Err, &te) && !errors.As(g.Err, &ie) {
@@ -200,4 +203,24 @@ func TestTrailingStats(t *testing.T) {
 		t.Errorf("not pcapng: %v", err)
 	}
 	_ = io.EOF
+}
+
+// sameAsGeneral checks that b reads as it did (g, up to offset valid) with
+// every block read on Next's general path: the fast path for enhanced
+// packet blocks (nextEPB) reads what it reads the same way, and leaves the
+// rest, errors included, to the general path.
+func sameAsGeneral(t *testing.T, b []byte, g got, valid int64) {
+	t.Helper()
+	r, err := NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("second NewReader: %v", err)
+	}
+	r.general = true
+	gen := drain(r)
+	if !reflect.DeepEqual(gen.Packets, g.Packets) {
+		t.Fatalf("packets differ (-general +fast):\n%s", cmp.Diff(gen.Packets, g.Packets))
+	}
+	if fmt.Sprint(gen.Err) != fmt.Sprint(g.Err) || r.Offset() != valid {
+		t.Fatalf("general path: %v at %d; fast: %v at %d", gen.Err, r.Offset(), g.Err, valid)
+	}
 }

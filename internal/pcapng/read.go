@@ -32,6 +32,7 @@ type Reader struct {
 	format   Format
 	gzipped  bool
 	pcapOnly bool // Scan: refuse pcap
+	general  bool // tests: read every block on Next's general path, not nextEPB
 
 	be       bool // current section is big-endian
 	sections int  // section headers seen
@@ -254,6 +255,9 @@ func (r *Reader) Next(p *Packet) error {
 	if r.format == FormatPcap {
 		return r.nextPcap(p)
 	}
+	if !r.be && !r.general && r.end-r.pos >= 32 && r.nextEPB(p) {
+		return nil
+	}
 	for {
 		if !r.need(8) {
 			return r.endErr()
@@ -308,6 +312,36 @@ func (r *Reader) Next(p *Packet) error {
 		}
 		r.consume(int(n))
 	}
+}
+
+// nextEPB reads the block at buf[pos:] if it is the one nearly every
+// capture is made of: a little-endian enhanced packet block, wholly
+// buffered, of a declared interface, without options. It reads it as Next
+// does, with the checks Next makes, in one place; anything else (another
+// block, an option, something wrong) is left to Next's general path, which
+// also says what is wrong. It reports whether it read a packet.
+func (r *Reader) nextEPB(p *Packet) bool {
+	b := r.buf[r.pos:r.end]
+	n := binary.LittleEndian.Uint32(b[4:])
+	if binary.LittleEndian.Uint32(b) != blockEPB || n < 32 || n%4 != 0 || n > MaxBlockLen || uint64(n) > uint64(len(b)) {
+		return false
+	}
+	id := binary.LittleEndian.Uint32(b[8:])
+	capLen := binary.LittleEndian.Uint32(b[20:])
+	// capLen <= n-32 keeps the padded length below 2^32.
+	if capLen > n-32 || (capLen+3)&^3 != n-32 || binary.LittleEndian.Uint32(b[n-4:]) != n || uint64(id) >= uint64(len(r.ifaces)) {
+		return false
+	}
+	p.Timestamp = r.conv[id].ns(uint64(binary.LittleEndian.Uint32(b[12:]))<<32 | uint64(binary.LittleEndian.Uint32(b[16:])))
+	p.Interface = int(id)
+	p.Section = r.sections - 1
+	p.LinkType = r.ifaces[id].LinkType
+	p.Length = int(binary.LittleEndian.Uint32(b[24:]))
+	p.Data = b[28 : 28+capLen]
+	p.Comment = nil
+	p.Kind = KindEnhanced
+	r.consume(int(n))
+	return true
 }
 
 // readSHB reads the section header at buf[pos:] (12 bytes available).
@@ -624,7 +658,7 @@ func newTSConv(resol uint8, offset int64) tsConv {
 	return c
 }
 
-func (c tsConv) ns(ts uint64) int64 {
+func (c *tsConv) ns(ts uint64) int64 {
 	switch c.kind {
 	case convMul:
 		return int64(ts*c.mul) + c.off

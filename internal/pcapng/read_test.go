@@ -398,7 +398,8 @@ func TestTimestampExact(t *testing.T) {
 			}
 		}
 	}
-	if got := newTSConv(9, -5).ns(7e9); got != 2e9 {
+	c := newTSConv(9, -5)
+	if got := c.ns(7e9); got != 2e9 {
 		t.Errorf("if_tsoffset -5 s: %d, want 2e9", got)
 	}
 }
@@ -442,4 +443,36 @@ func TestErrorSticky(t *testing.T) {
 		t.Errorf("second error %v, first %v", err, first)
 	}
 	_ = io.EOF
+}
+
+// TestFastPathCorrupted reads a capture with each byte of its packet blocks
+// changed in turn (to values that matter to lengths, ids and block types)
+// and with the capture cut at every length: the fast path for enhanced
+// packet blocks reads and refuses exactly what the general path does.
+func TestFastPathCorrupted(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	newSample().write(t, w)
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	orig := buf.Bytes()
+	check := func(b []byte) {
+		t.Helper()
+		r, err := NewReader(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		sameAsGeneral(t, b, drain(r), r.Offset())
+	}
+	for n := range len(orig) + 1 {
+		check(orig[:n])
+	}
+	for i := range orig {
+		for _, v := range []byte{0, 1, 2, 3, 4, 6, 0x20, 0x7f, 0x80, 0xff, orig[i] + 1, orig[i] - 1} {
+			b := bytes.Clone(orig)
+			b[i] = v
+			check(b)
+		}
+	}
 }
