@@ -64,16 +64,18 @@ func TestDirRemovedSeenByEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	now := time.Now()
-	w.WritePacket(0, now, 60, testFrame(60))
-	w.Drained(now)
+	// batch writes a frame and drains, as the recorder does per batch.
+	batch := func() {
+		now := time.Now()
+		w.WritePacket(0, now, 60, testFrame(60))
+		w.Drained(now)
+	}
+	batch()
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
 	waitChanged(t, w)
-	now = time.Now()
-	w.WritePacket(0, now, 60, testFrame(60))
-	w.Drained(now)
+	batch()
 	if st := w.Stats(); st.DirRecreated != 1 {
 		t.Fatalf("DirRecreated = %d after rm -rf and a drain, want 1", st.DirRecreated)
 	}
@@ -88,9 +90,7 @@ func TestDirRemovedSeenByEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitChanged(t, w)
-	now = time.Now()
-	w.WritePacket(0, now, 60, testFrame(60))
-	w.Drained(now)
+	batch()
 	if st := w.Stats(); st.DirRecreated != 2 {
 		t.Errorf("DirRecreated = %d after the recreated directory was renamed away, want 2", st.DirRecreated)
 	}
