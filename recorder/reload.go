@@ -164,6 +164,8 @@ func (r *Recorder) watchConfig(ctx context.Context) error {
 		}
 		events, errs = w.Events, w.Errors
 	}
+	var stamp fileStamp
+	stamp.update(r.cfg.Source)
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
 	defer debounce.Stop()
@@ -190,11 +192,31 @@ func (r *Recorder) watchConfig(ctx context.Context) error {
 			}
 			return fmt.Errorf("watching %s: %w", r.cfg.Source, err)
 		case <-debounce.C:
-			if r.fileChanged() {
+			// Another file in the directory changed (a log, an editor's
+			// swap file): one stat, no read and parse of the configuration.
+			if stamp.update(r.cfg.Source) && r.fileChanged() {
 				_ = r.Reload(ctx, "file")
 			}
 		}
 	}
+}
+
+// fileStamp is what a stat says of the configuration file: which file
+// (the path's target, symbolic links followed), its size, mode and
+// modification time.
+type fileStamp struct{ fi os.FileInfo }
+
+// update stats path and reports whether the stamp differs from the one
+// recorded before (or either stat failed). A file rewritten in place with
+// the same size within the file system's timestamp granularity looks
+// unchanged; SIGHUP reloads it.
+func (s *fileStamp) update(path string) bool {
+	prev := s.fi
+	s.fi, _ = os.Stat(path) // nil on error
+	if prev == nil || s.fi == nil {
+		return true
+	}
+	return !os.SameFile(prev, s.fi) || prev.Size() != s.fi.Size() || prev.Mode() != s.fi.Mode() || !prev.ModTime().Equal(s.fi.ModTime())
 }
 
 // fileChanged reports whether the configuration file's digest differs from
