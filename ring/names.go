@@ -92,12 +92,39 @@ func parseName(name string) (Segment, bool) {
 // ValidLength. A segment whose sealing is still finishing in the background
 // shows, complete, under its .part name for a moment (with a newer .part
 // after it).
-func List(dir string) ([]Segment, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("ring: list %s: %w", dir, err)
+//
+// A listing is consistent: a segment renamed while the directory was read
+// (the background sealer giving a .part its final name) can be missing
+// from one readdir, under either name, so List reads the directory again
+// (up to listAttempts times in all) when an entry vanished between the
+// readdir and its stat, or when the sequence numbers have a gap. (A gap
+// can also be real: pruning for free space skips segments a snapshot
+// holds. Then the last listing is returned.)
+func List(dir string) ([]Segment, error) { return listWith(dir, os.ReadDir) }
+
+// listAttempts bounds the directory reads of one List.
+const listAttempts = 3
+
+func listWith(dir string, readDir func(string) ([]fs.DirEntry, error)) ([]Segment, error) {
+	for attempt := 1; ; attempt++ {
+		segs, moved, err := listOnce(dir, readDir)
+		if err != nil {
+			return nil, err
+		}
+		if !moved && !seqGap(segs) || attempt == listAttempts {
+			return segs, nil
+		}
 	}
-	segs := make([]Segment, 0, len(ents))
+}
+
+// listOnce reads dir once; moved reports an entry that vanished between
+// the readdir and its stat.
+func listOnce(dir string, readDir func(string) ([]fs.DirEntry, error)) (segs []Segment, moved bool, err error) {
+	ents, err := readDir(dir)
+	if err != nil {
+		return nil, false, fmt.Errorf("ring: list %s: %w", dir, err)
+	}
+	segs = make([]Segment, 0, len(ents))
 	for _, e := range ents {
 		if !e.Type().IsRegular() {
 			continue
@@ -108,10 +135,11 @@ func List(dir string) ([]Segment, error) {
 		}
 		info, err := e.Info()
 		if errors.Is(err, fs.ErrNotExist) {
-			continue // removed while we listed
+			moved = true // renamed or removed while we listed
+			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("ring: list %s: %w", dir, err)
+			return nil, false, fmt.Errorf("ring: list %s: %w", dir, err)
 		}
 		s.Path = dir + string(os.PathSeparator) + e.Name()
 		s.Size = info.Size()
@@ -123,7 +151,17 @@ func List(dir string) ([]Segment, error) {
 		}
 		return strings.Compare(a.Path, b.Path)
 	})
-	return segs, nil
+	return segs, moved, nil
+}
+
+// seqGap reports whether sorted segs skip a sequence number.
+func seqGap(segs []Segment) bool {
+	for i := 1; i < len(segs); i++ {
+		if segs[i].Seq > segs[i-1].Seq+1 {
+			return true
+		}
+	}
+	return false
 }
 
 func cmpUint(a, b uint64) int {
