@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/arpbox/arpbox/internal/filekind"
 )
 
 // listen creates the unix socket at path: its directory safely (see
@@ -76,7 +78,7 @@ func clearStale(path string) error {
 		return fmt.Errorf("control socket %s: %w", path, err)
 	}
 	if fi.Mode().Type() != fs.ModeSocket {
-		return fmt.Errorf("control socket %s: a %s is in the way (arpbox removes only a stale socket): remove it or set another control.socket", path, fileKind(fi.Mode()))
+		return fmt.Errorf("control socket %s: a %s is in the way (arpbox removes only a stale socket): remove it or set another control.socket", path, filekind.Of(fi.Mode()))
 	}
 	c, err := net.DialTimeout("unix", path, time.Second)
 	switch {
@@ -158,7 +160,7 @@ func safeDir(dir string, fi fs.FileInfo) error {
 		return fmt.Errorf("directory %s is a symlink: arpbox does not follow one to its control socket", dir)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s is a %s, not a directory", dir, fileKind(fi.Mode()))
+		return fmt.Errorf("%s is a %s, not a directory", dir, filekind.Of(fi.Mode()))
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok {

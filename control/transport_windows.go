@@ -22,6 +22,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/arpbox/arpbox/internal/filekind"
 )
 
 // On Windows the control endpoint is a loopback TCP listener on a port the
@@ -109,7 +111,7 @@ func listen(path string, _ Access, log *slog.Logger) (net.Listener, error) {
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("control file %s: a %s is in the way (arpbox replaces only a stale control file): remove it or set another control.socket", path, fileKind(fi.Mode()))
+			return nil, fmt.Errorf("control file %s: a %s is in the way (arpbox replaces only a stale control file): remove it or set another control.socket", path, filekind.Of(fi.Mode()))
 		}
 		ep, err := readEndpoint(path)
 		switch {

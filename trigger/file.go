@@ -14,6 +14,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/arpbox/arpbox/bundle"
+	"github.com/arpbox/arpbox/internal/filekind"
 )
 
 // fileReadMax is how much of a trigger file is read; the reason is cut to
@@ -186,30 +187,11 @@ func (f *FileSource) checkStale() error {
 		return fmt.Errorf("trigger file %s: %w", f.path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("trigger file %s: a %s is in the way (arpbox removes only a stale regular trigger file): remove it or set another control.trigger_file", f.path, fileKind(fi.Mode()))
+		return fmt.Errorf("trigger file %s: a %s is in the way (arpbox removes only a stale regular trigger file): remove it or set another control.trigger_file", f.path, filekind.Of(fi.Mode()))
 	}
 	f.log.Warn("removing stale trigger file left from before start; not firing")
 	f.remove()
 	return nil
-}
-
-// fileKind names a file's type for an error message.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "directory"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	case m.IsRegular():
-		return "regular file"
-	}
-	return "file of mode " + m.String()
 }
 
 func (f *FileSource) remove() {

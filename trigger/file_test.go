@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/arpbox/arpbox/bundle"
+	"github.com/arpbox/arpbox/internal/filekind"
 )
 
 func TestFileSource(t *testing.T) {
@@ -147,7 +148,7 @@ func TestFileSourceLeavesOthersAlone(t *testing.T) {
 			if err != nil {
 				t.Skipf("skipping: the %s made here cannot be looked at (Wine's symlinks): %v", tc.kind, err)
 			}
-			if fileKind(fi.Mode()) != tc.kind {
+			if filekind.Of(fi.Mode()) != tc.kind {
 				t.Skipf("skipping: the %s made here reads as %v (Wine makes no symlinks)", tc.kind, fi.Mode())
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/arpbox/arpbox/internal/filekind"
 )
 
 // openTrigger opens the trigger file at path for reading without following
@@ -35,7 +37,7 @@ func openTrigger(path string) (*os.File, error) {
 	switch {
 	case !fi.Mode().IsRegular():
 		fh.Close()
-		return nil, &refusedError{path: path, why: "a " + fileKind(fi.Mode()) + ", not a regular file"}
+		return nil, &refusedError{path: path, why: "a " + filekind.Of(fi.Mode()) + ", not a regular file"}
 	case !ok:
 		fh.Close()
 		return nil, &refusedError{path: path, why: "no owner information", remove: true}

@@ -1,9 +1,11 @@
-package control
+// Package filekind names a file's type (directory, symlink, FIFO…) for
+// error messages about what is in the way of a path arpbox wants.
+package filekind
 
 import "io/fs"
 
-// fileKind names a file's type for an error message.
-func fileKind(m fs.FileMode) string {
+// Of names the type of a file of mode m, e.g. "directory" or "FIFO".
+func Of(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
 		return "directory"
