@@ -23,25 +23,27 @@ import (
 
 // checkDir looks for a removed ring directory (unless always: after an
 // event, or at most once per FlushInterval without events) and recreates
-// it.
-func (w *Writer) checkDir(now time.Time, always bool) {
+// it; it reports whether it did.
+func (w *Writer) checkDir(now time.Time, always bool) bool {
 	if w.lockF == nil || w.recreating {
-		return
+		return false
 	}
 	m := w.mono()
 	if !always {
 		if w.dirw != nil {
 			if !w.dirw.takeChanged() {
-				return
+				return false
 			}
 		} else if m-w.dirChecked < w.cfg.FlushInterval && m >= w.dirChecked {
-			return
+			return false
 		}
 	}
 	w.dirChecked = m
-	if w.dirGone() {
-		w.recreate(now)
+	if !w.dirGone() {
+		return false
 	}
+	w.recreate(now)
+	return true
 }
 
 // dirGone reports whether the ring directory's lock file is gone or is no

@@ -51,9 +51,6 @@ func (d *dirWatch) run() {
 	}
 }
 
-// pending reports whether an event came that takeChanged has not taken.
-func (d *dirWatch) pending() bool { return d.changed.Load() }
-
 // takeChanged reports whether an event came since the last call.
 func (d *dirWatch) takeChanged() bool { return d.changed.Swap(false) }
 

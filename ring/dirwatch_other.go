@@ -9,8 +9,6 @@ type dirWatch struct{}
 
 func watchDir(dir, lock string) *dirWatch { return nil }
 
-func (d *dirWatch) pending() bool { return false }
-
 func (d *dirWatch) takeChanged() bool { return false }
 
 func (d *dirWatch) close() {}

@@ -541,11 +541,8 @@ func (w *Writer) Drained(now time.Time) {
 		return
 	}
 	w.release(now, false)
-	if w.dirw != nil && w.dirw.pending() {
-		// An event on the directory or its lock: look now, not only
-		// when a flush is due.
-		w.checkDir(now, false)
-		w.publish()
+	if w.checkDir(now, false) {
+		w.publish() // recreated: Stats says so even when nothing is flushed
 	}
 	if w.cur == nil || len(w.buf) == 0 {
 		return
@@ -553,7 +550,6 @@ func (w *Writer) Drained(now time.Time) {
 	if d := now.Sub(w.cur.lastFlush); d >= 0 && d < w.cfg.FlushInterval/2 {
 		return
 	}
-	w.checkDir(now, false)
 	w.checkClock(now)
 	if w.cur == nil {
 		return
