@@ -50,32 +50,9 @@ done
 [[ $(id -u) -eq 0 ]] || die "must run as root (network namespaces, AF_PACKET)"
 for t in ip capinfos du awk; do command -v $t >/dev/null || die "missing tool: $t"; done
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=$(mktemp -d /var/tmp/abxbb.XXXXXX)
-chmod 755 "$WORK"
-NS_TX=abxbb-tx-$$
-NS_RX=abxbb-rx-$$
-IF_TX=abbb$$t
-IF_RX=abbb$$r
-PIDS=()
-cleanup() {
-	local rc=$? p
-	trap - EXIT INT TERM
-	for p in "${PIDS[@]}"; do
-		if kill -0 "$p" 2>/dev/null; then
-			kill -TERM "$p" 2>/dev/null || true
-			for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-			kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
-		fi
-	done
-	ip netns del "$NS_TX" 2>/dev/null || true
-	ip netns del "$NS_RX" 2>/dev/null || true
-	if [[ $KEEP -eq 1 ]]; then log "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=lib/lab.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/lab.sh"
+lab_init abxbb /var/tmp
 
 GO=$(command -v go || echo /usr/local/go/bin/go)
 mkdir -p "$WORK/bin"
@@ -90,17 +67,7 @@ if [[ -z $ARPSTORM ]]; then
 	ARPSTORM=$WORK/bin/arpstorm
 fi
 
-ip netns add "$NS_TX"
-ip netns add "$NS_RX"
-ip link add "$IF_TX" type veth peer name "$IF_RX"
-ip link set "$IF_TX" netns "$NS_TX"
-ip link set "$IF_RX" netns "$NS_RX"
-for pair in "$NS_TX:$IF_TX" "$NS_RX:$IF_RX"; do
-	ns=${pair%%:*} ifc=${pair#*:}
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set "$ifc" up
-done
+lab_up
 
 # cpu_s PID: user + sys CPU seconds the process has used (all threads).
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }

@@ -129,40 +129,9 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 	die "on Debian: apt-get install -y iproute2 tshark tcpdump util-linux procps time"
 fi
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-WORK=$(mktemp -d /tmp/abxb.XXXXXX)
-chmod 755 "$WORK"
-NS_TX=abxb-tx-$$
-NS_RX=abxb-rx-$$
-IF_TX=abxb$$t
-IF_RX=abxb$$r
-PIDS=()
-
-cleanup() {
-	local rc=$? p
-	trap - EXIT INT TERM
-	for p in "${PIDS[@]}"; do
-		if kill -0 "$p" 2>/dev/null; then
-			kill -TERM "$p" 2>/dev/null || true
-			for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-			if kill -0 "$p" 2>/dev/null; then
-				echo "bench-storm: pid $p ignored SIGTERM for 5 s; killing it" >&2
-				kill -KILL "$p" 2>/dev/null || true
-			fi
-		fi
-	done
-	ip netns del "$NS_TX" 2>/dev/null || true
-	ip netns del "$NS_RX" 2>/dev/null || true
-	if [[ $KEEP -eq 1 ]]; then
-		echo "# work dir kept: $WORK" >&2
-	else
-		rm -rf "$WORK"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=lib/lab.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/lab.sh"
+lab_init abxb /tmp
 
 # --- binaries --------------------------------------------------------------
 
@@ -216,19 +185,7 @@ fi
 
 # --- namespaces ------------------------------------------------------------
 
-ip netns add "$NS_TX"
-ip netns add "$NS_RX"
-ip link add "$IF_TX" type veth peer name "$IF_RX"
-ip link set "$IF_TX" netns "$NS_TX"
-ip link set "$IF_RX" netns "$NS_RX"
-for pair in "$NS_TX:$IF_TX" "$NS_RX:$IF_RX"; do
-	ns=${pair%%:*} ifc=${pair#*:}
-	# No IPv6 on the veths: no NDP/MLD chatter, nothing but the storm.
-	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.all.disable_ipv6=1" "net.ipv6.conf.default.disable_ipv6=1"
-	ip -n "$ns" link set lo up
-	ip -n "$ns" link set "$ifc" up
-done
-RX_IFINDEX=$(ip netns exec "$NS_RX" cat "/sys/class/net/$IF_RX/ifindex")
+lab_up
 NCPU=$(nproc)
 
 # --- helpers ---------------------------------------------------------------
