@@ -1,9 +1,6 @@
 package ring
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 // BenchmarkWritePacketReorder is BenchmarkWritePacketCPU with the reorder
 // buffer on (two interfaces alternating, as in a storm on both): compare
@@ -16,20 +13,5 @@ func BenchmarkWritePacketReorder(b *testing.B) {
 	if err := w.Open(); err != nil {
 		b.Fatal(err)
 	}
-	frame := testFrame(60)
-	ts := t0
-	b.ReportAllocs()
-	before := cpuTime(b)
-	b.ResetTimer()
-	for i := range b.N {
-		ts = ts.Add(time.Microsecond)
-		w.WritePacket(i&1, ts, 60, frame)
-		if i&0xffff == 0 {
-			clk.Advance(200 * time.Millisecond)
-			w.Tick(clk.Now())
-		}
-	}
-	w.Close()
-	b.StopTimer()
-	b.ReportMetric(float64(cpuTime(b)-before)/float64(b.N), "cpu-ns/pkt")
+	writeCPU(b, w, clk)
 }
