@@ -28,8 +28,13 @@ func (f *Fetched) Remove() {
 // returned as it is. fetched, if not nil, is told of each URL once its zips
 // are down. A URL that does not parse, or whose incident is not in the
 // store, is an error; what was downloaded before it is then removed.
-func FetchURLs(ctx context.Context, paths []string, open func() (*Store, error), fetched func(url, incident string, zips []string)) (*Fetched, error) {
+func FetchURLs(ctx context.Context, paths []string, open func() (*Store, error), fetched func(url, incident string, zips []string)) (_ *Fetched, err error) {
 	f := &Fetched{}
+	defer func() {
+		if err != nil {
+			f.Remove()
+		}
+	}()
 	var store *Store
 	for _, p := range paths {
 		if !IsURL(p) {
@@ -38,25 +43,21 @@ func FetchURLs(ctx context.Context, paths []string, open func() (*Store, error),
 		}
 		bucket, prefix, incident, err := ParseURL(p)
 		if err != nil {
-			f.Remove()
 			return nil, err
 		}
 		f.Incidents = append(f.Incidents, incident)
 		if store == nil {
 			if store, err = open(); err != nil {
-				f.Remove()
 				return nil, err
 			}
 		}
 		tmp, err := os.MkdirTemp("", "arpbox-fetch-")
 		if err != nil {
-			f.Remove()
 			return nil, err
 		}
 		f.dirs = append(f.dirs, tmp)
 		zips, err := store.At(bucket, prefix).Fetch(ctx, incident, tmp)
 		if err != nil {
-			f.Remove()
 			return nil, err
 		}
 		if fetched != nil {
