@@ -139,3 +139,47 @@ func TestBadWatchdogUsec(t *testing.T) {
 		t.Fatalf("FromEnv with WATCHDOG_USEC=soon: %v, want an error naming it", err)
 	}
 }
+
+// TestSupervise: the watchdog is pinged while run runs, STOPPING=1 comes
+// once it returns, nothing after it, and run's error is returned.
+func TestSupervise(t *testing.T) {
+	msgs := listen(t, "200000") // pings every 100 ms
+	n, err := FromEnv(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := errors.New("capture failed")
+	err = n.Supervise(context.Background(), func(ctx context.Context) error {
+		for range 2 {
+			if m := next(t, msgs); m != "WATCHDOG=1" {
+				t.Errorf("while running got %q, want WATCHDOG=1", m)
+			}
+		}
+		return failed
+	}, func() error { return nil })
+	if err != failed {
+		t.Errorf("Supervise = %v, want run's error %v", err, failed)
+	}
+	// A ping sent before run returned may still be queued; then STOPPING=1.
+	m := next(t, msgs)
+	for i := 0; m == "WATCHDOG=1" && i < 3; i++ {
+		m = next(t, msgs)
+	}
+	if m != "STOPPING=1" {
+		t.Errorf("after run returned got %q, want STOPPING=1", m)
+	}
+	select {
+	case m := <-msgs:
+		t.Errorf("after STOPPING=1 got %q: the watchdog did not stop", m)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestSuperviseNil: without a manager Supervise just runs run.
+func TestSuperviseNil(t *testing.T) {
+	var n *Notifier
+	ran := false
+	if err := n.Supervise(context.Background(), func(context.Context) error { ran = true; return nil }, nil); err != nil || !ran {
+		t.Fatalf("nil Supervise = %v, ran %v; want nil, true", err, ran)
+	}
+}

@@ -74,3 +74,22 @@ func (n *Notifier) Watchdog(ctx context.Context, alive func() error) error {
 		}
 	}
 }
+
+// Supervise runs run, the service's work, under the manager: the watchdog
+// is pinged (Watchdog) while alive says it works, Stopping is said once
+// run returns, and run's error is returned after the watchdog has
+// stopped. Readiness is run's to say (Ready), once it is up. A nil
+// *Notifier just runs run.
+func (n *Notifier) Supervise(ctx context.Context, run func(ctx context.Context) error, alive func() error) error {
+	wctx, stopWatchdog := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		_ = n.Watchdog(wctx, alive)
+	}()
+	err := run(ctx)
+	n.Stopping()
+	stopWatchdog()
+	<-watched
+	return err
+}
