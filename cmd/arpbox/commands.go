@@ -31,12 +31,10 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := configs.Load(*configPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return 2
+		return fail(stderr, 2, err)
 	}
 	if err := cfg.Describe(stdout); err != nil {
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return 1
+		return fail(stderr, 1, err)
 	}
 	for _, w := range cfg.DiskWarnings() {
 		fmt.Fprintf(stderr, "arpbox: warning: %s\n", w)
@@ -73,8 +71,7 @@ func cmdSnapshot(args []string, stdout, stderr io.Writer) int {
 	}
 	path, err := socketPath(*socket, *config)
 	if err != nil {
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return 2
+		return fail(stderr, 2, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -85,8 +82,7 @@ func cmdSnapshot(args []string, stdout, stderr io.Writer) int {
 	})
 	rep, err := control.NewClient(path).Snapshot(ctx, *reason)
 	if err != nil {
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return 1
+		return fail(stderr, 1, err)
 	}
 	fmt.Fprintln(stdout, rep.Dir)
 	if rep.Zip != "" {
@@ -108,15 +104,13 @@ func cmdSnapshots(args []string, stdout, stderr io.Writer) int {
 	if *dir == "" {
 		path, err := socketPath(*socket, *config)
 		if err != nil {
-			fmt.Fprintf(stderr, "arpbox: %v\n", err)
-			return 2
+			return fail(stderr, 2, err)
 		}
 		if err := control.NewClient(path).Snapshots(context.Background(), &list); err != nil {
 			// No daemon: read the directory the configuration names.
 			cfg, cerr := configs.Load(*config)
 			if cerr != nil {
-				fmt.Fprintf(stderr, "arpbox: %v\n", err)
-				return 1
+				return fail(stderr, 1, err)
 			}
 			*dir = cfg.Snapshots.Dir
 		}
@@ -124,8 +118,7 @@ func cmdSnapshots(args []string, stdout, stderr io.Writer) int {
 	if *dir != "" {
 		var err error
 		if list, err = snapshot.List(*dir); err != nil {
-			fmt.Fprintf(stderr, "arpbox: %v\n", err)
-			return 1
+			return fail(stderr, 1, err)
 		}
 	}
 	if *asJSON {
@@ -153,13 +146,11 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	path, err := socketPath(*socket, *config)
 	if err != nil {
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return 2
+		return fail(stderr, 2, err)
 	}
 	var st json.RawMessage
 	if err := control.NewClient(path).Status(context.Background(), &st); err != nil {
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return 1
+		return fail(stderr, 1, err)
 	}
 	stdout.Write(st)
 	fmt.Fprintln(stdout)

@@ -64,3 +64,9 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 }
+
+// fail prints err as "arpbox: err" and returns code, the exit code.
+func fail(stderr io.Writer, code int, err error) int {
+	fmt.Fprintf(stderr, "arpbox: %v\n", err)
+	return code
+}

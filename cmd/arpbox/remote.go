@@ -38,8 +38,7 @@ func cmdBundles(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	list, err := store.List(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return 1
+		return fail(stderr, 1, err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -66,8 +65,7 @@ func cmdBundles(args []string, stdout, stderr io.Writer) int {
 func openStore(config string, stderr io.Writer) (*upload.Store, int) {
 	cfg, err := configs.Load(config)
 	if err != nil {
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return nil, 2
+		return nil, fail(stderr, 2, err)
 	}
 	if cfg.Upload == nil {
 		fmt.Fprintf(stderr, "arpbox: %s has no upload: section (the object store's endpoint and credentials); give -config FILE\n", cfg.Source)
@@ -75,8 +73,7 @@ func openStore(config string, stderr io.Writer) (*upload.Store, int) {
 	}
 	store, err := upload.Open(*cfg.Upload)
 	if err != nil {
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return nil, 1
+		return nil, fail(stderr, 1, err)
 	}
 	return store, 0
 }

@@ -30,8 +30,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := configs.Load(*configPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return 2
+		return fail(stderr, 2, err)
 	}
 	if *asService {
 		return runWindowsService(cfg, stderr)
@@ -41,8 +40,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			// A Windows host without Npcap: one sentence that says what
 			// to install, before anything starts. (A service logs the
 			// same error to the event log when its capture fails.)
-			fmt.Fprintf(stderr, "arpbox: %v\n", err)
-			return 2
+			return fail(stderr, 2, err)
 		}
 	}
 	log := newLogger(cfg.Log, stderr)
@@ -57,8 +55,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 	svc, err := service.FromEnv(log)
 	if err != nil {
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return 2
+		return fail(stderr, 2, err)
 	}
 	rec := recorder.New(cfg, log, recorder.Options{Version: buildinfo.Version(version), Replay: *replay, Ready: func() {
 		svc.Ready(fmt.Sprintf("recording %s on %s into %s (at most %s); %d triggers",
@@ -66,21 +63,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}})
 	// The watchdog pings systemd while the recorder is alive (Type=notify
 	// with WatchdogSec=); it ends with the recorder.
-	wctx, stopWatchdog := context.WithCancel(ctx)
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		_ = svc.Watchdog(wctx, rec.Alive)
-	}()
-	err = rec.Run(ctx)
-	svc.Stopping()
-	stopWatchdog()
-	<-watched
+	err = svc.Supervise(ctx, rec.Run, rec.Alive)
 	if errors.Is(err, capture.ErrNoNpcap) {
 		// A host without Npcap: one sentence that says what to install.
 		log.Error("arpbox could not start", "err", err)
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return 2
+		return fail(stderr, 2, err)
 	}
 	return logOutcome(log, err)
 }

@@ -71,8 +71,7 @@ func runWindowsService(cfg *configs.Config, stderr io.Writer) int {
 	})
 	if err != nil {
 		log.Error("arpbox service", "err", err)
-		fmt.Fprintf(stderr, "arpbox: %v\n", err)
-		return 1
+		return fail(stderr, 1, err)
 	}
 	return 0
 }
