@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -47,6 +48,18 @@ func WriteReportFiles(dir string, rep *Report) error {
 		}
 	}
 	return nil
+}
+
+// WriteHTMLFile writes the HTML report to path ("arpbox report -html").
+// The page is rendered whole before path is written, so a failed render
+// leaves path as it was; a render error says "html: ", a write error is
+// os.WriteFile's (it names path).
+func (r *Report) WriteHTMLFile(path string) error {
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf); err != nil {
+		return fmt.Errorf("html: %w", err)
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // relTo returns path relative to dir when path lies inside dir.

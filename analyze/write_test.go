@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,5 +53,44 @@ func TestWriteReportsNamesBundleFilesRelative(t *testing.T) {
 	}
 	if relTo("/a/b", "/a/bc/x") != "/a/bc/x" || relTo("/a/b", "/a/b/x") != "x" {
 		t.Error("relTo must only shorten paths inside dir")
+	}
+}
+
+// TestWriteHTMLFile: the file holds the page WriteHTML renders; a path
+// that cannot be written is an error naming it, and nothing is left.
+func TestWriteHTMLFile(t *testing.T) {
+	gw := analyzetest.MAC("02:00:00:00:00:01")
+	var capture bytes.Buffer
+	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	if err := analyzetest.WritePcapNG(&capture, []analyzetest.Frame{{Time: t0, Data: analyzetest.Request(gw, "10.0.0.1", "10.0.0.5")}}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "capture.pcapng")
+	if err := os.WriteFile(in, capture.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Analyze(context.Background(), []string{in}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := rep.WriteHTML(&want); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(dir, "r.html")
+	if err := rep.WriteHTMLFile(page); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		t.Errorf("the file differs from WriteHTML's page: %d bytes, want %d", len(got), want.Len())
+	}
+	bad := filepath.Join(dir, "missing", "r.html")
+	if err := rep.WriteHTMLFile(bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("WriteHTMLFile(%s) = %v, want an error naming the path", bad, err)
 	}
 }
