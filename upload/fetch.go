@@ -20,6 +20,17 @@ func (f *Fetched) Remove() {
 	f.dirs = nil
 }
 
+// Incident returns the incident id when the paths are one bundle, fetched
+// by its URL (one host's bundle of an incident in the store), else "".
+// "arpbox report" reports such a bundle as its incident, so that peers
+// whose bundles are not in the store are named.
+func (f *Fetched) Incident() string {
+	if len(f.Incidents) == 1 && len(f.Paths) == 1 {
+		return f.Incidents[0]
+	}
+	return ""
+}
+
 // FetchURLs replaces each s3://bucket/prefix/<incident-id> in paths with
 // the incident's bundle zips from every host (Store.Fetch), downloaded into
 // a temporary directory per URL that Fetched.Remove removes; other paths

@@ -147,3 +147,23 @@ func TestFetchURLsFails(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchedIncident: only a lone bundle fetched by one URL is reported
+// as its incident.
+func TestFetchedIncident(t *testing.T) {
+	const inc = "20261130T080000Z-gw-arp"
+	for _, tt := range []struct {
+		name string
+		f    upload.Fetched
+		want string
+	}{
+		{"one URL with one host's bundle", upload.Fetched{Paths: []string{"/tmp/gw.zip"}, Incidents: []string{inc}}, inc},
+		{"one URL with bundles from two hosts", upload.Fetched{Paths: []string{"/tmp/gw.zip", "/tmp/web1.zip"}, Incidents: []string{inc}}, ""},
+		{"a local path, no URL", upload.Fetched{Paths: []string{"capture.pcapng"}}, ""},
+		{"two URLs", upload.Fetched{Paths: []string{"/tmp/a.zip"}, Incidents: []string{inc, inc}}, ""},
+	} {
+		if got := tt.f.Incident(); got != tt.want {
+			t.Errorf("%s: Incident() = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
