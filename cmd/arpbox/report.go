@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -99,16 +99,10 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer fetched.Remove()
-	paths, remote := fetched.Paths, fetched.Incidents
-	id := *incident
-	if id == "" && len(remote) == 1 && len(paths) == 1 {
-		// One host's bundle of an incident in the store: still reported as
-		// the incident, so that peers whose bundles are not there are named.
-		id = remote[0]
-	}
-	rep, err := analyze.AnalyzeIncident(ctx, paths, id, opts) // Analyze, unless the paths hold one incident's bundles from several hosts
+	id := cmp.Or(*incident, fetched.Incident())
+	rep, err := analyze.AnalyzeIncident(ctx, fetched.Paths, id, opts) // Analyze, unless the paths hold one incident's bundles from several hosts
 	if errors.Is(err, analyze.ErrNoIncidentBundle) && id != *incident {
-		rep, err = analyze.AnalyzeIncident(ctx, paths, *incident, opts) // filed under its own id: a bundle from before peers
+		rep, err = analyze.AnalyzeIncident(ctx, fetched.Paths, *incident, opts) // filed under its own id: a bundle from before peers
 	}
 	bar.Clear()
 	if err != nil {
@@ -120,22 +114,16 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *htmlFile != "" {
-		var buf bytes.Buffer
-		if err := rep.WriteHTML(&buf); err != nil {
-			fmt.Fprintf(stderr, "arpbox report: html: %v\n", err)
-			return 1
-		}
-		if err := os.WriteFile(*htmlFile, buf.Bytes(), 0o644); err != nil {
+		if err := rep.WriteHTMLFile(*htmlFile); err != nil {
 			fmt.Fprintf(stderr, "arpbox report: %v\n", err)
 			return 1
 		}
 	}
+	write := rep.WriteText
 	if *asJSON {
-		err = rep.WriteJSON(stdout)
-	} else {
-		err = rep.WriteText(stdout)
+		write = rep.WriteJSON
 	}
-	if err != nil {
+	if err := write(stdout); err != nil {
 		fmt.Fprintf(stderr, "arpbox report: %v\n", err)
 		return 1
 	}
