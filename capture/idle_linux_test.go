@@ -46,7 +46,7 @@ func TestCountersWhileTrickling(t *testing.T) {
 
 	// 6 s of ARP at 5 frames a second: about six blocks, six wakeups.
 	sendRaw(t, ha, la.Name, frame, 1)
-	if n := countARPFrom(collect(t, out, 3*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 1 }), la.MAC); n != 1 {
+	if n := countARPFrom(collect(t, out, blockTimeout+2*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 1 }), la.MAC); n != 1 {
 		t.Fatalf("first frame: %d of 1 delivered", n)
 	}
 	before := reads.Load()
@@ -54,7 +54,7 @@ func TestCountersWhileTrickling(t *testing.T) {
 	const trickle = 30
 	done := make(chan []Frame, 1)
 	go func() {
-		done <- collect(t, out, 10*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= trickle })
+		done <- collect(t, out, 7*time.Second+blockTimeout, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= trickle })
 	}()
 	for range trickle {
 		sendRaw(t, ha, la.Name, frame, 1)
@@ -72,10 +72,11 @@ func TestCountersWhileTrickling(t *testing.T) {
 		t.Errorf("counters read %d times in %v of trickling ARP, want at most %d (every statsLinger = %v)", during, took, max, statsLinger)
 	}
 
-	// A burst (several blocks waiting): counters read on that wakeup.
+	// A burst (a full block, or several waiting): counters read on that
+	// wakeup.
 	before = reads.Load()
 	sendRaw(t, ha, la.Name, frame, 5000)
-	collect(t, out, 5*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 5000 })
+	collect(t, out, blockTimeout+2*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 5000 })
 	deadline := time.Now().Add(3 * time.Second)
 	for reads.Load() == before && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)

@@ -70,12 +70,23 @@ func (c LiveConfig) withDefaults() LiveConfig {
 // (TPACKET_V3: the block's retire timeout) before handing it over, so a
 // lone frame reaches user space within about this long; frames closer
 // together than this share a wakeup. Sparse ARP (a few frames a second, the
-// normal case on a gateway) then costs one wakeup a second instead of one
-// per frame, and wakeups are what idle CPU is made of. The consumer writes
-// a drained batch to the file at once (or within its flush interval), so a
-// crash of the process loses a second or two of frames at most. (libpcap,
-// and so tcpdump, uses 1000 ms too.)
-const blockTimeout = time.Second
+// normal case on a gateway) then costs one wakeup per blockTimeout instead
+// of one per frame, and wakeups are what idle CPU is made of: on the 2-core
+// VMs arpbox is measured on, a wakeup that writes to the ring costs the Go
+// runtime about 0.4 ms (its netpoller thread, and sysmon, which any system
+// call wakes), so at 1 s, libpcap's and tcpdump's value, 10 ARP/s cost
+// 3.8 ms of CPU per 10 s, at 3 s 1.5 ms (scripts/bench-storm.sh -idle).
+// The price is latency nobody reads live: a frame reaches the ring file up
+// to 3 s after it arrived (a crash of the process loses at most that much),
+// a stop or a link loss waits up to 3 s for the last block (drainAtClose),
+// and a bundle waits that long past its after-window (MaxHold). A busy link
+// fills blocks long before the timeout, so none of this applies under load.
+const blockTimeout = 3 * time.Second
+
+// MaxHold is the longest the OS may hold a captured frame before a live
+// source hands it over: who needs every frame up to a moment (a bundle's
+// after-window) waits this long past it.
+const MaxHold = blockTimeout
 
 // Reopen backoff after the interface went away: 100 ms, doubling up to 1 s.
 // The cap is short because the frames right after a link comes back
@@ -140,9 +151,9 @@ type handle interface {
 // A capture that has handed over no frame for stallAfter while the OS
 // counters say it received some is stuck (a ring out of step with the
 // kernel, a driver that stopped delivering): the watchdog reopens it. The
-// kernel hands over a partly filled block within blockTimeout, so a few of
+// kernel hands over a partly filled block within blockTimeout, so two of
 // those is no false alarm.
-const stallAfter = 5 * time.Second
+const stallAfter = 2 * blockTimeout
 
 // maxKeptDowns bounds how often one handle is kept across a link down
 // (each one is a real link event: the OS reports it once).
@@ -254,15 +265,15 @@ func (l *Live) Stats() Stats {
 //
 // A batch is delivered when it is full, when no more frames are waiting
 // (then marked Drained), or when its first frame is 100 ms old; the OS
-// hands over a partly filled buffer after a second (blockTimeout), so a
-// lone frame is delivered within about a second. While deliver has not
+// hands over a partly filled buffer after blockTimeout (MaxHold, 3 s), so
+// a lone frame is delivered within about that long. While deliver has not
 // released enough batches Run waits, the OS buffer fills and the OS counts
 // drops (Stats.Dropped). Cancelling ctx wakes Run at once; the frames the
 // OS still holds (up to blockTimeout old) are delivered before Run
 // returns, and so are those in hand when the link is lost.
 //
-// An idle capture wakes only when the OS hands over frames (once a second
-// while ARP trickles in), once at the end of a burst to read the OS
+// An idle capture wakes only when the OS hands over frames (once per
+// blockTimeout while ARP trickles in), once at the end of a burst to read the OS
 // counters, and once a minute.
 func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 	cfg := l.cfg
@@ -495,11 +506,12 @@ func (l *Live) watchLink() linkWatcher {
 }
 
 // The OS counters (they change only when frames arrive) are read at most
-// every statsEvery while a burst lasts (more than one unit was waiting:
-// the traffic that can fill the buffer and drop frames), when the buffer
+// every statsEvery while a burst lasts (more than one unit was waiting, or
+// one held burstFrames: the traffic that can fill the buffer and drop
+// frames), when the buffer
 // runs dry after a burst or on a wakeup that brought nothing if the last
 // read is half that old, and while counted frames are awaited (the
-// watchdog). Trickling ARP, one unit a second, has them read every
+// watchdog). Trickling ARP, one unit per blockTimeout, has them read every
 // statsLinger on its own wakeups: a read is a system call, and on an idle
 // host those are what its CPU time is made of. Only the end of a burst
 // that was read less than statsLinger ago costs a wakeup of its own.
@@ -508,6 +520,11 @@ const (
 	statsEvery  = time.Second
 	statsLinger = 9 * time.Second
 	idleWake    = time.Minute
+	// burstFrames is as many frames as make one unit a burst on its own:
+	// a TPACKET_V3 block of ARP holds about 2,000 frames and fills up at
+	// once in a burst, so a burst's frames can come one block per wakeup,
+	// a block timeout apart; ARP trickling in brings a few dozen.
+	burstFrames = 1000
 )
 
 // read copies frames from h into batches until ctx is cancelled (nil) or h
@@ -545,7 +562,8 @@ func (l *Live) read(ctx context.Context, h handle, fl *filler, emit func(*Batch)
 		return nil
 	}
 	for {
-		units := 0 // read on this wakeup
+		units := 0             // read on this wakeup
+		frames := fl.delivered // and the frames they held, from here
 		for h.ready() {
 			ok := h.next(fl, emit)
 			dirty = true
@@ -570,14 +588,19 @@ func (l *Live) read(ctx context.Context, h handle, fl *filler, emit func(*Batch)
 		// nothing (the watchdog's evidence), while counted frames are
 		// awaited, and now and then while frames trickle in.
 		since := now.Sub(lastStats)
-		burst := dirty && units > 1
+		burst := dirty && (units > 1 || fl.delivered-frames >= burstFrames)
 		if (burst || units == 0 || unseen.n > 0) && since >= statsEvery/2 || since >= statsLinger {
 			if err := check(now); err != nil {
 				return err
 			}
+			burst = false
 		}
 		deadline := now.Add(idleWake)
 		switch {
+		case burst:
+			// A burst that came right after a read: its counters (the
+			// drops) are read once it is over, not a statsLinger later.
+			deadline = lastStats.Add(statsEvery / 2)
 		case dirty:
 			deadline = lastStats.Add(statsLinger)
 		case unseen.n > 0:

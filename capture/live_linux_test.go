@@ -154,7 +154,7 @@ func TestLiveARPOnly(t *testing.T) {
 	ha.MustRun("ping", "-c", "2", "-i", "0.2", "-W", "1", lb.Addr().String())
 	ha.MustRun("sh", "-c", "echo hello >/dev/udp/"+lb.Addr().String()+"/9999 || true")
 	after := time.Now()
-	frames := collect(t, out, 3*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 3 })
+	frames := collect(t, out, blockTimeout+2*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 3 })
 	// Wait a little longer for anything that should not be there.
 	frames = append(frames, collect(t, out, 300*time.Millisecond, func([]Frame) bool { return false })...)
 	if n := countARPFrom(frames, la.MAC); n < 3 {
@@ -229,7 +229,7 @@ func TestLiveVLANTagWrittenBack(t *testing.T) {
 		copy(frame[6:12], la.MAC)
 		sendRaw(t, ha, la.Name, frame, 1)
 		sendRaw(t, ha, la.Name, ether(0x0800, ipv4UDPPayload(), tt.tags...), 1)
-		frames := collect(t, out, 3*time.Second, func(f []Frame) bool { return len(f) >= 1 })
+		frames := collect(t, out, blockTimeout+2*time.Second, func(f []Frame) bool { return len(f) >= 1 })
 		frames = append(frames, collect(t, out, 100*time.Millisecond, func([]Frame) bool { return false })...)
 		if len(frames) != 1 {
 			t.Errorf("%s: got %d frames, want the ARP one only", tt.name, len(frames))
@@ -250,7 +250,7 @@ func TestLiveInterfaceRecreated(t *testing.T) {
 	out, stop := liveRun(t, hb, l, 16)
 	logs.wait("capture: started")
 	ha.MustRun("arping", "-c", "1", "-w", "0.2", "-i", la.Name, lb.Addr().String())
-	if n := countARPFrom(collect(t, out, 3*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 1 }), la.MAC); n < 1 {
+	if n := countARPFrom(collect(t, out, blockTimeout+2*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 1 }), la.MAC); n < 1 {
 		t.Fatal("no ARP before the interface was deleted")
 	}
 
@@ -261,7 +261,7 @@ func TestLiveInterfaceRecreated(t *testing.T) {
 	ha.MustRun("arping", "-c", "3", "-W", "0.02", "-i", la.Name, lb.Addr().String())
 	hb.MustRun("ip", "link", "set", lb.Name, "down")
 	logs.wait("capture: link down; the capture stays open and resumes on link-up")
-	if n := countARPFrom(collect(t, out, 3*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 3 }), la.MAC); n < 3 {
+	if n := countARPFrom(collect(t, out, blockTimeout+2*time.Second, func(f []Frame) bool { return countARPFrom(f, la.MAC) >= 3 }), la.MAC); n < 3 {
 		t.Errorf("%d of the 3 requests sent just before the link went down were delivered", n)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -400,7 +400,7 @@ func TestLiveDropsCounted(t *testing.T) {
 	sendRaw(t, ha, la.Name, frame, sent)
 	sendRaw(t, ha, la.Name, ether(0x0800, ipv4UDPPayload()), 1000)
 	var got int
-	frames := collect(t, out, 2*time.Second, func(f []Frame) bool { got = len(f); return false })
+	frames := collect(t, out, blockTimeout+time.Second, func(f []Frame) bool { got = len(f); return false })
 	_ = frames
 	if err, _ := stop(); err != nil {
 		t.Fatal(err)
@@ -440,7 +440,7 @@ func TestLiveNDP(t *testing.T) {
 	logs.wait("capture: started")
 	ha.MustRun("ping", "-6", "-c", "2", "-i", "0.2", "-W", "1", "fd00:201:6::2")
 	ha.MustRun("arping", "-c", "1", "-w", "0.1", "-i", la.Name, lb.Addr().String())
-	frames := collect(t, out, 2*time.Second, func(f []Frame) bool { return len(f) >= 2 })
+	frames := collect(t, out, blockTimeout+time.Second, func(f []Frame) bool { return len(f) >= 2 })
 	frames = append(frames, collect(t, out, 300*time.Millisecond, func([]Frame) bool { return false })...)
 	types := map[byte]int{}
 	for i, f := range frames {
@@ -512,7 +512,7 @@ func TestLiveVLANSubinterface(t *testing.T) {
 	out, _ := liveRun(t, hb, l, 16)
 	logs.wait("capture: started")
 	ha.Run("arping", "-c", "2", "-w", "0.2", "-i", "v42", "10.201.42.2")
-	frames := collect(t, out, 3*time.Second, func(f []Frame) bool { return len(f) >= 2 })
+	frames := collect(t, out, blockTimeout+2*time.Second, func(f []Frame) bool { return len(f) >= 2 })
 	if len(frames) < 2 {
 		t.Fatalf("got %d frames, want 2 tagged ARP frames", len(frames))
 	}

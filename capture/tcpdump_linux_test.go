@@ -52,7 +52,8 @@ func TestLiveAgainstTcpdump(t *testing.T) {
 	hb.Run("ping", "-6", "-c", "1", "-W", "1", "ff02::1%"+lb.Name) // NDP and echo, not ARP
 	time.Sleep(300 * time.Millisecond)
 
-	got := collect(t, out, time.Second, func(f []Frame) bool { return false })
+	// The last frames may wait in the kernel's block for blockTimeout.
+	got := collect(t, out, blockTimeout+time.Second, func(f []Frame) bool { return false })
 	if err, _ := stop(); err != nil {
 		t.Fatal(err)
 	}

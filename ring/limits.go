@@ -70,7 +70,7 @@ func (w *Writer) setIfaces(ifaces []Interface) {
 	w.reserve = int64(isbLen * len(ifaces))
 	w.ifWritten = make([]uint64, len(ifaces))
 	w.ord = nil
-	if w.opts.Reorder && len(ifaces) > 1 && w.opts.PacketClock.IsZero() {
-		w.ord = newOrderer(len(ifaces))
+	if w.opts.Reorder > 0 && len(ifaces) > 1 && w.opts.PacketClock.IsZero() {
+		w.ord = newOrderer(len(ifaces), w.opts.Reorder)
 	}
 }

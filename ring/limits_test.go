@@ -99,7 +99,7 @@ func TestSetLimits(t *testing.T) {
 func TestSetInterfacesWhileOrdering(t *testing.T) {
 	clk := &fakeClock{t: t0}
 	cfg := Config{Dir: t.TempDir()}
-	w := NewWriter(cfg, testIfaces, Options{Now: clk.Now, Hostname: "testhost", Version: "test", Reorder: true})
+	w := NewWriter(cfg, testIfaces, Options{Now: clk.Now, Hostname: "testhost", Version: "test", Reorder: testHold})
 	w.diskFree = func(string) (uint64, uint64, error) { return 1 << 40, 1 << 41, nil }
 	if err := w.Open(); err != nil {
 		t.Fatal(err)

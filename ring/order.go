@@ -7,28 +7,26 @@ import (
 
 // Frame order across interfaces. Each interface's capture hands its frames
 // over in batches, in time order, but a batch waits in the kernel for up
-// to a second (the TPACKET_V3 block timeout), so two interfaces' batches
-// reach the Writer up to about a second out of step, and a segment written
-// in arrival order shows Wireshark negative time deltas. A Writer of more
-// than one interface with Options.Reorder therefore holds frames in a small reorder buffer, one
-// queue per interface, and writes them in time order: the oldest held
-// frame goes out once every other interface has delivered a frame at least
-// as new (its queue is not empty, or its latest frame is newer), or once
-// it is orderHold old on the wall clock (the most a frame is late), or when
-// the buffer is full. Flush, Rotate and Close write every held frame, so a
+// to a few seconds (the TPACKET_V3 block timeout), so two interfaces'
+// batches reach the Writer that far out of step, and a segment written in
+// arrival order shows Wireshark negative time deltas. A Writer of more
+// than one interface with Options.Reorder therefore holds frames in a
+// small reorder buffer, one queue per interface, and writes them in time
+// order: the oldest held frame goes out once every other interface has
+// delivered a frame at least as new (its queue is not empty, or its latest
+// frame is newer), or once it is Options.Reorder old on the wall clock
+// (the most a frame is late), or when the buffer is full. Flush, Rotate and Close write every held frame, so a
 // reader that asked for a flush sees every frame delivered. The buffer is
 // bounded (orderMaxFrames, orderMaxBytes); past it, or for a frame later
-// than orderHold, order is not guaranteed (counted in Stats.OutOfOrder).
+// than Options.Reorder, order is not guaranteed (counted in Stats.OutOfOrder).
 // A single interface needs none of this, nor does a replayed file (one
 // source, kept in its own order; see packetclock.go).
 
 const (
-	// orderHold is how long a frame may wait for the other interfaces:
-	// the kernel's block timeout (1 s), a batch's age (100 ms), slack.
-	orderHold = 1500 * time.Millisecond
 	// The buffer's bounds: at storm rates the interfaces deliver
 	// continuously and a few thousand frames are held; a quiet interface
-	// next to a storm holds up to orderHold of the storm, up to these.
+	// next to a storm holds up to Options.Reorder of the storm, up to
+	// these.
 	orderMaxFrames = 64 << 10
 	orderMaxBytes  = 8 << 20
 	// orderPoolMax is the largest frame buffer kept for reuse (ARP frames
@@ -88,12 +86,13 @@ type orderer struct {
 	seen   []bool  // an interface has delivered a frame
 	frames int
 	bytes  int
-	last   int64    // time of the last frame written
-	free   [][]byte // data buffers of written frames, for reuse
+	last   int64         // time of the last frame written
+	free   [][]byte      // data buffers of written frames, for reuse
+	wait   time.Duration // the longest a frame waits for the other interfaces (Options.Reorder)
 }
 
-func newOrderer(ifaces int) *orderer {
-	return &orderer{queues: make([]frameQueue, ifaces), latest: make([]int64, ifaces), seen: make([]bool, ifaces), last: -1 << 63}
+func newOrderer(ifaces int, wait time.Duration) *orderer {
+	return &orderer{queues: make([]frameQueue, ifaces), latest: make([]int64, ifaces), seen: make([]bool, ifaces), last: -1 << 63, wait: wait}
 }
 
 func (o *orderer) hold(iface int, ts int64, wireLen int, data []byte) {
@@ -138,13 +137,13 @@ func (o *orderer) ready(i int, ts int64) bool {
 	return true
 }
 
-// due is when the oldest held frame is orderHold old; zero if none.
+// due is when the oldest held frame has waited long enough; zero if none.
 func (o *orderer) due() time.Time {
 	i := o.oldest()
 	if i < 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, o.queues[i].q[o.queues[i].head].ts).Add(orderHold)
+	return time.Unix(0, o.queues[i].q[o.queues[i].head].ts).Add(o.wait)
 }
 
 // WritePacket appends one frame captured on interface iface (index into the
@@ -169,8 +168,8 @@ func (w *Writer) WritePacket(iface int, ts time.Time, wireLen int, data []byte) 
 }
 
 // release writes the held frames that are ready, in time order: by the
-// other interfaces' progress, or, with a non-zero now, those orderHold old
-// (or stamped more than orderHold ahead of now: a clock that stepped), or
+// other interfaces' progress, or, with a non-zero now, those o.wait old
+// (or stamped more than o.wait ahead of now: a clock that stepped), or
 // all of them if all is set.
 func (w *Writer) release(now time.Time, all bool) {
 	o := w.ord
@@ -179,7 +178,7 @@ func (w *Writer) release(now time.Time, all bool) {
 	}
 	var old, ahead int64
 	if !now.IsZero() {
-		old, ahead = now.Add(-orderHold).UnixNano(), now.Add(orderHold).UnixNano()
+		old, ahead = now.Add(-o.wait).UnixNano(), now.Add(o.wait).UnixNano()
 	}
 	for {
 		i := o.oldest()

@@ -10,9 +10,12 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
+// testHold is the reorder hold the tests give the Writer (Options.Reorder).
+const testHold = 1500 * time.Millisecond
+
 func newOrderedWriter(t testing.TB, clk *fakeClock) *Writer {
 	t.Helper()
-	w := NewWriter(Config{Dir: t.TempDir(), SegmentAge: time.Hour}, testIfaces, Options{Now: clk.Now, Reorder: true})
+	w := NewWriter(Config{Dir: t.TempDir(), SegmentAge: time.Hour}, testIfaces, Options{Now: clk.Now, Reorder: testHold})
 	w.diskFree = func(string) (uint64, uint64, error) { return 1 << 40, 1 << 41, nil }
 	if err := w.Open(); err != nil {
 		t.Fatal(err)
@@ -47,7 +50,7 @@ func timesOf(t *testing.T, path string) (ts []time.Time, ifaces []int) {
 
 // Two interfaces whose batches arrive a second out of step, as the
 // kernel's blocks hand them over, are written in time order; the owner
-// that ticks when NextTick says so has every frame on disk orderHold after
+// that ticks when NextTick says so has every frame on disk testHold after
 // it was stamped, even when the other interface is silent.
 func TestReorderInterfaces(t *testing.T) {
 	clk := &fakeClock{t: t0}
@@ -76,7 +79,7 @@ func TestReorderInterfaces(t *testing.T) {
 		}
 	}
 	// eth2 falls silent; eth1's last frames are written by the tick
-	// orderHold after they were stamped, not before.
+	// testHold after they were stamped, not before.
 	clk.t = t0.Add(seconds*time.Second + 500*time.Millisecond)
 	for k := range 5 {
 		if err := w.WritePacket(0, t0.Add(seconds*time.Second+time.Duration(k)*100*time.Millisecond), 64, testFrame(60)); err != nil {
@@ -85,13 +88,13 @@ func TestReorderInterfaces(t *testing.T) {
 	}
 	tick()
 	held := w.Stats().PacketsWritten
-	if due := w.NextTick(clk.Now()); due.After(t0.Add(seconds*time.Second + orderHold)) {
-		t.Errorf("NextTick = %v, want the held frames due by %v", due, t0.Add(seconds*time.Second+orderHold))
+	if due := w.NextTick(clk.Now()); due.After(t0.Add(seconds*time.Second + testHold)) {
+		t.Errorf("NextTick = %v, want the held frames due by %v", due, t0.Add(seconds*time.Second+testHold))
 	}
-	clk.t = t0.Add(seconds*time.Second + 400*time.Millisecond + orderHold)
+	clk.t = t0.Add(seconds*time.Second + 400*time.Millisecond + testHold)
 	tick()
 	if got := w.Stats().PacketsWritten; got != 2*10*seconds+5 || held == got {
-		t.Errorf("after orderHold: %d packets written (%d before), want all %d", got, held, 2*10*seconds+5)
+		t.Errorf("after testHold: %d packets written (%d before), want all %d", got, held, 2*10*seconds+5)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

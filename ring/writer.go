@@ -49,9 +49,11 @@ type Options struct {
 	OS       string // shb_os, e.g. "Linux 6.1.0-18-amd64"; "" = HostInfo().OS
 	Hardware string // shb_hardware, e.g. the CPU model; "" = HostInfo().Hardware
 	Comment  string // the section comment; "" = "captured on host <Hostname>"
-	// Reorder holds the frames of several interfaces briefly to write them
-	// in time order (see order.go); for live capture.
-	Reorder bool
+	// Reorder, when positive, holds the frames of several interfaces up to
+	// this long to write them in time order (see order.go): for live
+	// capture, the longest a frame can reach the Writer after a newer one
+	// from another interface (the capture's hold and a batch's age).
+	Reorder time.Duration
 	// PacketClock, when set, puts the Writer on the packets' clock for
 	// recording a capture file, starting at this time (the file's first
 	// packet): segment names, rotation by age and statistics times follow
