@@ -232,7 +232,9 @@ func (r *Recorder) build() error {
 		Hostname: host,
 		Version:  r.opts.Version,
 		Stats:    r.ifaceStats,
-		Reorder:  true, // several interfaces' frames in time order
+		// Several interfaces' frames in time order: a frame can be late by
+		// the capture's hold, a batch's age (100 ms) and slack.
+		Reorder: capture.MaxHold + 500*time.Millisecond,
 		// A failed snapshot's kept window yields to a ring that needs room.
 		Reclaim: func() bool { return r.snaps != nil && r.snaps.ReleaseHeld() },
 	}
@@ -288,12 +290,23 @@ func (r *Recorder) build() error {
 		ConfigDigest: cfg.Digest,
 		Interfaces:   cfg.Capture.Interfaces,
 		Collectors:   []snapshot.Collector{snapshot.NewNetstateCollector(r.journal), reportCollector{journal: r.journal}},
+		Hold:         r.hold(),
 		Flush:        r.ring.flush,
 		Observe:      r.observeSnapshot,
 		Keep:         r.keepBundle,
 		Peers:        r.peerStatus,
 	})
 	return r.buildFleet(host)
+}
+
+// hold is how long a frame may take to reach the ring after it arrived:
+// a live capture's OS buffer holds it up to capture.MaxHold; a replayed
+// file holds nothing (0: the snapshotter's default).
+func (r *Recorder) hold() time.Duration {
+	if r.opts.Replay != "" {
+		return 0
+	}
+	return capture.MaxHold
 }
 
 // helpers are the tasks around the recording: the journal, the triggers

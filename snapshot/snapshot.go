@@ -85,10 +85,15 @@ type Options struct {
 	ConfigDigest string   // digest of the running configuration, copied into the manifest
 	Interfaces   []string // configured capture interfaces, listed in the manifest
 	Collectors   []Collector
+	// Hold is the longest the capture holds a frame before the ring has
+	// it (capture.MaxHold); 0 means one second. The snapshotter waits
+	// that long and settleMargin more past the after-window, so its last
+	// frames are in the ring.
+	Hold time.Duration
 	// Flush asks the ring owner to write what it buffers to the current
-	// segment's file; the snapshotter calls it settleDelay after the
-	// after-window, before reading the ring (without it, it relies on the
-	// ring's once-a-second flush).
+	// segment's file; the snapshotter calls it after waiting out Hold,
+	// before reading the ring (without it, it relies on the ring's
+	// once-a-second flush).
 	Flush func() error
 	// Observe, if set, is told each bundle's outcome once written (err nil)
 	// or failed, and how long its processing took, the after-window
@@ -103,10 +108,11 @@ type Options struct {
 }
 
 const (
-	// settleDelay is how long the snapshotter waits after T+after, before
-	// asking for a flush, so that the after-window's last frames have left
-	// the kernel's capture buffer (it hands them over within a second).
-	settleDelay = 1500 * time.Millisecond
+	// settleMargin is how much longer than Options.Hold the snapshotter
+	// waits after T+after, before asking for a flush, so that the
+	// after-window's last frames have left the capture's OS buffer and
+	// been written.
+	settleMargin = 500 * time.Millisecond
 	// freezerTimeout bounds the Freeze hooks run at T.
 	freezerTimeout = 10 * time.Second
 	// collectorTimeout bounds each collector while the bundle is written.
@@ -145,6 +151,9 @@ func New(cfg Config, ringDir string, opts Options) *Snapshotter {
 	}
 	if opts.Sleep == nil {
 		opts.Sleep = sleepCtx
+	}
+	if opts.Hold <= 0 {
+		opts.Hold = time.Second
 	}
 	if opts.Mono == nil {
 		now, origin := opts.Now, opts.Now()
@@ -409,7 +418,7 @@ func (s *Snapshotter) process(ctx context.Context, j *job) Result {
 		defer cancel()
 		ctx = wctx
 	} else {
-		if err := s.opts.Sleep(ctx, settleDelay); err != nil {
+		if err := s.opts.Sleep(ctx, s.opts.Hold+settleMargin); err != nil {
 			return s.failed(log, j, fmt.Errorf("waiting for the after-window's last frames: %w", err))
 		}
 		if s.opts.Flush != nil {
