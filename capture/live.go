@@ -520,6 +520,11 @@ const (
 	statsEvery  = time.Second
 	statsLinger = 9 * time.Second
 	idleWake    = time.Minute
+	// statsEarly: a wakeup that brought frames this close to the
+	// statsLinger deadline reads the counters then, rather than leave the
+	// deadline a wakeup of its own a moment later (block timeouts divide
+	// statsLinger, so trickling ARP lands just before it every time).
+	statsEarly = time.Second
 	// burstFrames is as many frames as make one unit a burst on its own:
 	// a TPACKET_V3 block of ARP holds about 2,000 frames and fills up at
 	// once in a burst, so a burst's frames can come one block per wakeup,
@@ -589,7 +594,7 @@ func (l *Live) read(ctx context.Context, h handle, fl *filler, emit func(*Batch)
 		// awaited, and now and then while frames trickle in.
 		since := now.Sub(lastStats)
 		burst := dirty && (units > 1 || fl.delivered-frames >= burstFrames)
-		if (burst || units == 0 || unseen.n > 0) && since >= statsEvery/2 || since >= statsLinger {
+		if (burst || units == 0 || unseen.n > 0) && since >= statsEvery/2 || since >= statsLinger-statsEarly {
 			if err := check(now); err != nil {
 				return err
 			}
