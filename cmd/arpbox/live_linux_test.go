@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arpbox/arpbox/capture"
 	"github.com/arpbox/arpbox/internal/nstest"
 )
 
@@ -71,11 +72,13 @@ func TestKill9ThenRestart(t *testing.T) {
 	opts := recorderOpts{ring: "segment_size: 64KiB\nmax_size: 16MiB"}
 	for round := 0; round < 3; round++ {
 		d := startRecorder(t, gw, lg.Name, dir, opts)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		ar := peer.Command(ctx, "arping", "-c", "2000", "-W", "0.002", "-i", lp.Name, lg.Addr().String())
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ar := peer.Command(ctx, "arping", "-c", "3000", "-W", "0.002", "-i", lp.Name, lg.Addr().String())
 		_ = ar.Start()
-		// Past the ring's 1 s flush: what a kill -9 may lose is the last second.
-		time.Sleep(time.Duration(1500+300*round) * time.Millisecond)
+		// Past the kernel's block timeout (a block of this stream fills
+		// in about 5 s) and the ring's flush: what a kill -9 may lose is
+		// the last capture.MaxHold or so.
+		time.Sleep(capture.MaxHold + time.Duration(1000+300*round)*time.Millisecond)
 		d.kill9()
 		_ = ar.Wait()
 		cancel()
