@@ -75,7 +75,7 @@ func (c LiveConfig) withDefaults() LiveConfig {
 // VMs arpbox is measured on, a wakeup that writes to the ring costs the Go
 // runtime about 0.4 ms (its netpoller thread, and sysmon, which any system
 // call wakes), so at 1 s, libpcap's and tcpdump's value, 10 ARP/s cost
-// 3.8 ms of CPU per 10 s, at 3 s 1.5 ms (scripts/bench-storm.sh -idle).
+// 3.8 ms of CPU per 10 s, at 3 s 1.7–1.8 ms (scripts/bench-storm.sh -idle).
 // The price is latency nobody reads live: a frame reaches the ring file up
 // to 3 s after it arrived (a crash of the process loses at most that much),
 // a stop or a link loss waits up to 3 s for the last block (drainAtClose),
@@ -273,8 +273,8 @@ func (l *Live) Stats() Stats {
 // returns, and so are those in hand when the link is lost.
 //
 // An idle capture wakes only when the OS hands over frames (once per
-// blockTimeout while ARP trickles in), once at the end of a burst to read the OS
-// counters, and once a minute.
+// blockTimeout while ARP trickles in), once at the end of a burst to read
+// the OS counters, and once a minute.
 func (l *Live) Run(ctx context.Context, deliver func(*Batch)) error {
 	cfg := l.cfg
 	if err := cfg.Validate(); err != nil {
@@ -508,10 +508,9 @@ func (l *Live) watchLink() linkWatcher {
 // The OS counters (they change only when frames arrive) are read at most
 // every statsEvery while a burst lasts (more than one unit was waiting, or
 // one held burstFrames: the traffic that can fill the buffer and drop
-// frames), when the buffer
-// runs dry after a burst or on a wakeup that brought nothing if the last
-// read is half that old, and while counted frames are awaited (the
-// watchdog). Trickling ARP, one unit per blockTimeout, has them read every
+// frames), when the buffer runs dry after a burst or on a wakeup that
+// brought nothing if the last read is half that old, and while counted
+// frames are awaited (the watchdog). Trickling ARP, one unit per blockTimeout, has them read every
 // statsLinger on its own wakeups: a read is a system call, and on an idle
 // host those are what its CPU time is made of. Only the end of a burst
 // that was read less than statsLinger ago costs a wakeup of its own.
