@@ -14,7 +14,7 @@
 # "peak RSS" is the daemon's VmHWM after the snapshot; the VmHWM before it is
 # also printed (the capture's own peak while the ring was filled). "time to
 # bundle" is the wall time of `arpbox snapshot`, including the 1 s after T
-# and the 1.5 s the snapshotter lets the kernel hand over the last frames;
+# and the 3.5 s the snapshotter lets the kernel hand over the last frames;
 # "CPU" is the user + sys seconds the daemon used meanwhile (on a shared box
 # the wall time swings with the load; the CPU seconds much less).
 #
