@@ -91,7 +91,7 @@ func (o *ringOwner) write(b *capture.Batch) {
 		o.tickLocked(now)
 		due = o.w.NextTick(now)
 	}
-	sooner := !due.IsZero() && due.Before(o.tendAt)
+	sooner := o.beforeTendLocked(due)
 	o.mu.Unlock()
 	b.Release()
 	if sooner {
@@ -103,7 +103,12 @@ func (o *ringOwner) write(b *capture.Batch) {
 // tend's timer (writing made it so); the caller holds mu and, when it is,
 // pokes tend after unlocking.
 func (o *ringOwner) soonerLocked(now time.Time) bool {
-	due := o.w.NextTick(now)
+	return o.beforeTendLocked(o.w.NextTick(now))
+}
+
+// beforeTendLocked reports whether due, the ring's next tick, comes before
+// tend's timer; the caller holds mu.
+func (o *ringOwner) beforeTendLocked(due time.Time) bool {
 	return !due.IsZero() && due.Before(o.tendAt)
 }
 
