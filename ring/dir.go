@@ -29,14 +29,8 @@ func (w *Writer) checkDir(now time.Time, always bool) bool {
 		return false
 	}
 	m := w.mono()
-	if !always {
-		if w.dirw != nil {
-			if !w.dirw.takeChanged() {
-				return false
-			}
-		} else if m-w.dirChecked < w.cfg.FlushInterval && m >= w.dirChecked {
-			return false
-		}
+	if !always && !w.dirCheckDue(m) {
+		return false
 	}
 	w.dirChecked = m
 	if !w.dirGone() {
@@ -44,6 +38,16 @@ func (w *Writer) checkDir(now time.Time, always bool) bool {
 	}
 	w.recreate(now)
 	return true
+}
+
+// dirCheckDue reports whether the directory is worth a look at monotonic
+// time m: an event came for it (inotify), or, without events, the last
+// look is FlushInterval old (or the clock went back).
+func (w *Writer) dirCheckDue(m time.Duration) bool {
+	if w.dirw != nil {
+		return w.dirw.takeChanged()
+	}
+	return m-w.dirChecked >= w.cfg.FlushInterval || m < w.dirChecked
 }
 
 // dirGone reports whether the ring directory's lock file is gone or is no
